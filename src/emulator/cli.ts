@@ -1,0 +1,151 @@
+// `sm-invoke emulate`: run the emulator in the foreground until SIGINT/SIGTERM.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { type EmulatorConfigInput, parseConfigJson } from './config.js';
+import { type RequestLogEntry, startEmulator } from './server.js';
+
+export const USAGE = `usage: sm-invoke emulate [options]
+
+Run a local Amazon SageMaker Runtime (InvokeEndpoint) emulator.
+
+options:
+  --port N                 port to listen on (default 0: any free port)
+  --host H                 address to bind (default 127.0.0.1)
+  --config FILE            JSON config file (see src/emulator/README.md)
+  --latency-ms N           model latency for every endpoint, in ms
+  --endpoint NAME          serve this endpoint (repeatable; replaces demo, my-ep)
+  --region R               region expected in signatures (default us-east-1)
+  --access-key-id K        accepted access key (with --secret-access-key)
+  --secret-access-key S    its secret
+  --seed N                 PRNG seed for routing, latency ranges, random faults
+  --quiet                  do not log requests to stderr
+  -h, --help               show this help
+`;
+
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** Stops the emulator when aborted (in addition to SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+}
+
+const defaultIo: CliIo = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+};
+
+class UsageError extends Error {}
+
+function intFlag(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`--${name} must be an integer ${min}-${max}, got '${v}'`);
+  return n;
+}
+
+async function buildConfig(argv: string[]): Promise<{ config: EmulatorConfigInput; quiet: boolean } | 'help'> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        config: { type: 'string' },
+        'latency-ms': { type: 'string' },
+        endpoint: { type: 'string', multiple: true },
+        region: { type: 'string' },
+        'access-key-id': { type: 'string' },
+        'secret-access-key': { type: 'string' },
+        seed: { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+
+  let config: EmulatorConfigInput = {};
+  if (v.config !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(v.config, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read --config ${v.config}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    config = parseConfigJson(text);
+  }
+  const port = intFlag('port', v.port, 0, 65535);
+  if (port !== undefined) config.port = port;
+  if (v.host !== undefined) config.host = v.host;
+  const latency = intFlag('latency-ms', v['latency-ms'], 0, 3_600_000);
+  if (latency !== undefined) config.latencyMs = latency;
+  const seed = intFlag('seed', v.seed, 0, 2 ** 32 - 1);
+  if (seed !== undefined) config.seed = seed;
+  if (v.region !== undefined) config.region = v.region;
+  if ((v['access-key-id'] === undefined) !== (v['secret-access-key'] === undefined)) {
+    throw new UsageError('--access-key-id and --secret-access-key must be given together');
+  }
+  if (v['access-key-id'] !== undefined) {
+    config.credentials = [{ accessKeyId: v['access-key-id'], secretAccessKey: v['secret-access-key']! }];
+  }
+  if (v.endpoint) {
+    config.endpoints = { ...config.endpoints };
+    for (const name of v.endpoint) config.endpoints[name] ??= { variants: [{ name: 'AllTraffic', weight: 1 }] };
+  }
+  return { config, quiet: v.quiet === true };
+}
+
+const describe = (e: RequestLogEntry): string =>
+  `${e.time} ${e.method} ${e.path} ${e.status || '-'}${e.errorCode ? ` ${e.errorCode}` : ''}` +
+  `${e.fault ? ` fault=${e.fault}` : ''}${e.variant ? ` variant=${e.variant}` : ''} attempt=${e.attempt}\n`;
+
+/** Runs `sm-invoke emulate`; resolves with the exit code. */
+export async function runEmulatorCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let built;
+  try {
+    built = await buildConfig(argv);
+  } catch (err) {
+    io.stderr(`sm-invoke emulate: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (built === 'help') {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const { config, quiet } = built;
+
+  let emu;
+  try {
+    emu = await startEmulator(config, quiet ? {} : { onRequest: (e) => io.stderr(describe(e)) });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e instanceof TypeError) {
+      io.stderr(`sm-invoke emulate: ${e.message}\n`);
+      return 2;
+    }
+    io.stderr(`sm-invoke emulate: cannot listen on ${config.host ?? '127.0.0.1'}:${config.port ?? 0}: ${e.code ?? e.message}\n`);
+    return 1;
+  }
+  io.stdout(`sm-invoke emulator listening on ${emu.url}\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      io.signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (io.signal?.aborted) stop();
+    else io.signal?.addEventListener('abort', stop);
+  });
+  await emu.close();
+  return 0;
+}

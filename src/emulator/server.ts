@@ -1,0 +1,490 @@
+// The SageMaker Runtime emulator: a real HTTP server on 127.0.0.1 answering
+// POST /endpoints/{name}/invocations as the service would, plus unsigned
+// admin routes under /_emulator/.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleAdmin } from './admin.js';
+import {
+  defaultConfig,
+  type EmulatorConfig,
+  type EmulatorConfigInput,
+  type EndpointConfig,
+  type FaultType,
+  type LatencySpec,
+  mergeConfig,
+} from './config.js';
+import { type ApiError, accessDenied, throttling, unknownOperation, validationError } from './errors.js';
+import { faultError, isFrontEndFault, parseDirective } from './faults.js';
+import { flatHeaders, readBody, sendApiError, sleepUnlessClosed } from './http-util.js';
+import { runModel } from './models.js';
+import { mulberry32, pickWeighted, type Random } from './prng.js';
+import { formatExpires, isCloseSessionBody, NEW_SESSION, SessionStore } from './sessions.js';
+import { type VerifierCredential, verifySigV4 } from './sigv4-verify.js';
+import { validateInvocation } from './validate.js';
+
+export type { EmulatorConfig, EmulatorConfigInput } from './config.js';
+
+export interface RequestLogEntry {
+  /** 1-based arrival order since start or reset. */
+  seq: number;
+  /** Arrival time (emulator clock), ISO 8601. */
+  time: string;
+  method: string;
+  /** Raw `req.url`, undecoded. */
+  path: string;
+  /** Lower-cased request headers. */
+  headers: Record<string, string>;
+  /** Request body; empty when it exceeded maxBodyBytes (see bodyBytes). */
+  body: Buffer;
+  bodyBytes: number;
+  requestId: string;
+  /** How many requests with this endpoint + body have arrived, this one included. */
+  attempt: number;
+  endpoint?: string;
+  variant?: string;
+  accessKeyId?: string;
+  /** Response status; 0 while pending, or when none was sent (reset, stall, client gone). */
+  status: number;
+  errorCode?: string;
+  fault?: FaultType;
+}
+
+export interface EndpointStats {
+  requests: number;
+  inFlight: number;
+  maxInFlight: number;
+}
+
+export interface EmulatorStats extends EndpointStats {
+  byStatus: Record<string, number>;
+  endpoints: Record<string, EndpointStats>;
+}
+
+export interface EmulatorOptions {
+  /** Clock (epoch ms) before clockOffsetMs; defaults to Date.now. Tests pin it. */
+  now?: () => number;
+  /** Called once per logged request, when its response is done or abandoned. */
+  onRequest?: (entry: RequestLogEntry) => void;
+}
+
+export interface Emulator {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Every request received (oldest entries dropped past config.logLimit). */
+  readonly log: RequestLogEntry[];
+  /** Invocation requests currently open (arrived, response not finished). */
+  readonly inFlight: number;
+  readonly maxInFlight: number;
+  readonly config: EmulatorConfig;
+  endpointStats(name: string): EndpointStats;
+  stats(): EmulatorStats;
+  /** Applies a partial config now (see mergeConfig); throws TypeError on bad input. */
+  setConfig(partial: EmulatorConfigInput): void;
+  /** Clears the log, counters, attempt fingerprints and sessions; reseeds the PRNG. */
+  reset(): void;
+  /** Stops listening and destroys every connection, stalled ones included. */
+  close(): Promise<void>;
+}
+
+const SERVICE = 'sagemaker';
+const INVOCATIONS = /^\/endpoints\/([^/]+)\/invocations$/;
+const MAX_FINGERPRINTS = 1_000_000;
+
+const latencyOf = (spec: LatencySpec, random: Random): number =>
+  typeof spec === 'number' ? spec : spec.min + Math.round(random() * (spec.max - spec.min));
+
+class EmulatorServer implements Emulator {
+  readonly log: RequestLogEntry[] = [];
+  readonly #server: Server;
+  readonly #now: () => number;
+  readonly #onRequest: ((entry: RequestLogEntry) => void) | undefined;
+  #config: EmulatorConfig;
+  #credentials = new Map<string, VerifierCredential & { denied: boolean }>();
+  readonly #keyCache = new Map<string, Buffer>();
+  #random: Random;
+  readonly #sessions = new SessionStore();
+  readonly #attempts = new Map<string, number>();
+  #seq = 0;
+  #inFlight = 0;
+  #maxInFlight = 0;
+  #requests = 0;
+  #byStatus: Record<string, number> = {};
+  readonly #endpointStats = new Map<string, EndpointStats>();
+  #epoch: number;
+  readonly #scheduleEpochs = new Map<string, number>();
+
+  constructor(config: EmulatorConfig, options: EmulatorOptions) {
+    this.#config = config;
+    this.#now = options.now ?? Date.now;
+    this.#onRequest = options.onRequest;
+    this.#random = mulberry32(config.seed);
+    this.#epoch = this.#now();
+    this.#indexCredentials();
+    // requestTimeout 0: a stalled request stays open until the client gives up.
+    // A long keep-alive avoids racing clients that reuse idle sockets.
+    this.#server = createServer({ requestTimeout: 0, keepAliveTimeout: 60_000 }, (req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end(`emulator bug: ${String(err)}`);
+        }
+      });
+    });
+  }
+
+  get url(): string {
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `http://${host}:${this.port}`;
+  }
+  get host(): string {
+    return this.#config.host;
+  }
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port;
+  }
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+  get maxInFlight(): number {
+    return this.#maxInFlight;
+  }
+  get config(): EmulatorConfig {
+    return this.#config;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#config.port, this.#config.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  setConfig(partial: EmulatorConfigInput): void {
+    const next = mergeConfig(this.#config, partial);
+    if (partial.seed !== undefined) this.#random = mulberry32(next.seed);
+    for (const [name, e] of Object.entries(partial.endpoints ?? {})) {
+      if (e?.schedule !== undefined) this.#scheduleEpochs.set(name, this.#now());
+    }
+    this.#config = next;
+    this.#indexCredentials();
+  }
+
+  reset(): void {
+    this.log.length = 0;
+    this.#seq = 0;
+    this.#maxInFlight = this.#inFlight;
+    this.#requests = 0;
+    this.#byStatus = {};
+    for (const s of this.#endpointStats.values()) {
+      s.requests = 0;
+      s.maxInFlight = s.inFlight;
+    }
+    this.#attempts.clear();
+    this.#sessions.clear();
+    this.#random = mulberry32(this.#config.seed);
+    this.#epoch = this.#now();
+    this.#scheduleEpochs.clear();
+  }
+
+  endpointStats(name: string): EndpointStats {
+    const s = this.#endpointStats.get(name);
+    return s ? { ...s } : { requests: 0, inFlight: 0, maxInFlight: 0 };
+  }
+
+  stats(): EmulatorStats {
+    const endpoints: Record<string, EndpointStats> = {};
+    for (const [name, s] of this.#endpointStats) endpoints[name] = { ...s };
+    return {
+      requests: this.#requests,
+      inFlight: this.#inFlight,
+      maxInFlight: this.#maxInFlight,
+      byStatus: { ...this.#byStatus },
+      endpoints,
+    };
+  }
+
+  #indexCredentials(): void {
+    this.#credentials = new Map(
+      this.#config.credentials.map((c) => [
+        c.accessKeyId,
+        {
+          accessKeyId: c.accessKeyId,
+          secretAccessKey: c.secretAccessKey,
+          ...(c.sessionToken !== undefined && { sessionToken: c.sessionToken }),
+          ...(c.expiresAt !== undefined && { expiresAtMs: new Date(c.expiresAt).getTime() }),
+          denied: c.denied === true,
+        },
+      ]),
+    );
+    this.#keyCache.clear();
+  }
+
+  /** Emulator clock: the injected clock plus the configured skew. */
+  #clock(): number {
+    return this.#now() + this.#config.clockOffsetMs;
+  }
+
+  #attempt(fingerprint: string): number {
+    const n = (this.#attempts.get(fingerprint) ?? 0) + 1;
+    this.#attempts.set(fingerprint, n);
+    if (this.#attempts.size > MAX_FINGERPRINTS) {
+      this.#attempts.delete(this.#attempts.keys().next().value as string);
+    }
+    return n;
+  }
+
+  #pushLog(entry: RequestLogEntry): void {
+    const limit = this.#config.logLimit;
+    if (limit === 0) return;
+    if (this.log.length >= limit) this.log.splice(0, Math.max(1, Math.floor(limit / 2)));
+    this.log.push(entry);
+  }
+
+  #maxConcurrency(name: string, ep: EndpointConfig): number | null {
+    let max = ep.maxConcurrency ?? null;
+    if (ep.schedule && ep.schedule.length > 0) {
+      const elapsed = this.#now() - (this.#scheduleEpochs.get(name) ?? this.#epoch);
+      let at = -1;
+      for (const step of ep.schedule) {
+        if (step.atMs <= elapsed && step.atMs >= at) {
+          at = step.atMs;
+          max = step.maxConcurrency;
+        }
+      }
+    }
+    return max;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    if (url.startsWith('/_emulator/')) {
+      await handleAdmin(this, req, res, url);
+      return;
+    }
+
+    const arrived = this.#clock();
+    this.#requests++;
+    this.#inFlight++;
+    if (this.#inFlight > this.#maxInFlight) this.#maxInFlight = this.#inFlight;
+    const requestId = randomUUID();
+    const entry: RequestLogEntry = {
+      seq: ++this.#seq,
+      time: new Date(arrived).toISOString(),
+      method: req.method ?? '',
+      path: url,
+      headers: flatHeaders(req.headers),
+      body: Buffer.alloc(0),
+      bodyBytes: 0,
+      requestId,
+      attempt: 0,
+      status: 0,
+    };
+    let endpointStats: EndpointStats | undefined;
+    res.once('close', () => {
+      this.#inFlight--;
+      if (endpointStats) endpointStats.inFlight--;
+      if (entry.status !== 0) this.#byStatus[entry.status] = (this.#byStatus[entry.status] ?? 0) + 1;
+      this.#onRequest?.(entry);
+    });
+
+    const received = await readBody(req, this.#config.maxBodyBytes);
+    if (!received) return; // client went away mid-body
+    entry.body = received.body;
+    entry.bodyBytes = received.bytes;
+    this.#pushLog(entry);
+
+    const cfg = this.#config;
+    const base: OutgoingHttpHeaders = { 'x-amzn-RequestId': requestId };
+    const reply = (err: ApiError): void => {
+      entry.status = err.status;
+      entry.errorCode = err.code;
+      base['Date'] = new Date(this.#clock()).toUTCString();
+      sendApiError(res, err, base);
+    };
+
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const match = req.method === 'POST' ? INVOCATIONS.exec(path) : null;
+    let endpointName = path;
+    if (match) {
+      try {
+        endpointName = decodeURIComponent(match[1]!);
+      } catch {
+        endpointName = match[1]!;
+      }
+      entry.endpoint = endpointName;
+    }
+    entry.attempt = this.#attempt(`${endpointName}\n${received.sha256}`);
+    if (!match) return reply(unknownOperation());
+
+    // 1. Authentication (SigV4) and authorization.
+    const auth = verifySigV4(
+      { method: req.method!, url, rawHeaders: req.rawHeaders, bodySha256: received.sha256 },
+      {
+        region: cfg.region,
+        service: SERVICE,
+        now: arrived,
+        lookup: (id) => this.#credentials.get(id),
+        keyCache: this.#keyCache,
+      },
+    );
+    if (!auth.ok) return reply(auth.error);
+    entry.accessKeyId = auth.credential.accessKeyId;
+    if (this.#credentials.get(auth.credential.accessKeyId)?.denied) {
+      return reply(accessDenied(cfg.region, cfg.accountId, endpointName));
+    }
+
+    // 2. Input validation, then the endpoint and its routing targets.
+    const invalid = validateInvocation(endpointName, entry.headers, received.bytes, cfg.maxBodyBytes);
+    if (invalid) return reply(validationError(invalid));
+    const ep = cfg.endpoints[endpointName];
+    if (!ep) return reply(validationError(`Endpoint ${endpointName} of account ${cfg.accountId} not found.`));
+    const h = entry.headers;
+
+    const sessionHeader = h['x-amzn-sagemaker-session-id'];
+    const now = this.#clock();
+    const session = sessionHeader && sessionHeader !== NEW_SESSION
+      ? this.#sessions.get(sessionHeader, endpointName, now)
+      : undefined;
+    if (sessionHeader && sessionHeader !== NEW_SESSION && !session) {
+      return reply(validationError(`Session ${sessionHeader} not found or expired for endpoint ${endpointName}.`));
+    }
+
+    const targetVariant = h['x-amzn-sagemaker-target-variant'];
+    let variant = ep.variants[0]!;
+    if (targetVariant !== undefined) {
+      const found = ep.variants.find((v) => v.name === targetVariant);
+      if (!found) return reply(validationError(`Variant ${targetVariant} not found for endpoint ${endpointName}.`));
+      variant = found;
+    } else if (session) {
+      variant = ep.variants.find((v) => v.name === session.variant) ?? variant;
+    } else {
+      variant = ep.variants[pickWeighted(ep.variants.map((v) => v.weight ?? 1), this.#random)]!;
+    }
+    entry.variant = variant.name;
+
+    const container = h['x-amzn-sagemaker-target-container-hostname'];
+    if (container !== undefined && !ep.containers) {
+      return reply(validationError(
+        `Endpoint ${endpointName} is not configured for direct invocation; TargetContainerHostname is not supported.`,
+      ));
+    }
+    if (ep.containers && container === undefined) {
+      return reply(validationError(
+        `Endpoint ${endpointName} uses direct invocation; TargetContainerHostname must be specified.`,
+      ));
+    }
+    if (ep.containers && container !== undefined && !ep.containers.includes(container)) {
+      return reply(validationError(`Container hostname ${container} not found for endpoint ${endpointName}.`));
+    }
+
+    const targetModel = h['x-amzn-sagemaker-target-model'];
+    if (targetModel !== undefined && Array.isArray(ep.models) && !ep.models.includes(targetModel)) {
+      return reply(validationError(
+        `Failed to download model data(bucket: sagemaker-emulator, key: models/${targetModel}). Please ensure that ` +
+          'there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.',
+      ));
+    }
+
+    const component = h['x-amzn-sagemaker-inference-component'];
+    if (ep.inferenceComponents && component === undefined) {
+      return reply(validationError(
+        'Inference Component Name header is required for endpoints to which you plan to deploy inference components. ' +
+          'Please include Inference Component Name header or consider using SageMaker models.',
+      ));
+    }
+    if (component !== undefined && !ep.inferenceComponents?.includes(component)) {
+      return reply(validationError(`Inference Component ${component} not found for endpoint ${endpointName}.`));
+    }
+
+    // 3. Capacity: a request arriving while K are in flight is throttled.
+    const max = this.#maxConcurrency(endpointName, ep);
+    let stats = this.#endpointStats.get(endpointName);
+    if (!stats) this.#endpointStats.set(endpointName, (stats = { requests: 0, inFlight: 0, maxInFlight: 0 }));
+    stats.requests++;
+    if (max !== null && stats.inFlight >= max) return reply(throttling());
+    endpointStats = stats;
+    if (++stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;
+
+    // 4. Faults: the body's directive first, else the random ones.
+    const directive = parseDirective(received.body);
+    if (typeof directive === 'string') return reply(validationError(`Invalid emulator directive: ${directive}`));
+    let fault: FaultType | undefined;
+    let faultOpts = directive ?? {};
+    if (directive?.fault !== undefined && (directive.times === undefined || entry.attempt <= directive.times)) {
+      fault = directive.fault;
+    } else {
+      for (const rule of [...(ep.faults ?? []), ...cfg.faults]) {
+        if (this.#random() < rule.rate) {
+          fault = rule.type;
+          faultOpts = rule;
+          break;
+        }
+      }
+    }
+    if (fault) entry.fault = fault;
+    const ctx = { region: cfg.region, account: cfg.accountId, endpoint: endpointName };
+    if (fault && isFrontEndFault(fault)) return reply(faultError(fault, faultOpts, ctx)!);
+
+    // 5. Model latency (front-end rejections above are immediate).
+    const spec = directive?.latencyMs ?? variant.latencyMs ?? ep.latencyMs ?? cfg.latencyMs;
+    const ms = latencyOf(spec, this.#random);
+    if (ms > 0) {
+      await sleepUnlessClosed(ms, res);
+      if (res.destroyed) return;
+    }
+
+    if (fault === 'stall') return; // hold the socket until the client or close() ends it
+    if (fault === 'reset') {
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (fault) return reply(faultError(fault, faultOpts, { ...ctx, ...(container && { container }) })!);
+
+    // 6. The model, and session bookkeeping.
+    const out = runModel(variant.model ?? ep.model ?? cfg.model, { variant: variant.name, body: received.body, headers: h });
+    const headers: OutgoingHttpHeaders = {
+      ...base,
+      Date: new Date(this.#clock()).toUTCString(),
+      'Content-Type': out.contentType,
+      'Content-Length': out.body.length,
+      'x-Amzn-Invoked-Production-Variant': variant.name,
+    };
+    if (out.customAttributes !== undefined) headers['X-Amzn-SageMaker-Custom-Attributes'] = out.customAttributes;
+    if (sessionHeader === NEW_SESSION) {
+      const s = this.#sessions.open(endpointName, variant.name, now, cfg.sessionTtlSeconds);
+      headers['X-Amzn-SageMaker-New-Session-Id'] = `${s.id}; Expires=${formatExpires(s.expiresAtMs)}`;
+    } else if (session && isCloseSessionBody(received.body)) {
+      this.#sessions.close(session.id);
+      headers['X-Amzn-SageMaker-Closed-Session-Id'] = session.id;
+    }
+    entry.status = 200;
+    res.writeHead(200, headers);
+    res.end(out.body);
+  }
+}
+
+/**
+ * Starts an emulator. Defaults: 127.0.0.1, an ephemeral port, endpoints `demo`
+ * and `my-ep` (variant AllTraffic). Endpoints given in `config` replace the
+ * default ones.
+ */
+export async function startEmulator(config?: EmulatorConfigInput, options: EmulatorOptions = {}): Promise<Emulator> {
+  const base = defaultConfig();
+  if (config?.endpoints) base.endpoints = {};
+  const server = new EmulatorServer(mergeConfig(base, config), options);
+  await server.listen();
+  return server;
+}
