@@ -1,0 +1,168 @@
+// Pure: argv + environment in, validated options out (or a UsageError). No I/O.
+import { parseArgs as nodeParseArgs } from 'node:util';
+import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES, MAX_CONCURRENCY } from './constants.js';
+import { UsageError } from './errors.js';
+import { FIELDS, checkField, type FieldValues } from './fields.js';
+
+export type OutputMode = 'result' | 'body';
+
+export interface Options {
+  /** Per-record defaults from the flags (`--content-type` etc.), already validated. */
+  defaults: FieldValues;
+  region: string | undefined;
+  profile: string | undefined;
+  endpointUrl: string | undefined;
+  concurrency: number;
+  envelope: boolean;
+  output: OutputMode;
+  /** Positional outfile; undefined or '-' means stdout. */
+  outfile: string | undefined;
+  /** Per-attempt request timeout; 0 disables it. */
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  maxLineBytes: number;
+  maxAttempts: number;
+  retryModelErrors: boolean;
+  /** Stop after this many failed records; 0 = never. */
+  maxErrors: number;
+}
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'run'; options: Options };
+
+/** Longest input line accepted by default: a 6 MiB body as base64 in an envelope, plus room. */
+export const DEFAULT_MAX_LINE_BYTES = Math.ceil((MAX_BODY_BYTES * 4) / 3) + 1024 * 1024;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+const FLAG_SPEC = {
+  ...Object.fromEntries(FIELDS.map((f) => [f.flag, { type: 'string' as const }])),
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  concurrency: { type: 'string' },
+  envelope: { type: 'boolean' },
+  output: { type: 'string' },
+  timeout: { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'max-line-bytes': { type: 'string' },
+  'max-attempts': { type: 'string' },
+  'retry-model-errors': { type: 'boolean' },
+  'max-errors': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function parseArgs(argv: readonly string[], env: Env): Command {
+  let parsed;
+  try {
+    parsed = nodeParseArgs({ args: [...argv], options: FLAG_SPEC, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(describeParseError(err));
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (v.help) return { kind: 'help' };
+  if (v.version) return { kind: 'version' };
+
+  if (parsed.positionals.length > 1) {
+    throw new UsageError(`expected at most one outfile, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
+  }
+
+  const defaults: FieldValues = {};
+  for (const rule of FIELDS) {
+    const value = v[rule.flag];
+    if (typeof value !== 'string' || value === '') continue; // "" = not set, as in the AWS SDKs
+    const problem = checkField(rule, value);
+    if (problem) throw new UsageError(`--${rule.flag} ${problem}`);
+    defaults[rule.key] = value;
+  }
+  const envelope = v.envelope === true;
+  if (!envelope && defaults.endpointName === undefined) {
+    throw new UsageError('--endpoint-name is required (or use --envelope with an endpointName in every record)');
+  }
+
+  const output = str(v.output) ?? 'result';
+  if (output !== 'result' && output !== 'body') {
+    throw new UsageError(`--output must be "result" or "body", got ${JSON.stringify(output)}`);
+  }
+
+  const maxAttemptsText = str(v['max-attempts']) ?? nonEmpty(env.AWS_MAX_ATTEMPTS);
+  const maxAttemptsFlag = v['max-attempts'] !== undefined ? '--max-attempts' : 'AWS_MAX_ATTEMPTS';
+
+  return {
+    kind: 'run',
+    options: {
+      defaults,
+      region: str(v.region),
+      profile: str(v.profile),
+      endpointUrl: checkUrl(str(v['endpoint-url'])),
+      concurrency: intOption('--concurrency', str(v.concurrency), DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
+      envelope,
+      output,
+      outfile: parsed.positionals[0],
+      timeoutMs: secondsOption('--timeout', str(v.timeout), DEFAULT_TIMEOUT_MS),
+      connectTimeoutMs: secondsOption('--connect-timeout', str(v['connect-timeout']), DEFAULT_CONNECT_TIMEOUT_MS),
+      maxLineBytes: intOption('--max-line-bytes', str(v['max-line-bytes']), DEFAULT_MAX_LINE_BYTES, 16, 1 << 30),
+      maxAttempts: intOption(maxAttemptsFlag, maxAttemptsText, DEFAULT_MAX_ATTEMPTS, 1, 100),
+      retryModelErrors: v['retry-model-errors'] === true,
+      maxErrors: intOption('--max-errors', str(v['max-errors']), 0, 0, Number.MAX_SAFE_INTEGER),
+    },
+  };
+}
+
+function str(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function intOption(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got ${text}`);
+  return n;
+}
+
+function secondsOption(name: string, text: string | undefined, fallbackMs: number): number {
+  if (text === undefined) return fallbackMs;
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`${name} must be a number of seconds (0 = no limit), got ${JSON.stringify(text)}`);
+  return Math.round(Number(text) * 1000);
+}
+
+function checkUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--endpoint-url must be an absolute http(s) URL, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--endpoint-url must use http or https, got ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+/** node:util parseArgs errors are multi-line with advice for scripts; keep the first line, in our words. */
+function describeParseError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const first = (e.message ?? String(err)).split('\n')[0] ?? '';
+  const opt = /'([^']+)'/.exec(first)?.[1];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${opt ?? first} (see --help)`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return first.includes('argument missing') || first.includes('requires an argument')
+        ? `option ${opt ?? ''} needs a value`.replace('  ', ' ')
+        : first;
+    default:
+      return first;
+  }
+}
