@@ -106,9 +106,10 @@ async function run(opts: Options): Promise<number> {
   if (readerGone) return EXIT_OK;
   if (summary.fatal) {
     const f = summary.fatal;
-    say(`fatal: ${f.message}`);
+    // AWS's InvalidSignatureException message carries the canonical request after a blank line.
+    say(`fatal: ${f.message.split('\n')[0]}`);
     if (f.hint) say(`  ${f.hint}`);
-    say(`  stopped after ${summary.written} result${summary.written === 1 ? '' : 's'} (written in input order); nothing after them was sent`);
+    say(`  stopped after ${summary.written} result${summary.written === 1 ? '' : 's'} (written in input order); no further records were sent`);
     return EXIT_FATAL;
   }
   if (exitForSignal !== undefined) {
