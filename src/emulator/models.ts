@@ -22,7 +22,6 @@ const CUSTOM_ATTRIBUTES = 'x-amzn-sagemaker-custom-attributes';
 function seenHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== 'string') continue;
     if (name === 'content-type' || name === 'accept' || name.startsWith('x-amzn-sagemaker-')) out[name] = value;
   }
   return out;
@@ -39,7 +38,7 @@ function echo(input: ModelInput): ModelOutput {
   doc['headers'] = seenHeaders(input.headers);
   const out: ModelOutput = { contentType: 'application/json', body: Buffer.from(JSON.stringify(doc)) };
   const attrs = input.headers[CUSTOM_ATTRIBUTES];
-  if (typeof attrs === 'string') out.customAttributes = attrs;
+  if (attrs !== undefined) out.customAttributes = attrs;
   return out;
 }
 

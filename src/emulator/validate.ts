@@ -81,7 +81,7 @@ export function validateInvocation(
   violations(ENDPOINT_NAME_RULE, endpointName, out);
   for (const rule of HEADER_RULES) {
     const v = headers[rule.header];
-    if (typeof v === 'string') violations(rule, v, out);
+    if (v !== undefined) violations(rule, v, out);
   }
   if (bodyBytes > maxBodyBytes) {
     out.push(`Value at 'body' failed to satisfy constraint: Member must have length less than or equal to ${maxBodyBytes}`);

@@ -104,3 +104,42 @@ export async function admin(port: number, method: string, path: string, body?: u
   const buf = Buffer.from(body === undefined ? '' : JSON.stringify(body));
   return rawSend(port, method, path, { 'content-type': 'application/json' }, buf);
 }
+
+export interface OpenRequest {
+  reply: Promise<Reply>;
+  /** Abandons the request (the client "gives up"). */
+  destroy(): void;
+}
+
+/** Signs and sends, but hands back a handle so the test can abandon the request. */
+export async function open(port: number, o: SendOptions = {}): Promise<OpenRequest> {
+  const signed = await signRequest(port, o);
+  let destroy = (): void => {};
+  const reply = new Promise<Reply>((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method: o.method ?? 'POST', path: signed.path, headers: signed.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString(), json: undefined });
+        });
+      },
+    );
+    req.on('error', reject);
+    destroy = () => req.destroy();
+    req.end(signed.body);
+  });
+  reply.catch(() => {}); // abandoned requests reject; tests that care await it
+  return { reply, destroy: () => destroy() };
+}
+
+/** Polls a condition (no timing assertion: it only waits, up to 5 s). */
+export async function until(cond: () => boolean | Promise<boolean>, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
