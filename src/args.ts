@@ -154,14 +154,14 @@ function checkUrl(text: string | undefined): string | undefined {
 function describeParseError(err: unknown): string {
   const e = err as { code?: string; message?: string };
   const first = (e.message ?? String(err)).split('\n')[0] ?? '';
-  const opt = /'([^']+)'/.exec(first)?.[1];
+  const opt = /'([^']+)'/.exec(first)?.[1]?.replace(/ <value>$/, '');
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${opt ?? first} (see --help)`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return first.includes('argument missing') || first.includes('requires an argument')
-        ? `option ${opt ?? ''} needs a value`.replace('  ', ' ')
-        : first;
+      if (first.includes('ambiguous')) return `${opt ?? 'option'} needs a value; write a value that starts with "-" as ${opt ?? '--option'}=VALUE`;
+      if (first.includes('argument missing') || first.includes('requires an argument')) return `option ${opt ?? ''} needs a value`;
+      return first;
     default:
       return first;
   }
