@@ -24,8 +24,10 @@ export function retryAfterMs(headers: IncomingHttpHeaders, nowMs: number): numbe
   if (typeof ra !== 'string') return undefined;
   const v = ra.trim();
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const secondsAfterDate = /GMT,\s*(\d+)$/.exec(v);
+  const secondsAfterDate = /GMT,\s*(\d+(?:\.\d+)?)$/.exec(v);
   if (secondsAfterDate) return Number(secondsAfterDate[1]) * 1000;
+  // An HTTP date starts with the day name; Date.parse would read "-1" or "7" as years.
+  if (!/^[A-Za-z]/.test(v)) return undefined;
   const date = Date.parse(v);
   return Number.isNaN(date) ? undefined : date - nowMs;
 }
