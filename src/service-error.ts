@@ -89,6 +89,14 @@ export function classifyServiceError(e: RecordError, retryModelErrors: boolean):
   return 'final';
 }
 
+/** TLS failures: the certificate will be just as wrong for every record. */
+const FATAL_NETWORK = new Set([
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
+  'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
 export function classifyTransportError(code: string): FailureKind {
-  return TRANSIENT_NETWORK.has(code) ? 'transient' : 'final';
+  if (TRANSIENT_NETWORK.has(code)) return 'transient';
+  return FATAL_NETWORK.has(code) ? 'fatal' : 'final';
 }
