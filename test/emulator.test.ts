@@ -394,6 +394,8 @@ describe('faults', () => {
     assertError(r, 503, 'ServiceUnavailable');
     assert.equal(r.headers['retry-after'], '2');
     assert.equal(r.headers['x-amz-retry-after'], '1500');
+    const alias = await send(emu.port, { body: directive({ fault: 'throttle', 'retry-after': 'Fri, 01 Jan 2027 00:00:00 GMT' }) });
+    assert.equal(alias.headers['retry-after'], 'Fri, 01 Jan 2027 00:00:00 GMT');
   });
 
   test('times: N fails the first N attempts of the same body on the same endpoint', async (t) => {

@@ -17,7 +17,8 @@ import {
  * - `latencyMs`: number or {min, max}, overrides configured latency;
  * - `fault`: a FaultType; `times`: fail only the first N attempts of this
  *   exact body on this endpoint (omitted = every attempt);
- * - FaultOptions: retryAfter, retryAfterMs, originalStatusCode, originalMessage.
+ * - FaultOptions: retryAfter (alias "retry-after"), retryAfterMs,
+ *   originalStatusCode, originalMessage.
  */
 export interface Directive extends FaultOptions {
   latencyMs?: LatencySpec;
@@ -44,7 +45,8 @@ export function parseDirective(body: Buffer): Directive | string | undefined {
   const d = (doc as Record<string, unknown>)['__emulator'];
   if (d === undefined) return undefined;
   if (typeof d !== 'object' || d === null || Array.isArray(d)) return '__emulator must be an object';
-  const o = d as Record<string, unknown>;
+  const o = { ...(d as Record<string, unknown>) };
+  if (o['retryAfter'] === undefined && o['retry-after'] !== undefined) o['retryAfter'] = o['retry-after'];
   try {
     if (o['fault'] !== undefined) checkFaultType(o['fault'], '__emulator.fault');
   } catch (err) {
@@ -66,6 +68,9 @@ export function parseDirective(body: Buffer): Directive | string | undefined {
   if (osc !== undefined && !(Number.isInteger(osc) && (osc as number) >= 0 && (osc as number) <= 599)) {
     return '__emulator.originalStatusCode must be an integer 0-599';
   }
+  const ra = o['retryAfter'];
+  if (ra !== undefined && typeof ra !== 'string' && !okNum(ra)) return '__emulator.retryAfter must be seconds or a string';
+  if (o['retryAfterMs'] !== undefined && !okNum(o['retryAfterMs'])) return '__emulator.retryAfterMs must be a number >= 0';
   return o as Directive;
 }
 

@@ -292,15 +292,17 @@ class EmulatorServer implements Emulator {
       status: 0,
     };
     let endpointStats: EndpointStats | undefined;
+    let logged = false;
     res.once('close', () => {
       this.#inFlight--;
       if (endpointStats) endpointStats.inFlight--;
       if (entry.status !== 0) this.#byStatus[entry.status] = (this.#byStatus[entry.status] ?? 0) + 1;
-      this.#onRequest?.(entry);
+      if (logged) this.#onRequest?.(entry);
     });
 
     const received = await readBody(req, this.#config.maxBodyBytes);
-    if (!received) return; // client went away mid-body
+    if (!received) return; // client went away mid-body: nothing to log
+    logged = true;
     entry.body = received.body;
     entry.bodyBytes = received.bytes;
     this.#pushLog(entry);
