@@ -1,15 +1,17 @@
 // Decode -> build -> sign -> send (with retries) -> encode, over the ordered bounded map.
 // Everything with side effects (clock, randomness, sleep, signing, sending, writing) comes in as
 // an argument, so tests drive it with the real emulator and a pinned clock.
+import { setMaxListeners } from 'node:events';
 import type { OutputMode } from './args.js';
 import { FatalError, type RecordError } from './errors.js';
 import { decodeLine, type DecodeOptions, type DecodedRecord, type GoodRecord } from './ndjson.js';
 import { orderedMap } from './ordered-map.js';
-import { buildRequest, type Target } from './request.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import { buildRequest, type HttpRequestSpec, type Target } from './request.js';
 import { encodeBodyOnly, encodeResult, type Result } from './result.js';
 import { CLOCK_SKEW_THRESHOLD_MS, retryAfterMs, retryDelay, serverTimeMs } from './retry.js';
 import {
-  classifyServiceError, classifyTransportError, isEndpointNotFound, isSignatureExpired, parseServiceError, type FailureKind,
+  classifyServiceError, classifyTransportError, isEndpointNotFound, parseServiceError, type FailureKind,
 } from './service-error.js';
 import type { Sign } from './sign.js';
 import { TransportError, type Send } from './transport.js';
@@ -61,6 +63,9 @@ export interface Summary {
 }
 
 const ABORTED = Symbol('aborted');
+
+/** Failures to connect at all: if no record has got through yet, the service is not reachable. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ConnectTimeoutError']);
 type Outcome = Result | typeof ABORTED;
 
 export async function runPipeline(init: PipelineInit): Promise<Summary> {
@@ -71,6 +76,8 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
 
   const stopReading = new AbortController();
   const cancel = new AbortController();
+  // Every in-flight request and retry sleep listens on `cancel`: far more than the default 10.
+  setMaxListeners(0, stopReading.signal, cancel.signal);
   let graceTimer: NodeJS.Timeout | undefined;
   const onStop = (): void => {
     summary.stoppedBy ??= 'stop';
@@ -86,8 +93,10 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   let anySuccess = false;
   /** A credential refresh under way, shared by every record that saw ExpiredToken meanwhile. */
   let refreshing: Promise<void> | undefined;
-  /** Endpoints the service said do not exist, with the line that found out. */
-  const missingEndpoints = new Map<string, number>();
+  /** Access keys the service called expired and that a refresh has already replaced. */
+  const expiredKeys = new Set<string>();
+  /** Endpoints the service said do not exist (or this caller may not invoke), with the line that found out. */
+  const deadEndpoints = new Map<string, { line: number; error: RecordError }>();
 
   const fatal = (err: FatalError): typeof ABORTED => {
     if (!summary.fatal) {
@@ -101,15 +110,16 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
 
   const invoke = async (rec: DecodedRecord): Promise<Outcome> => {
     if (rec.error) {
-      const r: Result = { line: rec.line, ok: false, error: rec.error };
+      const r: Result = { line: rec.line, ok: false, error: rec.error, attempts: 0 };
       if (rec.inferenceId !== undefined) r.inferenceId = rec.inferenceId;
       if (rec.meta !== undefined) r.meta = rec.meta;
       return r;
     }
     const endpoint = rec.fields.endpointName!;
-    const knownMissing = missingEndpoints.get(endpoint);
-    if (knownMissing !== undefined) {
-      return failed(rec, { code: 'ValidationError', message: `endpoint ${endpoint} was not found (see line ${knownMissing}); not sent` }, 0, undefined);
+    const dead = deadEndpoints.get(endpoint);
+    if (dead !== undefined) {
+      const why = dead.error.code === 'AccessDeniedException' ? 'may not be invoked with these credentials' : 'was not found';
+      return failed(rec, { code: dead.error.code, message: `endpoint ${endpoint} ${why} (see line ${dead.line}); not sent` }, 0, undefined);
     }
     const request = buildRequest(rec, init.target);
     let attempt = 0;
@@ -119,8 +129,9 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       attempt++;
       summary.attempts++;
       let signed;
+      const offsetUsed = clockOffsetMs;
       try {
-        signed = await init.sign(request, new Date(now() + clockOffsetMs));
+        signed = await init.sign(request, new Date(now() + offsetUsed));
       } catch (err) {
         return fatal(new FatalError(`could not get AWS credentials: ${(err as Error).message}`, 'CredentialsError',
           'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --profile/AWS_PROFILE and the shared credentials file'));
@@ -133,6 +144,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
         const res = await init.send(signed, { signal: cancel.signal, timeoutMs: init.timeoutMs, connectTimeoutMs: init.connectTimeoutMs });
         const latencyMs = now() - started;
         if (res.status >= 200 && res.status < 300) {
+          correctClock(res.headers);
           anySuccess = true;
           summary.ok++;
           const r: Result = {
@@ -153,24 +165,27 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
           return r;
         }
         error = parseServiceError(res.status, res.headers, res.body);
-        const serverTime = serverTimeMs(res.headers);
-        const skewed = serverTime !== undefined && Math.abs(serverTime - (now() + clockOffsetMs)) >= CLOCK_SKEW_THRESHOLD_MS;
-        if (skewed && (res.status === 401 || res.status === 403 || isSignatureExpired(error))) {
-          clockOffsetMs = serverTime - now();
-          kind = 'transient';
-        } else {
-          kind = classifyServiceError(error, init.retryModelErrors);
-        }
+        // Like the JS SDK: a server clock 5 minutes or more away from ours corrects our offset, and the
+        // failed attempt is then retried, re-signed with the corrected time, whatever the error was.
+        // Also when another record's answer made the correction while this one was in flight.
+        correctClock(res.headers);
+        kind = offsetUsed !== clockOffsetMs ? 'transient' : classifyServiceError(error, init.retryModelErrors);
         hintMs = retryAfterMs(res.headers, now());
         if (kind === 'fatal' && /^ExpiredToken/.test(error.code) && init.refreshCredentials && !refreshedCredentials) {
-          // Temporary credentials ran out: fetch new ones once for this record and try again.
+          // Temporary credentials ran out: fetch new ones (once per expired key, shared by every record
+          // that was signed with it) and try this record again, once.
           refreshedCredentials = true;
-          refreshing ??= init.refreshCredentials().finally(() => { refreshing = undefined; });
-          await refreshing.catch(() => undefined);
+          const key = accessKeyOf(signed);
+          if (!expiredKeys.has(key)) {
+            expiredKeys.add(key);
+            refreshing ??= init.refreshCredentials().finally(() => { refreshing = undefined; });
+          }
+          await refreshing?.catch(() => undefined);
           kind = 'transient';
-        } else if (kind === 'fatal' && isEndpointNotFound(error) && init.decode.defaults.endpointName !== endpoint) {
-          // Only this record's own endpoint is missing: fail the records that name it, keep the rest going.
-          missingEndpoints.set(endpoint, rec.line);
+        } else if (kind === 'fatal' && (isEndpointNotFound(error) || error.code === 'AccessDeniedException')
+          && init.decode.defaults.endpointName !== endpoint) {
+          // Only this record's own endpoint is missing (or denied): fail the records that name it, keep the rest going.
+          deadEndpoints.set(endpoint, { line: rec.line, error });
           kind = 'final';
         }
       } catch (err) {
@@ -184,7 +199,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
         return fatal(new FatalError(`${error.code}: ${error.message}`, error.code, fatalHint(error, init.target)));
       }
       if (kind === 'final' || attempt >= init.maxAttempts) {
-        if (!anySuccess && error.status === undefined && kind !== 'final') {
+        if (!anySuccess && kind !== 'final' && CONNECT_ERRORS.has(error.code)) {
           return fatal(new FatalError(`cannot reach ${init.target.host}: ${error.code}: ${error.message} (after ${attempt} attempts)`,
             error.code, 'check --endpoint-url / --region and the network'));
         }
@@ -197,6 +212,14 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
         return ABORTED;
       }
     }
+  };
+
+  /** Updates the clock offset from a response's Date header; true when it changed. */
+  const correctClock = (headers: IncomingHttpHeaders): boolean => {
+    const serverTime = serverTimeMs(headers);
+    if (serverTime === undefined || Math.abs(serverTime - (now() + clockOffsetMs)) < CLOCK_SKEW_THRESHOLD_MS) return false;
+    clockOffsetMs = serverTime - now();
+    return true;
   };
 
   const failed = (rec: GoodRecord, error: RecordError, attempts: number, latencyMs: number | undefined): Result => {
@@ -255,6 +278,11 @@ async function* decodeLines(lines: AsyncIterable<string>, opts: DecodeOptions, s
   }
 }
 
+/** The access key id in a signed request's Authorization header. */
+function accessKeyOf(signed: HttpRequestSpec): string {
+  return /Credential=([^/,\s]+)\//.exec(signed.headers.authorization ?? '')?.[1] ?? '';
+}
+
 function header(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
@@ -264,6 +292,7 @@ function fatalHint(e: RecordError, target: Target): string {
   if (e.code === 'AccessDeniedException') return 'the credentials lack sagemaker:InvokeEndpoint on this endpoint';
   if (/ExpiredToken/.test(e.code)) return 'the session token has expired: refresh your credentials';
   if (/Signature|Token|Client/.test(e.code)) return 'check the AWS access key and secret (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile)';
+  if (e.status === undefined) return `check the TLS certificate of ${target.host} (extra CAs: NODE_EXTRA_CA_CERTS)`;
   return 'see the message above';
 }
 

@@ -1,0 +1,269 @@
+// Reliability of pipeline.ts in-process, with the real signer and HTTP transport against the
+// emulator; only the clock, the randomness and the sleep are injected, so the retry schedule
+// (backoff, server hints, clock-skew correction, credential refresh) can be checked exactly.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startEmulator, type Emulator } from '../src/emulator/server.js';
+import type { FieldValues } from '../src/fields.js';
+import { runPipeline, type PipelineInit, type Summary } from '../src/pipeline.js';
+import { parseTarget } from '../src/request.js';
+import { createSigner, type CredentialProvider } from '../src/sign.js';
+import { createTransport } from '../src/transport.js';
+import { ACCESS_KEY_ID, SECRET_ACCESS_KEY } from './helpers/cli.js';
+
+let emu: Emulator;
+before(async () => {
+  emu = await startEmulator({ endpoints: { demo: {}, slow: { latencyMs: 150 } } });
+});
+after(() => emu.close());
+
+const STATIC: CredentialProvider = async () => ({ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY });
+
+interface Run {
+  results: Array<Record<string, any>>;
+  summary: Summary;
+  /** Every sleep the pipeline asked for, in order. */
+  sleeps: number[];
+  /** Emulator log entries of this run. */
+  log: typeof emu.log;
+}
+
+/** Unique bodies per call, so the emulator's attempt counter starts at 1 for each record. */
+let runId = 0;
+const tag = (): string => `r${++runId}`;
+
+async function run(lines: string[], extra: Partial<PipelineInit> & { credentials?: CredentialProvider; defaults?: FieldValues } = {}): Promise<Run> {
+  const { credentials = STATIC, defaults = { endpointName: 'demo', contentType: 'application/json' }, ...rest } = extra;
+  const concurrency = rest.concurrency ?? 4;
+  const transport = createTransport(concurrency);
+  const out: string[] = [];
+  const sleeps: number[] = [];
+  // This run's requests: every body carries the run's tag (requests cancelled by an earlier test
+  // may still be arriving).
+  const tags = new Set(lines.map((l) => /"t":"(r\d+)"/.exec(l)?.[1]).filter(Boolean));
+  try {
+    const summary = await runPipeline({
+      lines: (async function* () { for (const l of lines) yield Buffer.from(l).toString('latin1'); })(),
+      decode: { envelope: false, defaults, maxLineBytes: 1 << 20 },
+      concurrency,
+      target: parseTarget(emu.url),
+      sign: createSigner({ credentials, region: 'us-east-1' }),
+      send: transport.send,
+      output: 'result',
+      write: (t) => { out.push(t); },
+      warn: () => undefined,
+      maxAttempts: 3,
+      retryModelErrors: false,
+      timeoutMs: 10_000,
+      connectTimeoutMs: 5_000,
+      maxErrors: 0,
+      random: () => 0.5,
+      sleep: async (ms) => { sleeps.push(ms); },
+      ...rest,
+    });
+    const results = out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+    const log = emu.log.filter((e) => tags.has(/"t":"(r\d+)"/.exec(e.body.toString())?.[1]));
+    return { results, summary, sleeps, log };
+  } finally {
+    transport.close();
+  }
+}
+
+const body = (t: string, i: number, directive?: Record<string, unknown>): string =>
+  JSON.stringify({ t, i, ...(directive && { __emulator: directive }) });
+
+describe('retry schedule', () => {
+  test('transient errors: full jitter on 100 ms, doubling; the record succeeds on the third attempt', async () => {
+    const t = tag();
+    const r = await run([body(t, 1, { fault: 'internal', times: 2 })], { random: () => 0.9 });
+    assert.deepEqual(r.sleeps, [90, 180]);
+    assert.equal(r.results[0]!.ok, true);
+    assert.equal(r.results[0]!.attempts, 3);
+    assert.deepEqual(r.log.map((e) => e.status), [500, 500, 200]);
+    assert.deepEqual([r.summary.attempts, r.summary.retries, r.summary.throttles], [3, 2, 0]);
+  });
+
+  test('throttling: full jitter on 500 ms, doubling', async () => {
+    const t = tag();
+    const r = await run([body(t, 1, { fault: 'throttle', times: 2 })], { random: () => 0.9 });
+    assert.deepEqual(r.sleeps, [450, 900]);
+    assert.equal(r.results[0]!.attempts, 3);
+    assert.equal(r.summary.throttles, 2);
+  });
+
+  test('429 ModelNotReadyException is throttling', async () => {
+    const r = await run([body(tag(), 1, { fault: 'not-ready', times: 1 })], { random: () => 0.9 });
+    assert.deepEqual(r.sleeps, [450]);
+    assert.equal(r.results[0]!.ok, true);
+  });
+
+  test('Retry-After (seconds) and x-amz-retry-after (ms) lengthen the wait, up to computed + 5 s', async () => {
+    const t = tag();
+    const r = await run([
+      body(t, 1, { fault: 'throttle', times: 1, retryAfter: 2 }),
+      body(t, 2, { fault: 'unavailable', times: 1, retryAfterMs: 1500 }),
+      body(t, 3, { fault: 'unavailable', times: 1, retryAfter: 3600 }),
+    ], { concurrency: 1, random: () => 0 });
+    assert.deepEqual(r.sleeps, [2000, 1500, 5000]);
+    assert.deepEqual(r.results.map((x) => x.ok), [true, true, true]);
+  });
+
+  test('the attempt bound holds: --max-attempts 5 means 5 requests, then the last error', async () => {
+    const t = tag();
+    const r = await run([body(t, 1, { fault: 'unavailable', times: 99 })], { maxAttempts: 5 });
+    assert.equal(r.log.length, 5);
+    assert.deepEqual(r.log.map((e) => e.attempt), [1, 2, 3, 4, 5]);
+    const [res] = r.results;
+    assert.equal(res!.ok, false);
+    assert.equal(res!.attempts, 5);
+    assert.equal(res!.error.code, 'ServiceUnavailable');
+    assert.equal(res!.error.status, 503);
+    assert.equal(r.sleeps.length, 4);
+  });
+
+  test('--max-attempts 1: no retry at all', async () => {
+    const r = await run([body(tag(), 1, { fault: 'throttle', times: 1 })], { maxAttempts: 1 });
+    assert.equal(r.log.length, 1);
+    assert.equal(r.results[0]!.error.code, 'ThrottlingException');
+    assert.equal(r.results[0]!.attempts, 1);
+    assert.deepEqual(r.sleeps, []);
+  });
+
+  test('ModelError and ValidationError are never retried; --retry-model-errors retries ModelError only', async () => {
+    const t = tag();
+    const lines = [body(t, 1, { fault: 'model-error', times: 1 }), body(t, 2)];
+    const plain = await run(lines, { concurrency: 1, defaults: { endpointName: 'demo', contentType: 'application/json', targetVariant: 'nope' } });
+    assert.deepEqual(plain.results.map((x) => [x.error?.code, x.attempts]), [['ValidationError', 1], ['ValidationError', 1]]);
+
+    const noRetry = await run([body(tag(), 1, { fault: 'model-error', times: 1 })]);
+    assert.deepEqual([noRetry.results[0]!.error.code, noRetry.results[0]!.attempts, noRetry.log.length], ['ModelError', 1, 1]);
+
+    const retry = await run([body(tag(), 1, { fault: 'model-error', times: 1 })], { retryModelErrors: true });
+    assert.deepEqual([retry.results[0]!.ok, retry.results[0]!.attempts, retry.log.length], [true, 2, 2]);
+  });
+
+  test('InternalDependencyException (530) is retried', async () => {
+    const r = await run([body(tag(), 1, { fault: 'dependency', times: 1 })]);
+    assert.deepEqual([r.results[0]!.ok, r.results[0]!.attempts], [true, 2]);
+  });
+
+  test('a connection reset and a stalled response are retried; the stall is cut by the per-attempt timeout', async () => {
+    const t = tag();
+    const r = await run([body(t, 1, { fault: 'reset', times: 2 }), body(t, 2, { fault: 'stall', times: 1 })], { timeoutMs: 300 });
+    assert.deepEqual(r.results.map((x) => [x.ok, x.attempts]), [[true, 3], [true, 2]]);
+    const exhausted = await run([body(tag(), 1, { fault: 'stall' })], { timeoutMs: 200 });
+    assert.equal(exhausted.results[0]!.error.code, 'TimeoutError');
+    assert.equal(exhausted.results[0]!.attempts, 3);
+  });
+});
+
+describe('clock skew: corrected from the server\'s Date header, then retried (reference §1.3)', () => {
+  for (const [name, skewMs] of [['our clock 10 minutes slow', -600_000], ['our clock 10 minutes fast', 600_000]] as const) {
+    test(name, async () => {
+      const t = tag();
+      const lines = Array.from({ length: 40 }, (_, i) => body(t, i));
+      const r = await run(lines, { concurrency: 4, now: () => Date.now() + skewMs });
+      assert.ok(r.results.every((x) => x.ok), JSON.stringify(r.results.find((x) => !x.ok)));
+      // Only the first wave (at most `concurrency` records) was signed with the wrong time.
+      const skewed = r.log.filter((e) => e.status === 403);
+      assert.ok(skewed.length >= 1 && skewed.length <= 4, `${skewed.length} rejected for skew`);
+      assert.ok(skewed.every((e) => e.errorCode === 'InvalidSignatureException'));
+      assert.equal(r.log.length, 40 + skewed.length);
+      assert.ok(r.results.every((x) => x.attempts <= 2));
+      assert.equal(r.results.filter((x) => x.attempts === 2).length, skewed.length);
+    });
+  }
+
+  test('a skew of less than 5 minutes needs no correction', async () => {
+    const r = await run([body(tag(), 1)], { now: () => Date.now() - 120_000 });
+    assert.deepEqual([r.results[0]!.ok, r.results[0]!.attempts], [true, 1]);
+  });
+});
+
+describe('credentials that expire mid-run', () => {
+  test('ExpiredTokenException: one refresh shared by every record signed with the old key, then a retry', async () => {
+    const past = Date.now() - 1000;
+    emu.setConfig({
+      credentials: [
+        ...emu.config.credentials,
+        { accessKeyId: 'ASIAOLDOLDOLDOLD', secretAccessKey: 'old-secret', sessionToken: 'old-token', expiresAt: past },
+        { accessKeyId: 'ASIANEWNEWNEWNEW', secretAccessKey: 'new-secret', sessionToken: 'new-token' },
+      ],
+    });
+    let current = { accessKeyId: 'ASIAOLDOLDOLDOLD', secretAccessKey: 'old-secret', sessionToken: 'old-token' };
+    let refreshes = 0;
+    const t = tag();
+    const r = await run(Array.from({ length: 30 }, (_, i) => body(t, i)), {
+      concurrency: 6,
+      credentials: async () => current,
+      refreshCredentials: async () => {
+        refreshes++;
+        await new Promise((res) => setTimeout(res, 20));
+        current = { accessKeyId: 'ASIANEWNEWNEWNEW', secretAccessKey: 'new-secret', sessionToken: 'new-token' };
+      },
+    });
+    assert.ok(r.results.every((x) => x.ok), JSON.stringify(r.results.find((x) => !x.ok)));
+    assert.equal(refreshes, 1);
+    assert.ok(r.summary.stoppedBy === undefined);
+    const expired = r.log.filter((e) => e.errorCode === 'ExpiredTokenException');
+    assert.ok(expired.length >= 1 && expired.length <= 6, `${expired.length} expired`);
+  });
+
+  test('a refresh that brings back expired keys: fatal after one retry per in-flight record', async () => {
+    emu.setConfig({
+      credentials: [...emu.config.credentials,
+        { accessKeyId: 'ASIADEADDEADDEAD', secretAccessKey: 's', sessionToken: 't', expiresAt: Date.now() - 1000 }],
+    });
+    let refreshes = 0;
+    const t = tag();
+    const r = await run(Array.from({ length: 200 }, (_, i) => body(t, i)), {
+      concurrency: 4,
+      credentials: async () => ({ accessKeyId: 'ASIADEADDEADDEAD', secretAccessKey: 's', sessionToken: 't' }),
+      refreshCredentials: async () => { refreshes++; },
+    });
+    assert.equal(r.summary.stoppedBy, 'fatal');
+    assert.equal(r.summary.fatal?.code, 'ExpiredTokenException');
+    assert.equal(r.results.length, 0);
+    assert.equal(refreshes, 1);
+    assert.ok(r.log.length <= 8, `${r.log.length} requests`);
+  });
+});
+
+describe('stopping', () => {
+  test('stop (SIGTERM): no new records; in-flight ones finish within the grace period and are written in order', async () => {
+    const t = tag();
+    const stop = new AbortController();
+    const lines = Array.from({ length: 200 }, (_, i) => body(t, i));
+    const p = run(lines, { concurrency: 4, defaults: { endpointName: 'slow' }, stop: stop.signal, graceMs: 5_000 });
+    setTimeout(() => stop.abort(), 400);
+    const r = await p;
+    assert.equal(r.summary.stoppedBy, 'stop');
+    assert.ok(r.results.length >= 4 && r.results.length < 200, `${r.results.length} written`);
+    assert.deepEqual(r.results.map((x) => x.line), r.results.map((_, i) => i + 1));
+    assert.ok(r.results.every((x) => x.ok));
+    // Everything that was sent was answered and written: nothing cut.
+    assert.equal(r.log.length, r.results.length);
+  });
+
+  test('stop with a grace period that runs out: in-flight requests are cancelled, the written prefix is real', async () => {
+    const t = tag();
+    const stop = new AbortController();
+    const lines = [body(t, 0), body(t, 1, { latencyMs: 5_000 }), body(t, 2)];
+    const started = Date.now();
+    const p = run(lines, { concurrency: 3, stop: stop.signal, graceMs: 100 });
+    setTimeout(() => stop.abort(), 100);
+    const r = await p;
+    assert.ok(Date.now() - started < 3_000, 'did not wait for the slow record');
+    assert.deepEqual(r.results.map((x) => [x.line, x.ok]), [[1, true]]);
+  });
+
+  test('stop "now" (EPIPE): cancels at once', async () => {
+    const stop = new AbortController();
+    const p = run([body(tag(), 0, { latencyMs: 5_000 })], { stop: stop.signal, graceMs: 10_000 });
+    const started = Date.now();
+    setTimeout(() => stop.abort('now'), 50);
+    const r = await p;
+    assert.ok(Date.now() - started < 3_000);
+    assert.equal(r.results.length, 0);
+  });
+});
