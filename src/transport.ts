@@ -37,8 +37,15 @@ export interface Transport {
   close(): void;
 }
 
+/**
+ * Idle keep-alive sockets are closed after this long. Node lowers it to N - 1 s under a server's
+ * `Keep-Alive: timeout=N` hint, but only when it is set at all: without it an idle socket is kept
+ * forever and reused after the server has closed it (the next request then fails with ECONNRESET).
+ */
+const FREE_SOCKET_TIMEOUT_MS = 15_000;
+
 export function createTransport(maxSockets: number): Transport {
-  const opts = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const };
+  const opts = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const, timeout: FREE_SOCKET_TIMEOUT_MS };
   const agents = { 'http:': new http.Agent(opts), 'https:': new https.Agent(opts) };
   const send: Send = (req, options) =>
     new Promise<HttpResponse>((resolve, reject) => {
