@@ -73,7 +73,11 @@ async function run(opts: Options): Promise<number> {
     stop.abort('now');
   });
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (exitForSignal !== undefined) process.exit(exitForSignal); // second signal: now
+    if (exitForSignal !== undefined) {
+      // A second signal: leave now, with what is already complete.
+      writer.flush();
+      process.exit(exitForSignal);
+    }
     exitForSignal = signal === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
     stop.abort();
   };
