@@ -2,6 +2,9 @@
 // emulator; only the clock, the randomness and the sleep are injected, so the retry schedule
 // (backoff, server hints, clock-skew correction, credential refresh) can be checked exactly.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/server.js';
 import type { FieldValues } from '../src/fields.js';
@@ -265,5 +268,46 @@ describe('stopping', () => {
     const r = await p;
     assert.ok(Date.now() - started < 3_000);
     assert.equal(r.results.length, 0);
+  });
+});
+
+describe('keep-alive', () => {
+  test('a server that closes a kept-alive connection as the next request arrives: retried, never a failure', async () => {
+    // A plain HTTP server standing in for a load balancer's idle timeout racing our reuse of the
+    // socket: the first request on a connection is proxied to the emulator, any later one is
+    // answered by closing the connection ("socket hang up", ECONNRESET).
+    const used = new WeakSet<object>();
+    let closed = 0;
+    const lb = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+      if (used.has(req.socket)) {
+        closed++;
+        req.socket.destroy();
+        return;
+      }
+      used.add(req.socket);
+      // Forward byte for byte (the host header is signed), on a fresh connection each time.
+      const up = request({ host: '127.0.0.1', port: emu.port, method: req.method, path: req.url, headers: req.headers, agent: false }, (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        ur.pipe(res);
+      });
+      req.pipe(up);
+    });
+    lb.listen(0, '127.0.0.1');
+    await once(lb, 'listening');
+    try {
+      const port = (lb.address() as AddressInfo).port;
+      const t = tag();
+      // One at a time, so the sequence is exact: each record after the first goes out on the kept-alive
+      // socket, which the server closes; the retry gets a new connection and succeeds.
+      const r = await run(Array.from({ length: 10 }, (_, i) => body(t, i)), {
+        concurrency: 1, target: parseTarget(`http://127.0.0.1:${port}`),
+      });
+      assert.deepEqual(r.results.map((x) => [x.ok, x.attempts]), [[true, 1], ...Array.from({ length: 9 }, () => [true, 2])]);
+      assert.equal(closed, 9);
+      assert.deepEqual(r.sleeps.length, 9);
+    } finally {
+      lb.closeAllConnections();
+      lb.close();
+    }
   });
 });

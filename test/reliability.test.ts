@@ -416,3 +416,140 @@ describe('a closed stdout (`sm-invoke ... | head -n 3`)', () => {
     console.log(`# | head -n 3: ${JSON.stringify({ sentWhenHeadExited: atHeadExit, sentInAll: atCliExit })}`);
   });
 });
+
+describe('credentials that expire mid-run', () => {
+  test('a credential_process issuing short-lived keys: the run continues on refreshed keys, no failures', async () => {
+    const dir = tempDir();
+    const script = join(dir, 'issue-keys.mjs');
+    // Each call issues a new key from the emulator. The emulator rejects it after 1 s; the process
+    // says it expires in 5 min + 2 s, so the SDK chain keeps it for 2 s (it refreshes 5 min ahead).
+    // From 1 s on the service calls it expired while the client still trusts it: the
+    // ExpiredTokenException path, which forces a refresh.
+    writeFileSync(script, [
+      `const r = await fetch(${JSON.stringify(`${emu.url}/_emulator/credentials`)}, {`,
+      `  method: 'POST', body: JSON.stringify({ ttlMs: 1000, expirationMs: 302000 }) });`,
+      'if (!r.ok) { console.error(await r.text()); process.exit(1); }',
+      'process.stdout.write(await r.text());',
+    ].join('\n'));
+    chmodSync(script, 0o755);
+    writeFileSync(join(dir, 'config'), `[profile rotating]\nregion = us-east-1\ncredential_process = "${process.execPath}" "${script}"\n`);
+    const env = scrubbedEnv({ AWS_CONFIG_FILE: join(dir, 'config'), AWS_PROFILE: 'rotating', AWS_REGION: undefined }, false);
+    const keysBefore = emu.config.credentials.length;
+    const tag = 'rotating';
+    const from = emu.log.length;
+    // About 3.5 s of work: 20 ms per request, 4 at a time.
+    const r = await runCli([...url(), '--endpoint-name', 'demo', '--envelope', '--concurrency', '4'], {
+      input: Array.from({ length: 700 }, (_, i) => JSON.stringify({ body: { t: tag, i: i + 1, __emulator: { latencyMs: 20 } } })).join('\n') + '\n',
+      env,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.equal(r.lines.length, 700);
+    assertInOrderPrefix(r.lines);
+    assert.ok(r.lines.every((l) => l.ok && l.attempts <= 2), JSON.stringify(r.lines.find((l) => !l.ok || l.attempts > 2)));
+    const log = since(from).filter((e) => e.body.includes(`"t":"${tag}"`));
+    const keys = new Set(log.map((e) => e.accessKeyId).filter((k) => k !== undefined));
+    const expired = log.filter((e) => e.errorCode === 'ExpiredTokenException').length;
+    const issued = emu.config.credentials.length - keysBefore;
+    console.log(`# rotating credentials: ${JSON.stringify({ records: 700, requests: log.length, keysIssued: issued, keysUsed: keys.size, expiredTokenAnswers: expired })}`);
+    assert.ok(keys.size >= 3, `${keys.size} keys used`);
+    assert.ok(expired >= 1, 'the ExpiredTokenException path was taken');
+    assert.ok(expired <= issued * 4, `${expired} expired answers for ${issued} keys: at most one per in-flight request per key`);
+    assert.ok(log.every((e) => e.status === 200 || e.errorCode === 'ExpiredTokenException'));
+  });
+});
+
+describe('bad input never loses data', () => {
+  const args = (): string[] => [...url(), '--endpoint-name', 'demo', '--content-type', 'application/json', '--envelope', '--max-line-bytes', '200'];
+
+  test('each bad line gets its documented error in its place; every other record is intact, in order', async () => {
+    const from = emu.log.length;
+    const input = Buffer.concat([
+      Buffer.from('\xef\xbb\xbf{"body":{"n":1}}\r\n', 'latin1'), // 1: BOM on line 1 and CRLF: fine
+      Buffer.from('{"body":{"n":2}, broken\n'), // 2: invalid JSON
+      Buffer.from('{"body":{"n":3}}\n'), // 3
+      Buffer.from([0x7b, 0x22, 0x62, 0x6f, 0x64, 0x79, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d, 0x0a]), // 4: {"body":"\xff\xfe"}: not UTF-8
+      Buffer.from('{"body":"a\u0000b"}\n'.replace('\\u0000', '\0')), // 5: a raw NUL inside a JSON string
+      Buffer.from(`{"body":"${'x'.repeat(300)}"}\n`), // 6: longer than --max-line-bytes
+      Buffer.from('\n   \n'), // 7, 8: blank lines are not records
+      Buffer.from('\xef\xbb\xbf{"body":{"n":9}}\n', 'latin1'), // 9: a BOM not on line 1 is bad JSON
+      Buffer.from('{"body":"nul \\u0000 escaped"}\n'), // 10: an escaped NUL is fine
+      Buffer.from('{"body":{"n":11}}'), // 11: no final newline
+    ]);
+    const r = await runCli(args(), { input });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, '');
+    const got = r.lines.map((l) => [l.line, l.ok, l.error?.code, l.attempts]);
+    assert.deepEqual(got, [
+      [1, true, undefined, 1],
+      [2, false, 'InvalidJson', 0],
+      [3, true, undefined, 1],
+      [4, false, 'InvalidUtf8', 0],
+      [5, false, 'InvalidJson', 0],
+      [6, false, 'LineTooLong', 0],
+      [9, false, 'InvalidJson', 0],
+      [10, true, undefined, 1],
+      [11, true, undefined, 1],
+    ]);
+    assert.deepEqual(since(from).map((e) => e.body.toString()), ['{"n":1}', '{"n":3}', 'nul \u0000 escaped', '{"n":11}']);
+  });
+
+  test('body mode: BOM stripped, NUL bytes and invalid UTF-8 sent as they are, an over-long line is an error in its place', async () => {
+    const from = emu.log.length;
+    const input = Buffer.concat([
+      Buffer.from('\xef\xbb\xbfone\n', 'latin1'),
+      Buffer.from([0x74, 0x00, 0x77, 0x6f, 0x0a]), // "t\0wo"
+      Buffer.from([0xc3, 0x28, 0x0a]), // invalid UTF-8
+      Buffer.from(`${'y'.repeat(300)}\n`),
+      Buffer.from('last'),
+    ]);
+    const r = await runCli([...url(), '--endpoint-name', 'demo', '--max-line-bytes', '200'], { input });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(r.lines.map((l) => [l.line, l.ok, l.error?.code]), [
+      [1, true, undefined], [2, true, undefined], [3, true, undefined], [4, false, 'LineTooLong'], [5, true, undefined],
+    ]);
+    assert.deepEqual(since(from).map((e) => e.body), [Buffer.from('one'), Buffer.from([0x74, 0x00, 0x77, 0x6f]), Buffer.from([0xc3, 0x28]), Buffer.from('last')]);
+  });
+
+  test('empty input, and input of blank lines only: no output, exit 0', async () => {
+    for (const input of ['', '\n\n  \r\n']) {
+      const r = await runCli(args(), { input });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.length, 0);
+      assert.equal(r.stderr, '');
+    }
+  });
+});
+
+describe('retry settings through the CLI', () => {
+  test('AWS_MAX_ATTEMPTS is honoured, and --max-attempts wins over it', async () => {
+    const input = ndjson([{ body: { t: 'env-attempts', __emulator: { fault: 'unavailable', times: 4 } } }]);
+    const env5 = scrubbedEnv({ AWS_MAX_ATTEMPTS: '5' });
+    const viaEnv = await runCli([...url(), '--endpoint-name', 'demo', '--envelope'], { input, env: env5 });
+    assert.deepEqual([viaEnv.code, viaEnv.lines[0]?.ok, viaEnv.lines[0]?.attempts], [0, true, 5]);
+    const input2 = ndjson([{ body: { t: 'flag-attempts', __emulator: { fault: 'unavailable', times: 4 } } }]);
+    const viaFlag = await runCli([...url(), '--endpoint-name', 'demo', '--envelope', '--max-attempts', '2'], { input: input2, env: env5 });
+    assert.deepEqual([viaFlag.code, viaFlag.lines[0]?.ok, viaFlag.lines[0]?.attempts, viaFlag.lines[0]?.error?.code], [1, false, 2, 'ServiceUnavailable']);
+  });
+
+  test('a clock 10 minutes off: corrected after the first answers, every record succeeds', async () => {
+    emu.setConfig({ clockOffsetMs: 600_000 });
+    try {
+      const r = await runCli([...url(), '--endpoint-name', 'demo', '--concurrency', '4'], { input: bodies(50, 'skew') });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.lines.every((l) => l.ok && l.attempts <= 2));
+      const retried = r.lines.filter((l) => l.attempts === 2).length;
+      assert.ok(retried >= 1 && retried <= 4, `${retried} records signed before the correction`);
+    } finally {
+      emu.setConfig({ clockOffsetMs: 0 });
+    }
+  });
+
+  test('Retry-After from the service is honoured', async () => {
+    const input = ndjson([{ body: { t: 'retry-after', __emulator: { fault: 'throttle', times: 1, retryAfter: 1 } } }]);
+    const started = Date.now();
+    const r = await runCli([...url(), '--endpoint-name', 'demo', '--envelope'], { input });
+    assert.deepEqual([r.code, r.lines[0]?.attempts], [0, 2]);
+    assert.ok(Date.now() - started >= 1_000, 'waited the second the service asked for');
+  });
+});
