@@ -273,7 +273,7 @@ describe('usage errors exit 2 with one line', () => {
     [['--bogus'], /unknown option --bogus/],
     [['--endpoint-name', 'bad name'], /--endpoint-name must be letters, digits and hyphens/],
     [['--endpoint-name', 'a', '--concurrency', '0'], /--concurrency must be a whole number from 1 to 1024/],
-    [['--endpoint-name', 'a', '--concurrency'], /^option --concurrency needs a value$/],
+    [['--endpoint-name', 'a', '--concurrency'], /^sm-invoke: option --concurrency needs a value$/],
     [['--endpoint-name', 'a', '--custom-attributes', 'x'.repeat(1025)], /--custom-attributes must be at most 1024/],
     [['--endpoint-name', 'a', '--output', 'xml'], /--output must be "result" or "body"/],
     [['--endpoint-name', 'a', '--endpoint-url', 'ftp://x'], /--endpoint-url must use http or https/],
