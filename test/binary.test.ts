@@ -73,3 +73,50 @@ test('it is not a plain node: node flags such as -e are not honoured', { skip },
   assert.ok(!r.stdout.split('\n').includes('1'), `-e ran as node code: stdout ${JSON.stringify(r.stdout)}`);
   assert.doesNotMatch(r.stdout, /^v\d+\.\d+\.\d+/);
 });
+
+/** Starts `sm-invoke emulate` from the lone binary and returns its URL and a stop function. */
+async function startBinaryEmulator(): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(binary, ['emulate', '--port', '0', '--quiet'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let seen = '';
+    child.stdout.on('data', (c: Buffer) => {
+      seen += c.toString();
+      const m = /^sm-invoke emulator listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(seen);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`emulate exited early with ${code}`)));
+  });
+  const stop = () => new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+  return { url, stop };
+}
+
+test('emulate + a piped run, both from the lone binary: results in order, exit codes', { skip }, async () => {
+  const { spawn } = await import('node:child_process');
+  const emu = await startBinaryEmulator();
+  try {
+    const input = '{"n":1}\n{"n":2}\n\n{"n":3}\n';
+    const runEnv = { ...env, AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(binary, ['--endpoint-name', 'demo', '--content-type', 'application/json', '--endpoint-url', emu.url, '--concurrency', '2'],
+        { cwd: dir, env: runEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end(input);
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { line: number; ok: boolean; body: { body: string } });
+    assert.deepEqual(lines.map((l) => l.line), [1, 2, 4]);
+    assert.deepEqual(lines.map((l) => JSON.parse(l.body.body)), [{ n: 1 }, { n: 2 }, { n: 3 }]);
+    assert.ok(lines.every((l) => l.ok));
+  } finally {
+    assert.equal(await emu.stop(), 0, 'emulate exits 0 on SIGTERM');
+  }
+});
