@@ -1,0 +1,180 @@
+// Admission control for attempts: a concurrency limit that may change while requests run
+// (fixed, or adaptive), and a smooth rate limit. Pure logic with injected clock and timers,
+// so tests drive them deterministically.
+
+/** A counting semaphore whose limit can change at any time; waiters are served in FIFO order. */
+export class DynamicSemaphore {
+  #active = 0;
+  #waiters: Array<() => void> = [];
+
+  constructor(private limitFn: () => number) {}
+
+  get active(): number {
+    return this.#active;
+  }
+
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  /** Resolves when a slot is free; call the returned function exactly once to free it. */
+  acquire(): Promise<() => void> | (() => void) {
+    if (this.#active < this.limitFn() && this.#waiters.length === 0) {
+      this.#active++;
+      return this.#release();
+    }
+    return new Promise((resolve) => {
+      this.#waiters.push(() => {
+        this.#active++;
+        resolve(this.#release());
+      });
+    });
+  }
+
+  /** Call after the limit grew, to admit waiters. */
+  wake(): void {
+    while (this.#waiters.length > 0 && this.#active < this.limitFn()) this.#waiters.shift()!();
+  }
+
+  /** Removes every waiter without admitting it (the run is stopping). */
+  clear(): void {
+    this.#waiters = [];
+  }
+
+  #release(): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#active--;
+      this.wake();
+    };
+  }
+}
+
+export interface AdaptiveOptions {
+  min: number;
+  max: number;
+  /** Starting limit (default min(4, max)). */
+  initial?: number;
+  /** Multiplicative decrease on throttling (default 0.8). */
+  backoff?: number;
+  /** Latency above this multiple of the baseline counts as congestion (default 2). */
+  latencyTolerance?: number;
+  now: () => number;
+}
+
+/**
+ * AIMD concurrency control in the spirit of TCP congestion control:
+ * - slow start: +1 per success (the limit doubles every round trip) until the first congestion signal;
+ * - congestion avoidance: +1/limit per success (one more slot per round trip's worth of successes),
+ *   slowed to 1/10 of that just below the limit where congestion was last seen, and back to
+ *   slow start once well past it (the capacity grew);
+ * - on a throttle, or when latency climbs well above its baseline: limit x backoff, at most once per
+ *   round trip (signals from requests sent before the last decrease are not counted again).
+ */
+export class AdaptiveConcurrency {
+  readonly min: number;
+  readonly max: number;
+  #limit: number;
+  #slowStart = true;
+  #backoff: number;
+  #tolerance: number;
+  #now: () => number;
+  #lastDecreaseAt = -Infinity;
+  /** The limit at the last congestion signal: the capacity last seen. */
+  #wMax: number | undefined;
+  /** Smoothed and minimum recent latency, ms. */
+  #smoothed: number | undefined;
+  #baseline: number | undefined;
+  #throttles = 0;
+  #decreases = 0;
+
+  constructor(opts: AdaptiveOptions) {
+    if (!(opts.min >= 1 && opts.max >= opts.min)) throw new TypeError(`need 1 <= min <= max, got min ${opts.min}, max ${opts.max}`);
+    this.min = opts.min;
+    this.max = opts.max;
+    this.#limit = clamp(opts.initial ?? Math.min(4, opts.max), opts.min, opts.max);
+    this.#backoff = opts.backoff ?? 0.8;
+    this.#tolerance = opts.latencyTolerance ?? 2;
+    this.#now = opts.now;
+  }
+
+  /** The current whole-number limit. */
+  get limit(): number {
+    return Math.floor(this.#limit);
+  }
+
+  get stats(): { limit: number; throttles: number; decreases: number; baselineMs: number | undefined } {
+    return { limit: this.limit, throttles: this.#throttles, decreases: this.#decreases, baselineMs: this.#baseline };
+  }
+
+  /** A request that was sent at `sentAt` succeeded after `latencyMs`. */
+  onSuccess(sentAt: number, latencyMs: number): void {
+    this.#smoothed = this.#smoothed === undefined ? latencyMs : this.#smoothed * 0.9 + latencyMs * 0.1;
+    // The baseline follows the lowest latency seen, drifting up slowly so it can track a slower endpoint.
+    this.#baseline = this.#baseline === undefined ? latencyMs : Math.min(latencyMs, this.#baseline * 1.001 + 0.01);
+    if (this.#smoothed > this.#baseline * this.#tolerance + 5 && this.#smoothed > 20) {
+      this.#decrease(sentAt);
+      return;
+    }
+    let step: number;
+    const wMax = this.#wMax;
+    if (this.#slowStart) step = 1;
+    else if (wMax !== undefined && this.#limit >= wMax - Math.max(1, 0.03 * wMax) && this.#limit < wMax) {
+      // Just below the capacity last seen: probe slowly (1/10 slot per round trip), as CUBIC
+      // flattens near its last maximum, so overshoots stay rare even when capacity is tiny.
+      step = 0.1 / this.#limit;
+    } else if (wMax !== undefined && this.#limit >= wMax + 2) {
+      // Well past the old maximum with no congestion: capacity grew, search for it quickly again.
+      this.#wMax = undefined;
+      this.#slowStart = true;
+      step = 1;
+    } else step = 1 / this.#limit;
+    this.#limit = Math.min(this.max, this.#limit + step);
+  }
+
+  /** A request sent at `sentAt` was throttled. */
+  onThrottle(sentAt: number): void {
+    this.#throttles++;
+    this.#decrease(sentAt);
+  }
+
+  #decrease(sentAt: number): void {
+    this.#slowStart = false;
+    if (sentAt < this.#lastDecreaseAt) return; // already reacted to this round trip
+    this.#lastDecreaseAt = this.#now();
+    this.#decreases++;
+    this.#wMax = this.#limit;
+    this.#limit = Math.max(this.min, this.#limit * this.#backoff);
+    // Let the latency estimate settle at the new level rather than decreasing again at once.
+    this.#smoothed = this.#baseline;
+  }
+}
+
+/**
+ * Smooth rate limiting (a token bucket of one token, i.e. virtual scheduling): attempt k may start
+ * no earlier than start + k/rate, so the rate holds over any window and there are no bursts after
+ * idle periods beyond one token.
+ */
+export class RateLimiter {
+  #next = -Infinity;
+  readonly intervalMs: number;
+
+  constructor(readonly perSecond: number, private now: () => number, private sleep: (ms: number) => Promise<void>) {
+    if (!(perSecond > 0)) throw new TypeError(`rate must be > 0, got ${perSecond}`);
+    this.intervalMs = 1000 / perSecond;
+  }
+
+  /** Waits for this caller's turn. */
+  async take(): Promise<void> {
+    const now = this.now();
+    const at = Math.max(now, this.#next);
+    this.#next = at + this.intervalMs;
+    if (at > now) await this.sleep(at - now);
+  }
+}
+
+function clamp(n: number, lo: number, hi: number): number {
+  return Math.max(lo, Math.min(hi, n));
+}

@@ -1,0 +1,141 @@
+// limiter.ts: the semaphore, the adaptive controller (simulated endpoint, injected clock) and the
+// rate limiter (injected clock and sleep) — no wall-clock timing.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AdaptiveConcurrency, DynamicSemaphore, RateLimiter } from '../src/limiter.js';
+
+test('semaphore: never more than the limit, FIFO, follows a changing limit', async () => {
+  let limit = 2;
+  const sem = new DynamicSemaphore(() => limit);
+  const order: number[] = [];
+  const releases: Array<() => void> = [];
+  const grab = async (i: number) => {
+    const release = await sem.acquire();
+    order.push(i);
+    releases.push(release);
+  };
+  const all = [0, 1, 2, 3, 4].map(grab);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, [0, 1]);
+  assert.equal(sem.active, 2);
+  assert.equal(sem.waiting, 3);
+  limit = 4;
+  sem.wake();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, [0, 1, 2, 3]);
+  limit = 1;
+  releases[0]!();
+  releases[0]!(); // releasing twice is harmless
+  releases[1]!();
+  releases[2]!();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, [0, 1, 2, 3], 'limit 1 with one still active: nobody else gets in');
+  releases[3]!();
+  await Promise.all(all);
+  assert.deepEqual(order, [0, 1, 2, 3, 4]);
+});
+
+/**
+ * A simulated endpoint that serves up to `capacity(t)` concurrent requests per round trip of 50 ms
+ * and throttles the rest; the controller decides how many to send each round.
+ */
+function simulate(rounds: number, capacity: (round: number) => number, opts: { max: number }) {
+  let t = 0;
+  const ctl = new AdaptiveConcurrency({ min: 1, max: opts.max, now: () => t });
+  const limits: number[] = [];
+  let sent = 0;
+  let throttled = 0;
+  let served = 0;
+  for (let round = 0; round < rounds; round++) {
+    const sentAt = t;
+    const n = ctl.limit;
+    const k = capacity(round);
+    t += 50;
+    for (let i = 0; i < n; i++) {
+      sent++;
+      if (i < k) {
+        served++;
+        ctl.onSuccess(sentAt, 50);
+      } else {
+        throttled++;
+        ctl.onThrottle(sentAt);
+      }
+    }
+    limits.push(ctl.limit);
+  }
+  return { limits, sent, throttled, served };
+}
+
+test('adaptive: finds a fixed capacity, keeps >= 90% of its throughput with < 5% throttled', () => {
+  for (const k of [3, 8, 32, 100]) {
+    const r = simulate(600, () => k, { max: 256 });
+    const bestFixed = 600 * k;
+    assert.ok(r.served >= 0.9 * bestFixed, `K=${k}: served ${r.served} < 90% of ${bestFixed}`);
+    assert.ok(r.throttled / r.sent < 0.05, `K=${k}: throttled ${r.throttled}/${r.sent}`);
+    const tail = r.limits.slice(-100);
+    assert.ok(Math.max(...tail) <= k + 1 && Math.min(...tail) >= Math.floor(k * 0.7), `K=${k}: limits ${tail.join(',')}`);
+  }
+});
+
+test('adaptive: follows the capacity down and back up within a few dozen round trips', () => {
+  const cap = (round: number) => (round < 200 ? 64 : round < 400 ? 16 : 64);
+  const r = simulate(600, cap, { max: 256 });
+  const at = (round: number) => r.limits[round]!;
+  assert.ok(at(199) >= 50, `reached ${at(199)} before the drop`);
+  const downBy = r.limits.slice(200).findIndex((l) => l <= 16);
+  assert.ok(downBy >= 0 && downBy <= 10, `took ${downBy} round trips to come down to 16`);
+  const upBy = r.limits.slice(400).findIndex((l) => l >= 50);
+  assert.ok(upBy >= 0 && upBy <= 60, `took ${upBy} round trips to climb back near 64`);
+});
+
+test('adaptive: respects min and max; one decrease per round trip however many throttles', () => {
+  let t = 0;
+  const ctl = new AdaptiveConcurrency({ min: 2, max: 10, initial: 8, now: () => t });
+  for (let i = 0; i < 100; i++) ctl.onSuccess(t, 10);
+  assert.equal(ctl.limit, 10);
+  t = 100;
+  for (let i = 0; i < 20; i++) ctl.onThrottle(50); // all sent before the first decrease at t=100
+  assert.equal(ctl.limit, 8, 'one decrease for a burst of throttles from one round trip');
+  for (let i = 0; i < 30; i++) {
+    t += 100;
+    ctl.onThrottle(t);
+  }
+  assert.equal(ctl.limit, 2);
+  assert.throws(() => new AdaptiveConcurrency({ min: 0, max: 4, now: () => 0 }), /1 <= min <= max/);
+});
+
+test('adaptive: rising latency backs off even without throttling', () => {
+  let t = 0;
+  const ctl = new AdaptiveConcurrency({ min: 1, max: 100, initial: 40, now: () => t });
+  for (let i = 0; i < 50; i++) ctl.onSuccess(t, 20);
+  const before = ctl.limit;
+  t = 1000;
+  for (let i = 0; i < 200; i++) {
+    ctl.onSuccess(t, 200);
+    t += 10;
+  }
+  assert.ok(ctl.limit < before, `limit ${ctl.limit} did not drop below ${before} when latency rose 10x`);
+});
+
+test('rate limiter: evenly spaced starts at the configured rate, no burst after idle', async () => {
+  let now = 1_000;
+  const starts: number[] = [];
+  const rl = new RateLimiter(20, () => now, async (ms) => { now += ms; });
+  for (let i = 0; i < 200; i++) {
+    await rl.take();
+    starts.push(now);
+  }
+  // 200 starts at 20/s: 10 s of windows, each exactly 20.
+  for (let w = 0; w < 9; w++) {
+    const inWindow = starts.filter((s) => s >= 1_000 + w * 1000 && s < 2_000 + w * 1000).length;
+    assert.equal(inWindow, 20, `window ${w}`);
+  }
+  now += 60_000; // idle for a minute
+  const afterIdle: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await rl.take();
+    afterIdle.push(now);
+  }
+  assert.deepEqual(afterIdle.map((s) => s - afterIdle[0]!), [0, 50, 100, 150, 200]);
+  assert.throws(() => new RateLimiter(0, () => 0, async () => undefined), /rate must be > 0/);
+});
