@@ -1,0 +1,91 @@
+// Run statistics in flat memory: counters plus a log-bucketed latency histogram (about 2% relative
+// precision), so percentiles of a million records cost a few kilobytes.
+
+const BUCKETS_PER_DOUBLING = 32;
+const MAX_BUCKET = BUCKETS_PER_DOUBLING * 24; // up to ~16.7 million ms
+
+export class LatencyHistogram {
+  #counts = new Uint32Array(MAX_BUCKET + 1);
+  #n = 0;
+  #max = 0;
+
+  add(ms: number): void {
+    const v = Math.max(0, ms);
+    const b = v < 1 ? 0 : Math.min(MAX_BUCKET, 1 + Math.floor(Math.log2(v) * BUCKETS_PER_DOUBLING));
+    this.#counts[b]!++;
+    this.#n++;
+    if (v > this.#max) this.#max = v;
+  }
+
+  get count(): number {
+    return this.#n;
+  }
+
+  get max(): number {
+    return this.#max;
+  }
+
+  /** The q-quantile (0..1), as the upper edge of its bucket, never above the maximum seen. */
+  quantile(q: number): number | undefined {
+    if (this.#n === 0) return undefined;
+    const rank = Math.max(1, Math.ceil(q * this.#n));
+    let seen = 0;
+    for (let b = 0; b <= MAX_BUCKET; b++) {
+      seen += this.#counts[b]!;
+      if (seen >= rank) {
+        if (b === MAX_BUCKET) return this.#max;
+        const upper = b === 0 ? 1 : 2 ** (b / BUCKETS_PER_DOUBLING);
+        return Math.min(this.#max, Math.round(upper * 10) / 10);
+      }
+    }
+    return this.#max;
+  }
+}
+
+export interface StatsSnapshot {
+  records: number;
+  ok: number;
+  failed: number;
+  /** Records that never got an answer (run stopped early) — read but not written. */
+  skipped: number;
+  inFlight: number;
+  attempts: number;
+  retries: number;
+  throttles: number;
+  wallMs: number;
+  recordsPerSecond: number;
+  concurrency?: number;
+  latencyMs: { p50?: number; p90?: number; p99?: number; max?: number };
+}
+
+export function formatStats(s: StatsSnapshot): string {
+  const l = s.latencyMs;
+  const ms = (v: number | undefined) => (v === undefined ? '-' : `${v}ms`);
+  return [
+    `records: ${s.records} (${s.ok} ok, ${s.failed} failed, ${s.skipped} skipped)`,
+    `attempts: ${s.attempts} (${s.retries} retries, ${s.throttles} throttled)`,
+    `time: ${(s.wallMs / 1000).toFixed(2)}s, ${s.recordsPerSecond.toFixed(1)} records/s${s.concurrency !== undefined ? `, concurrency ${s.concurrency}` : ''}`,
+    `latency: p50 ${ms(l.p50)}, p90 ${ms(l.p90)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`,
+  ].join('\n');
+}
+
+export interface ProgressInput {
+  snapshot: StatsSnapshot;
+  bytesRead?: number;
+  totalBytes?: number;
+}
+
+/** One status line: done, failed, retried, in flight, rate, and percent/ETA when the size is known. */
+export function formatProgress({ snapshot: s, bytesRead, totalBytes }: ProgressInput): string {
+  let line = `${s.ok + s.failed} done, ${s.failed} failed, ${s.retries} retried, ${s.inFlight} in flight, ${s.recordsPerSecond.toFixed(0)}/s`;
+  if (s.concurrency !== undefined) line += `, concurrency ${s.concurrency}`;
+  if (bytesRead !== undefined && totalBytes !== undefined && totalBytes > 0) {
+    const frac = Math.min(1, bytesRead / totalBytes);
+    line += `, ${(frac * 100).toFixed(1)}%`;
+    if (frac > 0 && frac < 1 && s.wallMs > 1000) {
+      const etaS = Math.round((s.wallMs / frac - s.wallMs) / 1000);
+      line += `, ETA ${etaS >= 3600 ? `${Math.floor(etaS / 3600)}h${String(Math.floor((etaS % 3600) / 60)).padStart(2, '0')}m` : etaS >= 60 ? `${Math.floor(etaS / 60)}m${String(etaS % 60).padStart(2, '0')}s` : `${etaS}s`}`;
+    }
+  }
+  return line;
+}
