@@ -1,0 +1,62 @@
+// --resume: what an interrupted run left in its outfile. The outfile is only ever appended to in
+// whole lines, in input order, so its complete lines are the answers to the first N records; a
+// crash can leave at most one torn (newline-less) line at the end, which resume drops.
+import { createReadStream, promises as fsp } from 'node:fs';
+import { UsageError } from './errors.js';
+
+export interface OutfileState {
+  /** Bytes up to and including the last newline. */
+  completeBytes: number;
+  /** Bytes after it (a torn last line), dropped on resume. */
+  tornBytes: number;
+  /** Complete lines: answers to the first `records` input records. */
+  records: number;
+  /** The `line` field of the last complete result line, when it has one (--output result). */
+  lastLine: number | undefined;
+}
+
+/** Scans an existing outfile in one streaming pass; undefined when it does not exist. */
+export async function scanOutfile(path: string): Promise<OutfileState | undefined> {
+  let size: number;
+  try {
+    const st = await fsp.stat(path);
+    if (!st.isFile()) throw new UsageError(`--resume: ${path} is not a regular file`);
+    size = st.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let records = 0;
+  let offset = 0;
+  let completeBytes = 0;
+  /** Bytes of the line currently being read (since the last newline). */
+  let partial: Buffer[] = [];
+  let lastComplete: Buffer = Buffer.alloc(0);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const lastNl = chunk.lastIndexOf(10);
+    if (lastNl === -1) {
+      partial.push(chunk);
+    } else {
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) records++;
+      const prevNl = lastNl === 0 ? -1 : chunk.lastIndexOf(10, lastNl - 1);
+      lastComplete = prevNl === -1 ? Buffer.concat([...partial, chunk.subarray(0, lastNl)]) : Buffer.from(chunk.subarray(prevNl + 1, lastNl));
+      completeBytes = offset + lastNl + 1;
+      partial = lastNl + 1 < chunk.length ? [Buffer.from(chunk.subarray(lastNl + 1))] : [];
+    }
+    offset += chunk.length;
+  }
+  if (size === 0) return { completeBytes: 0, tornBytes: 0, records: 0, lastLine: undefined };
+  let lastLine: number | undefined;
+  try {
+    const parsed = JSON.parse(lastComplete.toString('utf8')) as { line?: unknown };
+    if (typeof parsed.line === 'number') lastLine = parsed.line;
+  } catch {
+    // --output body lines are not result objects: counting lines is enough.
+  }
+  return { completeBytes, tornBytes: size - completeBytes, records, lastLine };
+}
+
+/** Drops a torn last line so that appending continues on a line boundary. */
+export async function dropTornLine(path: string, state: OutfileState): Promise<void> {
+  if (state.tornBytes > 0) await fsp.truncate(path, state.completeBytes);
+}

@@ -1,0 +1,38 @@
+// resume.ts: scanning an interrupted outfile.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { dropTornLine, scanOutfile } from '../src/resume.js';
+import { tempDir } from './helpers/cli.js';
+
+const dir = tempDir();
+
+test('missing, empty, complete and torn files', async () => {
+  assert.equal(await scanOutfile(join(dir, 'none')), undefined);
+  const empty = join(dir, 'empty');
+  writeFileSync(empty, '');
+  assert.deepEqual(await scanOutfile(empty), { completeBytes: 0, tornBytes: 0, records: 0, lastLine: undefined });
+  const done = join(dir, 'done');
+  writeFileSync(done, '{"line":1,"ok":true}\n{"line":3,"ok":false}\n');
+  assert.deepEqual(await scanOutfile(done), { completeBytes: 43, tornBytes: 0, records: 2, lastLine: 3 });
+  const torn = join(dir, 'torn');
+  writeFileSync(torn, '{"line":1,"ok":true}\n{"line":2,"ok":tr');
+  const state = (await scanOutfile(torn))!;
+  assert.deepEqual(state, { completeBytes: 21, tornBytes: 17, records: 1, lastLine: 1 });
+  await dropTornLine(torn, state);
+  assert.equal(readFileSync(torn, 'utf8'), '{"line":1,"ok":true}\n');
+});
+
+test('many lines across read chunks; body-mode lines have no line field', async () => {
+  const big = join(dir, 'big');
+  const lines = Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ line: i + 1, ok: true, body: 'x'.repeat(i % 50) }));
+  writeFileSync(big, lines.join('\n') + '\n' + '{"line":60001');
+  const s = (await scanOutfile(big))!;
+  assert.equal(s.records, 60_000);
+  assert.equal(s.lastLine, 60_000);
+  assert.equal(s.tornBytes, 13);
+  const bodies = join(dir, 'bodies');
+  writeFileSync(bodies, 'a\n\nc\n');
+  assert.deepEqual(await scanOutfile(bodies), { completeBytes: 5, tornBytes: 0, records: 3, lastLine: undefined });
+});
