@@ -292,6 +292,7 @@ function fatalHint(e: RecordError, target: Target): string {
   if (e.code === 'AccessDeniedException') return 'the credentials lack sagemaker:InvokeEndpoint on this endpoint';
   if (/ExpiredToken/.test(e.code)) return 'the session token has expired: refresh your credentials';
   if (/Signature|Token|Client/.test(e.code)) return 'check the AWS access key and secret (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile)';
+  if (e.code === 'UnknownOperationException') return `check --endpoint-url: ${target.host} does not serve InvokeEndpoint at this path`;
   if (e.status === undefined) return `check the TLS certificate of ${target.host} (extra CAs: NODE_EXTRA_CA_CERTS)`;
   return 'see the message above';
 }

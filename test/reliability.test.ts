@@ -253,6 +253,7 @@ describe('fatal errors stop the run: one message, exit 3, a bounded number of re
     const r = await child.done;
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /^sm-invoke: fatal: UnknownOperationException/m);
+    assert.match(r.stderr, /check --endpoint-url/);
     assert.ok(since(from).length <= CONCURRENCY);
   });
 
