@@ -405,8 +405,10 @@ describe('a closed stdout (`sm-invoke ... | head -n 3`)', () => {
     await once(head, 'close');
     const atHeadExit = count();
     const r = await child.done;
+    // Requests the CLI wrote just before exiting may still be in the emulator's socket buffers.
+    await new Promise((res) => setTimeout(res, 200));
     const atCliExit = count();
-    await new Promise((res) => setTimeout(res, 300));
+    await new Promise((res) => setTimeout(res, 500));
     const later = count();
     assert.equal(headOut.split('\n').filter(Boolean).length, 3);
     assert.equal(r.code, 0, r.stderr);
