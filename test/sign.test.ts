@@ -1,0 +1,114 @@
+// sign.ts: the fast SigV4 path must sign exactly as @smithy/signature-v4 (with the card's
+// @aws-crypto/sha256-js) does, and anything it does not cover must still be signed correctly.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createSigner, NodeSha256, payloadHash } from '../src/sign.js';
+import { buildRequest, parseTarget, type HttpRequestSpec } from '../src/request.js';
+import type { FieldValues } from '../src/fields.js';
+
+const KEYS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+const SESSION = { ...KEYS, sessionToken: 'FwoGZXIvYXdzEJr//////////wEaDOo+example/token==' };
+
+/** What the card's signer produces for the same request (x-amz-content-sha256 signed, as sign.ts does). */
+async function reference(request: HttpRequestSpec, date: Date, credentials: typeof KEYS, region = 'us-east-1'): Promise<Record<string, string>> {
+  const signer = new SignatureV4({ service: 'sagemaker', region, credentials, sha256: Sha256, uriEscapePath: true });
+  const hash = createHash('sha256').update(request.body).digest('hex');
+  const signed = await signer.sign({ ...request, headers: { ...request.headers, 'x-amz-content-sha256': hash }, query: {} }, { signingDate: date });
+  return signed.headers as Record<string, string>;
+}
+
+/** Deterministic PRNG so a failure names its seed. */
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('fast path: identical to @smithy/signature-v4 over random records, dates and credentials', async () => {
+  const targets = ['https://runtime.sagemaker.us-east-1.amazonaws.com', 'http://127.0.0.1:8080', 'https://example.com/base/path/', 'http://[::1]:9000'];
+  for (let seed = 1; seed <= 200; seed++) {
+    const rnd = mulberry32(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const fields: FieldValues = { endpointName: pick(['demo', 'my-ep', 'a', 'A-1-b']) };
+    if (rnd() < 0.7) fields.contentType = pick(['application/json', 'text/csv', 'application/json; charset=utf-8']);
+    if (rnd() < 0.4) fields.accept = pick(['application/json', '*/*']);
+    if (rnd() < 0.3) fields.customAttributes = pick(['c000b4f9-df62-4c85-a0bf-7c525f9104a4', 'trace=1,mode=fast']);
+    if (rnd() < 0.3) fields.targetVariant = 'Variant-2';
+    if (rnd() < 0.3) fields.inferenceId = `id-${seed}`;
+    if (rnd() < 0.2) fields.sessionId = 'NEW_SESSION';
+    if (rnd() < 0.2) fields.targetModel = 'model.tar.gz';
+    if (rnd() < 0.2) fields.inferenceComponentName = 'ic-1';
+    const body = Buffer.from(pick(['', '{"a":1}', 'x'.repeat(Math.floor(rnd() * 5000))]));
+    const request = buildRequest({ line: seed, fields, body }, parseTarget(pick(targets)));
+    const date = new Date(Date.UTC(2026, 0, 1) + Math.floor(rnd() * 400 * 86_400_000));
+    const creds = rnd() < 0.5 ? KEYS : SESSION;
+    const region = pick(['us-east-1', 'eu-west-2', 'cn-north-1']);
+    const sign = createSigner({ credentials: async () => creds, region });
+    assert.deepEqual(await sign(request, date), { ...request, headers: await reference(request, date, creds, region) }, `seed ${seed}`);
+  }
+});
+
+test('the signing key follows the day and the secret', async () => {
+  let creds = KEYS;
+  const sign = createSigner({ credentials: async () => creds, region: 'us-east-1' });
+  const request = buildRequest({ line: 1, fields: { endpointName: 'demo' }, body: Buffer.from('{}') }, parseTarget('http://127.0.0.1:1'));
+  for (const date of [new Date('2026-03-01T23:59:59.999Z'), new Date('2026-03-02T00:00:00.000Z'), new Date('2026-03-02T00:00:00.500Z')]) {
+    assert.deepEqual((await sign(request, date)).headers, await reference(request, date, creds), date.toISOString());
+  }
+  creds = { accessKeyId: 'AKIAI44QH8DHBEXAMPLE', secretAccessKey: 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY' };
+  const date = new Date('2026-03-02T00:00:00.000Z');
+  assert.deepEqual((await sign(request, date)).headers, await reference(request, date, creds));
+});
+
+test('requests outside the fast path are signed by @smithy/signature-v4 with the same result', async () => {
+  const date = new Date('2026-05-05T05:05:05Z');
+  const sign = createSigner({ credentials: async () => SESSION, region: 'us-east-1' });
+  const base: HttpRequestSpec = {
+    method: 'POST', protocol: 'https:', hostname: 'h', port: undefined, path: '/endpoints/demo/invocations',
+    headers: { host: 'h', 'content-length': '2' }, body: Buffer.from('{}'),
+  };
+  const cases: HttpRequestSpec[] = [
+    { ...base, path: '/my%20base/endpoints/demo/invocations' }, // escaped base path: escaped again
+    { ...base, path: '/a/./b/../endpoints/demo/invocations' }, // dot segments: normalised
+    { ...base, path: '/base//endpoints/demo/invocations' }, // empty segment
+    { ...base, headers: { ...base.headers, 'x-amzn-sagemaker-custom-attributes': 'a  b\tc ' } }, // blanks squeezed
+    { ...base, headers: { ...base.headers, 'Content-Type': 'application/json' } }, // upper-case name
+    { ...base, headers: { ...base.headers, date: 'Tue, 05 May 2026 05:05:05 GMT' } }, // generated header: dropped
+    { ...base, headers: { ...base.headers, 'proxy-authorization': 'x', 'sec-foo': 'y', 'user-agent': 'z' } }, // unsignable
+  ];
+  for (const request of cases) {
+    assert.deepEqual((await sign(request, date)).headers, await reference(request, date, SESSION), JSON.stringify(request.headers) + request.path);
+  }
+});
+
+test('the input request is not mutated, and bad credentials are an error', async () => {
+  const request = buildRequest({ line: 1, fields: { endpointName: 'demo' }, body: Buffer.from('x') }, parseTarget('http://127.0.0.1:1'));
+  const copy = structuredClone(request.headers);
+  await createSigner({ credentials: async () => KEYS, region: 'us-east-1' })(request, new Date());
+  assert.deepEqual(request.headers, copy);
+  const broken = createSigner({ credentials: async () => ({ accessKeyId: 'x' }) as never, region: 'us-east-1' });
+  await assert.rejects(broken(request, new Date()), /credential/i);
+});
+
+test('payloadHash and NodeSha256 agree with the pure-JS SHA-256', async () => {
+  for (const body of [Buffer.alloc(0), Buffer.from('abc'), Buffer.alloc(100_000, 7)]) {
+    const js = new Sha256();
+    js.update(body);
+    assert.equal(payloadHash(body), Buffer.from(await js.digest()).toString('hex'));
+    const native = new NodeSha256();
+    native.update(body);
+    assert.deepEqual(Buffer.from(await native.digest()), Buffer.from(await js.digest()));
+  }
+  const jsHmac = new Sha256('key');
+  jsHmac.update(Buffer.from('data'));
+  const nativeHmac = new NodeSha256('key');
+  nativeHmac.update(Buffer.from('data'));
+  assert.deepEqual(Buffer.from(await nativeHmac.digest()), Buffer.from(await jsHmac.digest()));
+});
