@@ -12,7 +12,12 @@ export interface Options {
   region: string | undefined;
   profile: string | undefined;
   endpointUrl: string | undefined;
+  /** Records in flight at most (with --concurrency auto: the adaptive limit's ceiling). */
   concurrency: number;
+  /** --concurrency auto: find the endpoint's capacity (AIMD on throttling and latency). */
+  adaptive: boolean;
+  /** --rate: attempts per second, smoothly spaced. */
+  rate: number | undefined;
   envelope: boolean;
   output: OutputMode;
   /** Positional outfile; undefined or '-' means stdout. */
@@ -25,6 +30,17 @@ export interface Options {
   retryModelErrors: boolean;
   /** Stop after this many failed records; 0 = never. */
   maxErrors: number;
+  /** undefined: a status line only when stderr is a terminal. */
+  progress: boolean | undefined;
+  /** undefined: stats at the end only when stderr is a terminal. */
+  stats: boolean | undefined;
+  statsJson: string | undefined;
+  dryRun: boolean;
+  resume: boolean;
+  resumeFailed: boolean;
+  debug: boolean;
+  /** --body: one invocation, AWS CLI style (literal, file://, fileb://). */
+  body: string | undefined;
 }
 
 export type Command =
@@ -36,6 +52,7 @@ export type Command =
 export const DEFAULT_MAX_LINE_BYTES = Math.ceil((MAX_BODY_BYTES * 4) / 3) + 1024 * 1024;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_MAX_CONCURRENCY = 256;
 
 const FLAG_SPEC = {
   ...Object.fromEntries(FIELDS.map((f) => [f.flag, { type: 'string' as const }])),
@@ -51,6 +68,18 @@ const FLAG_SPEC = {
   'max-attempts': { type: 'string' },
   'retry-model-errors': { type: 'boolean' },
   'max-errors': { type: 'string' },
+  'max-concurrency': { type: 'string' },
+  rate: { type: 'string' },
+  progress: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  stats: { type: 'boolean' },
+  'no-stats': { type: 'boolean' },
+  'stats-json': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  resume: { type: 'boolean' },
+  'resume-failed': { type: 'boolean' },
+  debug: { type: 'boolean' },
+  body: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -93,6 +122,38 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
   const maxAttemptsText = str(v['max-attempts']) ?? nonEmpty(env.AWS_MAX_ATTEMPTS);
   const maxAttemptsFlag = v['max-attempts'] !== undefined ? '--max-attempts' : 'AWS_MAX_ATTEMPTS';
 
+  const concurrencyText = str(v.concurrency);
+  const adaptive = concurrencyText === 'auto';
+  const maxConcurrency = intOption('--max-concurrency', str(v['max-concurrency']), DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY);
+  if (v['max-concurrency'] !== undefined && !adaptive) throw new UsageError('--max-concurrency goes with --concurrency auto');
+  const concurrency = adaptive ? maxConcurrency : intOption('--concurrency', concurrencyText, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY);
+
+  const rateText = str(v.rate);
+  let rate: number | undefined;
+  if (rateText !== undefined) {
+    rate = Number(rateText);
+    if (!/^\d+(\.\d+)?$/.test(rateText) || !(rate > 0)) throw new UsageError(`--rate must be a number of records per second above 0, got ${JSON.stringify(rateText)}`);
+  }
+
+  const outfile = parsed.positionals[0];
+  const toFile = outfile !== undefined && outfile !== '-';
+  const resume = v.resume === true;
+  const resumeFailed = v['resume-failed'] === true;
+  const dryRun = v['dry-run'] === true;
+  const body = str(v.body);
+  if ((resume || resumeFailed) && !toFile) throw new UsageError(`--${resumeFailed ? 'resume-failed' : 'resume'} needs an outfile to resume (the positional argument)`);
+  if (resumeFailed && output !== 'result') throw new UsageError('--resume-failed needs --output result (body lines do not say which records failed)');
+  if ((resume || resumeFailed) && dryRun) throw new UsageError('--dry-run cannot resume an outfile');
+  if (body !== undefined) {
+    if (envelope) throw new UsageError('--body sends one request; it does not go with --envelope');
+    if (resume || resumeFailed || dryRun || output !== 'result') throw new UsageError('--body goes with none of --resume, --resume-failed, --dry-run, --output');
+    if (outfile === undefined) throw new UsageError('--body needs an outfile for the response body (- for stdout), as the AWS CLI does');
+  }
+  const bothWays = (on: string, off: string): boolean | undefined => {
+    if (v[on] === true && v[off] === true) throw new UsageError(`--${on} and --${off} contradict each other`);
+    return v[on] === true ? true : v[off] === true ? false : undefined;
+  };
+
   return {
     kind: 'run',
     options: {
@@ -100,16 +161,26 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
       region: str(v.region),
       profile: str(v.profile),
       endpointUrl: checkUrl(str(v['endpoint-url'])),
-      concurrency: intOption('--concurrency', str(v.concurrency), DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
+      concurrency,
+      adaptive,
+      rate,
       envelope,
       output,
-      outfile: parsed.positionals[0],
+      outfile,
       timeoutMs: secondsOption('--timeout', str(v.timeout), DEFAULT_TIMEOUT_MS),
       connectTimeoutMs: secondsOption('--connect-timeout', str(v['connect-timeout']), DEFAULT_CONNECT_TIMEOUT_MS),
       maxLineBytes: intOption('--max-line-bytes', str(v['max-line-bytes']), DEFAULT_MAX_LINE_BYTES, 16, 1 << 30),
       maxAttempts: intOption(maxAttemptsFlag, maxAttemptsText, DEFAULT_MAX_ATTEMPTS, 1, 100),
       retryModelErrors: v['retry-model-errors'] === true,
       maxErrors: intOption('--max-errors', str(v['max-errors']), 0, 0, Number.MAX_SAFE_INTEGER),
+      progress: bothWays('progress', 'no-progress'),
+      stats: bothWays('stats', 'no-stats'),
+      statsJson: str(v['stats-json']),
+      dryRun,
+      resume,
+      resumeFailed,
+      debug: v.debug === true,
+      body,
     },
   };
 }

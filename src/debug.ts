@@ -1,4 +1,5 @@
 // --debug: what each attempt sent and got, with every secret redacted. Pure formatting.
+import type { AttemptInfo } from './pipeline.js';
 import type { HttpRequestSpec } from './request.js';
 
 const REDACTED = '<redacted>';
@@ -9,7 +10,7 @@ export function redactHeaders(headers: Record<string, string>): Record<string, s
   for (const [k, v] of Object.entries(headers)) {
     const key = k.toLowerCase();
     if (key === 'authorization') out[k] = redactAuthorization(v);
-    else if (key === 'x-amz-security-token' || key.includes('secret') || key === 'x-amzn-sagemaker-custom-attributes') out[k] = key === 'x-amzn-sagemaker-custom-attributes' ? `${REDACTED} (${v.length} chars)` : REDACTED;
+    else if (key === 'x-amz-security-token' || key.includes('secret') || key.includes('credential')) out[k] = REDACTED;
     else out[k] = v;
   }
   return out;
@@ -35,4 +36,20 @@ export function canonicalRequest(req: HttpRequestSpec): string {
     return `${name}:${value}`;
   });
   return [req.method, req.path, '', ...lines, '', signed.join(';'), lower.get('x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD'].join('\n');
+}
+
+/** One attempt, as --debug prints it on stderr. */
+export function formatAttempt(a: AttemptInfo): string {
+  const r = a.request;
+  const url = `${r.protocol}//${r.headers.host ?? r.hostname}${r.path}`;
+  const indent = (text: string) => text.split('\n').map((l) => `    ${l}`).join('\n');
+  const outcome = a.error ? `${a.status ?? 'no response'} ${a.error.code}: ${a.error.message.split('\n')[0]}` : `${a.status}`;
+  return [
+    `sm-invoke: debug: line ${a.line} attempt ${a.attempt}: ${r.method} ${url} (${r.body.length} bytes)`,
+    '  canonical request:',
+    indent(canonicalRequest(r)),
+    `  headers: ${JSON.stringify(redactHeaders(r.headers))}`,
+    `  -> ${outcome} in ${a.latencyMs} ms; ${a.decision}`,
+    '',
+  ].join('\n');
 }

@@ -17,28 +17,35 @@ export class DynamicSemaphore {
     return this.#waiters.length;
   }
 
-  /** Resolves when a slot is free; call the returned function exactly once to free it. */
-  acquire(): Promise<() => void> | (() => void) {
+  /**
+   * Resolves when a slot is free; call the returned function exactly once to free it.
+   * Rejects (and takes no slot) if `signal` aborts first.
+   */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(new Error('aborted'));
     if (this.#active < this.limitFn() && this.#waiters.length === 0) {
       this.#active++;
-      return this.#release();
+      return Promise.resolve(this.#release());
     }
-    return new Promise((resolve) => {
-      this.#waiters.push(() => {
+    return new Promise((resolve, reject) => {
+      const admit = (): void => {
+        signal?.removeEventListener('abort', onAbort);
         this.#active++;
         resolve(this.#release());
-      });
+      };
+      const onAbort = (): void => {
+        const i = this.#waiters.indexOf(admit);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(admit);
     });
   }
 
   /** Call after the limit grew, to admit waiters. */
   wake(): void {
     while (this.#waiters.length > 0 && this.#active < this.limitFn()) this.#waiters.shift()!();
-  }
-
-  /** Removes every waiter without admitting it (the run is stopping). */
-  clear(): void {
-    this.#waiters = [];
   }
 
   #release(): () => void {
@@ -161,17 +168,17 @@ export class RateLimiter {
   #next = -Infinity;
   readonly intervalMs: number;
 
-  constructor(readonly perSecond: number, private now: () => number, private sleep: (ms: number) => Promise<void>) {
+  constructor(readonly perSecond: number, private now: () => number, private sleep: (ms: number, signal?: AbortSignal) => Promise<void>) {
     if (!(perSecond > 0)) throw new TypeError(`rate must be > 0, got ${perSecond}`);
     this.intervalMs = 1000 / perSecond;
   }
 
-  /** Waits for this caller's turn. */
-  async take(): Promise<void> {
+  /** Waits for this caller's turn (rejects if `signal` aborts while waiting). */
+  async take(signal?: AbortSignal): Promise<void> {
     const now = this.now();
     const at = Math.max(now, this.#next);
     this.#next = at + this.intervalMs;
-    if (at > now) await this.sleep(at - now);
+    if (at > now) await this.sleep(at - now, signal);
   }
 }
 

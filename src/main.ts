@@ -9,9 +9,10 @@ import { VERSION } from './version.js';
 
 const GRACE_MS = 5_000;
 
-function say(line: string): void {
+/** One line to stderr (replaced during a run so that it clears the progress line first). */
+let say = (line: string): void => {
   process.stderr.write(`sm-invoke: ${line}\n`);
-}
+};
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'emulate') {
@@ -32,10 +33,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function run(opts: Options): Promise<number> {
-  const [{ resolveTarget }, { fromNodeProviderChain }, { createSigner }, { createTransport }, { runPipeline }, { readLines }, { parseTarget }, { BatchWriter }, fs] =
+  const [{ resolveTarget }, { createSigner }, { createTransport }, pipeline, { readLines }, { parseTarget }, { BatchWriter }, fs, limiter, stats, resumeMod] =
     await Promise.all([
       import('./aws-config.js'),
-      import('@aws-sdk/credential-providers'),
       import('./sign.js'),
       import('./transport.js'),
       import('./pipeline.js'),
@@ -43,25 +43,105 @@ async function run(opts: Options): Promise<number> {
       import('./request.js'),
       import('./output.js'),
       import('node:fs'),
+      import('./limiter.js'),
+      import('./stats.js'),
+      import('./resume.js'),
     ]);
 
   const target = await resolveTarget(opts, process.env);
-  const provider = fromNodeProviderChain(target.profile !== undefined ? { profile: target.profile } : {});
-  // Start resolving credentials now, in parallel with the first reads; the signer awaits the same
-  // memoized promise, and a failure surfaces as one fatal error on the first record.
-  provider().catch(() => undefined);
+  // A dry run needs no credentials: nothing is signed.
+  let provider: ((o?: { forceRefresh?: boolean }) => Promise<import('@smithy/types').AwsCredentialIdentity>) | undefined;
+  if (!opts.dryRun) {
+    const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+    const chain = fromNodeProviderChain(target.profile !== undefined ? { profile: target.profile } : {});
+    provider = chain;
+    // Start resolving now, in parallel with the first reads; the signer awaits the same memoized
+    // promise, and a failure surfaces as one fatal error on the first record.
+    chain().catch(() => undefined);
+  }
 
-  const toFile = opts.outfile !== undefined && opts.outfile !== '-';
+  // --- output: stdout, a file, or (--resume-failed) a file rewritten through a temporary one ---
+  const single = opts.body !== undefined;
+  const outPath = !single && opts.outfile !== undefined && opts.outfile !== '-' ? opts.outfile : undefined;
+  let resume: import('./pipeline.js').ResumeInput | undefined;
+  let writePath = outPath;
+  let openFlags = 'w';
+  if (outPath !== undefined && (opts.resume || opts.resumeFailed)) {
+    const state = await resumeMod.scanOutfile(outPath);
+    if (state !== undefined && state.records > 0) {
+      resume = { records: state.records, lastLine: opts.output === 'result' ? state.lastLine : undefined };
+      if (opts.resumeFailed) {
+        writePath = `${outPath}.sm-invoke-partial`;
+        const old = fs.createReadStream(outPath, { end: state.completeBytes - 1 });
+        resume.previous = utf8Lines(readLines(old, Number.MAX_SAFE_INTEGER));
+      } else {
+        await resumeMod.dropTornLine(outPath, state);
+        openFlags = 'a';
+      }
+      say(`resuming ${outPath}: ${state.records} records already answered${state.tornBytes > 0 ? ` (dropped a torn last line of ${state.tornBytes} bytes)` : ''}`);
+    } else if (state !== undefined && state.tornBytes > 0) {
+      await resumeMod.dropTornLine(outPath, state);
+    }
+  }
   let out: NodeJS.WritableStream & import('node:stream').Writable = process.stdout;
-  if (toFile) {
-    out = fs.createWriteStream(opts.outfile!);
+  if (writePath !== undefined) {
+    out = fs.createWriteStream(writePath, { flags: openFlags });
     await new Promise<void>((resolve, reject) => {
       out.once('open', () => resolve());
-      out.once('error', (err) => reject(new UsageError(`cannot write ${opts.outfile}: ${(err as Error).message}`)));
+      out.once('error', (err) => reject(new UsageError(`cannot write ${writePath}: ${(err as Error).message}`)));
     });
   }
   const writer = new BatchWriter(out);
 
+  // --- progress and stats on stderr ---
+  const tty = process.stderr.isTTY === true;
+  const summary = pipeline.newSummary(Date.now());
+  let bytesRead = 0;
+  let totalBytes: number | undefined;
+  try {
+    const st = fs.fstatSync(0);
+    if (st.isFile()) totalBytes = st.size;
+  } catch {
+    // no stdin
+  }
+  const showProgress = !single && (opts.progress ?? tty);
+  let progressShown = false;
+  const clearProgress = (): void => {
+    if (progressShown && tty) process.stderr.write('\r\x1b[K');
+    progressShown = false;
+  };
+  say = (line: string): void => {
+    clearProgress();
+    process.stderr.write(`sm-invoke: ${line}\n`);
+  };
+  let adaptive: import('./limiter.js').AdaptiveConcurrency | undefined;
+  const snapshot = (): import('./stats.js').StatsSnapshot => {
+    const wallMs = Math.max(1, Date.now() - summary.startedAt);
+    const done = summary.ok + summary.failed;
+    const l = summary.latency;
+    const snap: import('./stats.js').StatsSnapshot = {
+      records: summary.records, ok: summary.ok, failed: summary.failed, skipped: Math.max(0, summary.records - summary.resumed - done),
+      inFlight: summary.inFlight, attempts: summary.attempts, retries: summary.retries, throttles: summary.throttles, wallMs,
+      recordsPerSecond: (done * 1000) / wallMs,
+      latencyMs: { p50: l.quantile(0.5), p90: l.quantile(0.9), p99: l.quantile(0.99), max: l.count > 0 ? l.max : undefined },
+    };
+    if (adaptive) snap.concurrency = adaptive.limit;
+    return snap;
+  };
+  let progressTimer: NodeJS.Timeout | undefined;
+  if (showProgress) {
+    process.stdin.on('data', (c: Buffer | string) => { bytesRead += c.length; });
+    progressTimer = setInterval(() => {
+      const line = stats.formatProgress({ snapshot: snapshot(), bytesRead, ...(totalBytes !== undefined ? { totalBytes } : {}) });
+      if (tty) {
+        process.stderr.write(`\r\x1b[K${line}`);
+        progressShown = true;
+      } else process.stderr.write(`sm-invoke: ${line}\n`);
+    }, tty ? 100 : 1000);
+    progressTimer.unref();
+  }
+
+  // --- stopping: EPIPE, signals ---
   const stop = new AbortController();
   let exitForSignal: number | undefined;
   let readerGone = false;
@@ -76,6 +156,7 @@ async function run(opts: Options): Promise<number> {
     if (exitForSignal !== undefined) {
       // A second signal: leave now, with what is already complete.
       writer.flush();
+      clearProgress();
       process.exit(exitForSignal);
     }
     exitForSignal = signal === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
@@ -84,47 +165,165 @@ async function run(opts: Options): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // --- admission: adaptive concurrency, rate ---
+  const admission: import('./pipeline.js').Admission = {};
+  if (opts.adaptive) {
+    adaptive = new limiter.AdaptiveConcurrency({ min: 1, max: opts.concurrency, now: Date.now });
+    const a = adaptive;
+    admission.adaptive = a;
+    admission.semaphore = new limiter.DynamicSemaphore(() => a.limit);
+  }
+  if (opts.rate !== undefined) {
+    admission.rate = new limiter.RateLimiter(opts.rate, Date.now, (ms, signal) => sleepFor(ms, signal));
+  }
+
+  // --- single invocation (--body): one record, answered the AWS CLI's way ---
+  let singleExit: number | undefined;
+  let records: AsyncIterable<import('./ndjson.js').DecodedRecord> | undefined;
+  let onResult: ((r: import('./result.js').Result) => Promise<void>) | undefined;
+  if (single) {
+    const { readBodyArgument, formatCliMetadata, formatCliError, EXIT_CLI_SERVICE_ERROR } = await import('./single.js');
+    const { homedir } = await import('node:os');
+    const body = readBodyArgument(opts.body!, { readFile: (p) => fs.readFileSync(p), home: homedir(), env: process.env });
+    const { MAX_BODY_BYTES } = await import('./constants.js');
+    if (body.length > MAX_BODY_BYTES) throw new UsageError(`--body is ${body.length} bytes; InvokeEndpoint accepts at most ${MAX_BODY_BYTES} bytes (6 MiB)`);
+    records = (async function* () { yield { line: 1, fields: opts.defaults, body }; })();
+    onResult = async (r) => {
+      if (r.ok && r.body !== undefined) {
+        if (opts.outfile === '-') await writeAll(process.stdout, r.body);
+        else fs.writeFileSync(opts.outfile!, r.body);
+        process.stdout.write(formatCliMetadata(r));
+        singleExit = EXIT_OK;
+      } else {
+        process.stderr.write(formatCliError(r.error!, r.attempts));
+        singleExit = r.error?.status !== undefined ? EXIT_CLI_SERVICE_ERROR : EXIT_USAGE;
+      }
+    };
+  }
+
+  // --- debug log ---
+  let onAttempt: ((a: import('./pipeline.js').AttemptInfo) => void) | undefined;
+  if (opts.debug) {
+    const { formatAttempt } = await import('./debug.js');
+    onAttempt = (a) => {
+      clearProgress();
+      process.stderr.write(formatAttempt(a));
+    };
+  }
+
   const transport = createTransport(opts.concurrency);
-  const summary = await runPipeline({
-    lines: readLines(process.stdin, opts.maxLineBytes),
-    decode: { envelope: opts.envelope, defaults: opts.defaults, maxLineBytes: opts.maxLineBytes },
-    concurrency: opts.concurrency,
-    target: parseTarget(target.url),
-    sign: createSigner({ credentials: () => provider(), region: target.signingRegion }),
-    send: transport.send,
-    refreshCredentials: async () => { await provider({ forceRefresh: true }); },
-    output: opts.output,
-    write: (text) => writer.write(text),
-    warn: say,
-    maxAttempts: opts.maxAttempts,
-    retryModelErrors: opts.retryModelErrors,
-    timeoutMs: opts.timeoutMs,
-    connectTimeoutMs: opts.connectTimeoutMs,
-    maxErrors: opts.maxErrors,
-    stop: stop.signal,
-    graceMs: GRACE_MS,
-  });
-  transport.close();
-  await writer.end(toFile);
+  let summaryOut: import('./pipeline.js').Summary;
+  try {
+    summaryOut = await pipeline.runPipeline({
+      lines: readLines(process.stdin, opts.maxLineBytes),
+      ...(records ? { records } : {}),
+      decode: { envelope: opts.envelope, defaults: opts.defaults, maxLineBytes: opts.maxLineBytes },
+      concurrency: opts.concurrency,
+      target: parseTarget(target.url),
+      sign: provider
+        ? createSigner({ credentials: () => provider!(), region: target.signingRegion })
+        : () => Promise.reject(new Error('dry run: nothing is signed')),
+      send: transport.send,
+      refreshCredentials: async () => { await provider?.({ forceRefresh: true }); },
+      output: opts.output,
+      write: (text) => writer.write(text),
+      warn: (line) => say(line),
+      maxAttempts: opts.maxAttempts,
+      retryModelErrors: opts.retryModelErrors,
+      timeoutMs: opts.timeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      maxErrors: opts.maxErrors,
+      stop: stop.signal,
+      graceMs: GRACE_MS,
+      summary,
+      admission,
+      dryRun: opts.dryRun,
+      ...(onResult ? { onResult } : {}),
+      ...(onAttempt ? { onAttempt } : {}),
+      ...(resume ? { resume } : {}),
+    });
+  } catch (err) {
+    if (err instanceof pipeline.ResumeMismatch) throw new UsageError(`--resume: ${err.message}; nothing was changed in ${outPath}`);
+    throw err;
+  } finally {
+    transport.close();
+    if (progressTimer) clearInterval(progressTimer);
+    clearProgress();
+  }
+  const result = summaryOut;
+  await writer.end(writePath !== undefined);
+
+  // --resume-failed rewrote the outfile into a temporary file: it replaces the original once it holds at
+  // least as many answers; a run stopped earlier than that leaves the original as it was.
+  if (writePath !== outPath && outPath !== undefined && writePath !== undefined) {
+    if (result.written >= (resume?.records ?? 0)) fs.renameSync(writePath, outPath);
+    else fs.rmSync(writePath, { force: true });
+  }
+
+  if (opts.stats ?? (tty && !single)) process.stderr.write(stats.formatStats(snapshot()) + '\n');
+  if (opts.statsJson !== undefined) {
+    try {
+      fs.writeFileSync(opts.statsJson, JSON.stringify({ ...snapshot(), stoppedBy: result.stoppedBy ?? null, fatal: result.fatal?.code ?? null }) + '\n');
+    } catch (err) {
+      say(`cannot write --stats-json ${opts.statsJson}: ${(err as Error).message}`);
+    }
+  }
 
   if (readerGone) return EXIT_OK;
-  if (summary.fatal) {
-    const f = summary.fatal;
+  if (result.fatal) {
+    const f = result.fatal;
+    if (single && /^(E[A-Z]+|ConnectTimeoutError)$/.test(f.code)) {
+      process.stderr.write(`\nCould not connect to the endpoint URL: "${target.url}${opts.defaults.endpointName ? `/endpoints/${opts.defaults.endpointName}/invocations` : ''}"\n`);
+      return 255; // the AWS CLI's exit code for a connection failure
+    }
+    if (single && f.code !== 'CredentialsError') {
+      const { formatCliError, EXIT_CLI_SERVICE_ERROR } = await import('./single.js');
+      process.stderr.write(formatCliError({ code: f.code, message: f.message.slice(f.code.length + 2), status: 0 }, undefined));
+      return EXIT_CLI_SERVICE_ERROR;
+    }
     // AWS's InvalidSignatureException message carries the canonical request after a blank line.
     say(`fatal: ${f.message.split('\n')[0]}`);
     if (f.hint) say(`  ${f.hint}`);
-    say(`  stopped after ${summary.written} result${summary.written === 1 ? '' : 's'} (written in input order); no further records were sent`);
+    if (!single) say(`  stopped after ${result.written} result${result.written === 1 ? '' : 's'} (written in input order); no further records were sent`);
     return EXIT_FATAL;
   }
+  if (singleExit !== undefined) return singleExit;
   if (exitForSignal !== undefined) {
-    say(`interrupted: ${summary.written} results written in input order`);
+    say(`interrupted: ${result.written} results written in input order`);
     return exitForSignal;
   }
-  if (summary.stoppedBy === 'max-errors') {
-    say(`stopped after ${summary.failed} failed records (--max-errors ${opts.maxErrors}); ${summary.written} results written`);
+  if (result.stoppedBy === 'max-errors') {
+    say(`stopped after ${result.failed} failed records (--max-errors ${opts.maxErrors}); ${result.written} results written`);
     return EXIT_TOO_MANY_ERRORS;
   }
-  return summary.failed > 0 ? EXIT_RECORD_ERRORS : EXIT_OK;
+  return result.failed > 0 ? EXIT_RECORD_ERRORS : EXIT_OK;
+}
+
+/** readLines gives latin1 (byte) strings; earlier result lines are UTF-8 text. */
+async function* utf8Lines(lines: AsyncIterable<unknown>): AsyncGenerator<string> {
+  for await (const l of lines) yield Buffer.from(l as string, 'latin1').toString('utf8');
+}
+
+function writeAll(stream: NodeJS.WritableStream, data: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.write(data)) resolve();
+    else stream.once('drain', () => resolve());
+  });
+}
+
+function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('aborted'));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(new Error('aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 main(process.argv.slice(2)).then(

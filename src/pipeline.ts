@@ -8,7 +8,9 @@ import { decodeLine, type DecodeOptions, type DecodedRecord, type GoodRecord } f
 import { orderedMap } from './ordered-map.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { buildRequest, type HttpRequestSpec, type Target } from './request.js';
-import { encodeBodyOnly, encodeResult, type Result } from './result.js';
+import { encodeBodyOnly, encodeResult, type DryRunRequest, type Result } from './result.js';
+import type { AdaptiveConcurrency, DynamicSemaphore, RateLimiter } from './limiter.js';
+import { LatencyHistogram } from './stats.js';
 import { CLOCK_SKEW_THRESHOLD_MS, retryAfterMs, retryDelay, serverTimeMs } from './retry.js';
 import {
   classifyServiceError, classifyTransportError, isEndpointNotFound, parseServiceError, type FailureKind,
@@ -22,6 +24,8 @@ import {
 export interface PipelineInit {
   /** Input lines as latin1 strings (lines.ts). */
   lines: AsyncIterable<string>;
+  /** Records already decoded, used instead of `lines` (single invocation). */
+  records?: AsyncIterable<DecodedRecord>;
   decode: DecodeOptions;
   concurrency: number;
   target: Target;
@@ -45,11 +49,62 @@ export interface PipelineInit {
   now?: () => number;
   random?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Live statistics, updated as the run goes (main reads it for --progress and --stats). */
+  summary?: Summary;
+  /** Per-attempt admission control: adaptive concurrency and/or a rate limit. */
+  admission?: Admission;
+  /** Called after every attempt (--debug). */
+  onAttempt?: (a: AttemptInfo) => void;
+  /** Validate and describe each request; nothing is signed or sent (--dry-run). */
+  dryRun?: boolean;
+  /** Receives each result in order instead of it being encoded and written (single invocation). */
+  onResult?: (r: Result) => Promise<void> | void;
+  /** --resume / --resume-failed: what an earlier run of the same input already answered. */
+  resume?: ResumeInput;
+}
+
+export interface Admission {
+  /** Bounds attempts in flight; its limit may change (adaptive concurrency). */
+  semaphore?: DynamicSemaphore;
+  /** Told about each attempt's outcome; the semaphore's limit follows it. */
+  adaptive?: AdaptiveConcurrency;
+  rate?: RateLimiter;
+}
+
+export interface ResumeInput {
+  /** The first `records` input records are answered already. */
+  records: number;
+  /** The `line` of the last answer, to check that the input is the same one. */
+  lastLine?: number | undefined;
+  /**
+   * --resume-failed: the earlier results, one line per record. Records whose earlier result was ok keep
+   * that line verbatim; failed ones are sent again. Without it, answered records are skipped.
+   */
+  previous?: AsyncIterable<string>;
+}
+
+export interface AttemptInfo {
+  line: number;
+  attempt: number;
+  /** The signed request as sent. */
+  request: HttpRequestSpec;
+  status?: number | undefined;
+  error?: RecordError | undefined;
+  latencyMs: number;
+  /** What happens next: 'done', 'retry in N ms', 'give up', 'fatal'. */
+  decision: string;
 }
 
 export interface Summary {
   /** Records read (blank lines are not records). */
   records: number;
+  /** Records whose answer an earlier run already gave (--resume). */
+  resumed: number;
+  /** Attempts on the wire right now. */
+  inFlight: number;
+  /** Latency of each record's last attempt. */
+  latency: LatencyHistogram;
+  startedAt: number;
   /** Result lines written. */
   written: number;
   ok: number;
@@ -66,13 +121,25 @@ const ABORTED = Symbol('aborted');
 
 /** Failures to connect at all: if no record has got through yet, the service is not reachable. */
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ConnectTimeoutError']);
-type Outcome = Result | typeof ABORTED;
+/** An answer from an earlier run, written again verbatim (--resume-failed). */
+class Kept {
+  constructor(readonly text: string) {}
+}
+type Outcome = Result | Kept | typeof ABORTED;
+
+export function newSummary(startedAt: number): Summary {
+  return {
+    records: 0, resumed: 0, written: 0, ok: 0, failed: 0, attempts: 0, retries: 0, throttles: 0, inFlight: 0,
+    latency: new LatencyHistogram(), startedAt,
+  };
+}
 
 export async function runPipeline(init: PipelineInit): Promise<Summary> {
   const now = init.now ?? Date.now;
   const random = init.random ?? Math.random;
   const sleep = init.sleep ?? abortableSleep;
-  const summary: Summary = { records: 0, written: 0, ok: 0, failed: 0, attempts: 0, retries: 0, throttles: 0 };
+  const summary: Summary = init.summary ?? newSummary(now());
+  const admission = init.admission ?? {};
 
   const stopReading = new AbortController();
   const cancel = new AbortController();
@@ -108,7 +175,8 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
     return ABORTED;
   };
 
-  const invoke = async (rec: DecodedRecord): Promise<Outcome> => {
+  const invoke = async (rec: DecodedRecord | Kept): Promise<Outcome> => {
+    if (rec instanceof Kept) return rec;
     if (rec.error) {
       const r: Result = { line: rec.line, ok: false, error: rec.error, attempts: 0 };
       if (rec.inferenceId !== undefined) r.inferenceId = rec.inferenceId;
@@ -122,17 +190,31 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       return failed(rec, { code: dead.error.code, message: `endpoint ${endpoint} ${why} (see line ${dead.line}); not sent` }, 0, undefined);
     }
     const request = buildRequest(rec, init.target);
+    if (init.dryRun) {
+      summary.ok++;
+      const r: Result = { line: rec.line, ok: true, inferenceId: rec.fields.inferenceId, request: describeRequest(request) };
+      if (rec.meta !== undefined) r.meta = rec.meta;
+      return r;
+    }
     let attempt = 0;
     let refreshedCredentials = false;
     for (;;) {
       if (cancel.signal.aborted) return ABORTED;
       attempt++;
+      let release: (() => void) | undefined;
+      try {
+        await admission.rate?.take(cancel.signal);
+        release = await admission.semaphore?.acquire(cancel.signal);
+      } catch {
+        return ABORTED;
+      }
       summary.attempts++;
       let signed;
       const offsetUsed = clockOffsetMs;
       try {
         signed = await init.sign(request, new Date(now() + offsetUsed));
       } catch (err) {
+        release?.();
         return fatal(new FatalError(`could not get AWS credentials: ${(err as Error).message}`, 'CredentialsError',
           'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --profile/AWS_PROFILE and the shared credentials file'));
       }
@@ -140,13 +222,28 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       let kind: FailureKind;
       let error: RecordError;
       let hintMs: number | undefined;
+      let status: number | undefined;
+      summary.inFlight++;
       try {
-        const res = await init.send(signed, { signal: cancel.signal, timeoutMs: init.timeoutMs, connectTimeoutMs: init.connectTimeoutMs });
+        let res;
+        try {
+          res = await init.send(signed, { signal: cancel.signal, timeoutMs: init.timeoutMs, connectTimeoutMs: init.connectTimeoutMs });
+        } finally {
+          summary.inFlight--;
+          release?.();
+        }
         const latencyMs = now() - started;
+        status = res.status;
         if (res.status >= 200 && res.status < 300) {
           correctClock(res.headers);
           anySuccess = true;
           summary.ok++;
+          summary.latency.add(latencyMs);
+          if (admission.adaptive) {
+            admission.adaptive.onSuccess(started, latencyMs);
+            admission.semaphore?.wake();
+          }
+          init.onAttempt?.({ line: rec.line, attempt, request: signed, status, latencyMs, decision: 'done' });
           const r: Result = {
             line: rec.line,
             ok: true,
@@ -195,19 +292,29 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
         kind = classifyTransportError(code);
       }
       if (kind === 'throttling') summary.throttles++;
+      if (admission.adaptive && (kind === 'throttling' || status === 503)) admission.adaptive.onThrottle(started);
+      const latencyMs = now() - started;
+      const report = (decision: string): void =>
+        init.onAttempt?.({ line: rec.line, attempt, request: signed, status, error, latencyMs, decision });
       if (kind === 'fatal') {
+        report('fatal: stopping the run');
         return fatal(new FatalError(`${error.code}: ${error.message}`, error.code, fatalHint(error, init.target)));
       }
       if (kind === 'final' || attempt >= init.maxAttempts) {
         if (!anySuccess && kind !== 'final' && CONNECT_ERRORS.has(error.code)) {
+          report('fatal: stopping the run');
           return fatal(new FatalError(`cannot reach ${init.target.host}: ${error.code}: ${error.message} (after ${attempt} attempts)`,
             error.code, 'check --endpoint-url / --region and the network'));
         }
-        return failed(rec, error, attempt, now() - started);
+        report(kind === 'final' ? `give up: ${error.code} is not retried` : `give up: ${attempt} attempts made (--max-attempts)`);
+        summary.latency.add(latencyMs);
+        return failed(rec, error, attempt, latencyMs);
       }
       summary.retries++;
+      const delay = retryDelay(attempt - 1, kind === 'throttling', random, hintMs);
+      report(`retry in ${delay} ms (${kind})`);
       try {
-        await sleep(retryDelay(attempt - 1, kind === 'throttling', random, hintMs), cancel.signal);
+        await sleep(delay, cancel.signal);
       } catch {
         return ABORTED;
       }
@@ -230,11 +337,18 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   };
 
   try {
-    const source = decodeLines(init.lines, init.decode, stopReading.signal, summary);
+    const source = init.records ?? decodeLines(init.lines, init.decode, stopReading.signal, summary, init.resume);
     for await (const outcome of orderedMap(source, invoke, { concurrency: init.concurrency })) {
       if (outcome === ABORTED) break; // stop at the first record that has no real answer
+      if (outcome instanceof Kept) {
+        await init.write(outcome.text + '\n');
+        summary.written++;
+        continue;
+      }
       if (!outcome.ok) summary.failed++;
-      if (init.output === 'body') {
+      if (init.onResult) {
+        await init.onResult(outcome);
+      } else if (init.output === 'body') {
         const { line, stderr } = encodeBodyOnly(outcome);
         if (stderr !== undefined) init.warn(stderr);
         await init.write(line + '\n');
@@ -255,9 +369,16 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   return summary;
 }
 
-/** Lines -> records, numbering every input line; blank lines are skipped. Ends when `stop` aborts. */
-async function* decodeLines(lines: AsyncIterable<string>, opts: DecodeOptions, stop: AbortSignal, summary: Summary): AsyncGenerator<DecodedRecord> {
+/**
+ * Lines -> records, numbering every input line; blank lines are skipped. Ends when `stop` aborts.
+ * With `resume`, the first `resume.records` records are skipped, or (with `previous`) those answered ok
+ * come back as their earlier result line.
+ */
+async function* decodeLines(
+  lines: AsyncIterable<string>, opts: DecodeOptions, stop: AbortSignal, summary: Summary, resume?: ResumeInput,
+): AsyncGenerator<DecodedRecord | Kept> {
   const it = lines[Symbol.asyncIterator]();
+  const previous = resume?.previous?.[Symbol.asyncIterator]();
   const stopped = new Promise<'stop'>((resolve) => {
     if (stop.aborted) resolve('stop');
     else stop.addEventListener('abort', () => resolve('stop'), { once: true });
@@ -266,16 +387,58 @@ async function* decodeLines(lines: AsyncIterable<string>, opts: DecodeOptions, s
   try {
     for (;;) {
       const next = await Promise.race([it.next(), stopped]);
-      if (next === 'stop' || next.done) return;
+      if (next === 'stop' || next.done) break;
       lineNo++;
       const rec = decodeLine(next.value, lineNo, opts);
       if (rec === undefined) continue;
       summary.records++;
+      if (resume && summary.records <= resume.records) {
+        summary.resumed++;
+        if (summary.records === resume.records && resume.lastLine !== undefined && resume.lastLine !== lineNo) {
+          throw new ResumeMismatch(`the outfile's last result is for line ${resume.lastLine}, but record ${resume.records} of this input is on line ${lineNo}: not the same input`);
+        }
+        if (!previous) continue;
+        const old = await previous.next();
+        if (old.done) throw new ResumeMismatch('the outfile ended before its counted results');
+        const text = typeof old.value === 'string' ? old.value : String(old.value);
+        if (wasOk(text)) {
+          yield new Kept(text);
+          continue;
+        }
+      }
       yield rec;
+    }
+    if (resume && summary.records < resume.records) {
+      throw new ResumeMismatch(`the outfile has ${resume.records} results but this input has only ${summary.records} records: not the same input`);
     }
   } finally {
     void it.return?.();
+    void previous?.return?.();
   }
+}
+
+/** The input does not match the outfile being resumed. */
+export class ResumeMismatch extends Error {
+  override readonly name = 'ResumeMismatch';
+}
+
+function wasOk(resultLine: string): boolean {
+  try {
+    return (JSON.parse(resultLine) as { ok?: unknown }).ok === true;
+  } catch {
+    return false;
+  }
+}
+
+/** --dry-run: the request as it would go out, without any credential (it is never signed). */
+function describeRequest(req: HttpRequestSpec): DryRunRequest {
+  const url = `${req.protocol}//${req.headers.host ?? req.hostname}${req.path}`;
+  const text = req.body.subarray(0, 120);
+  let preview: string;
+  const utf8 = text.toString('utf8');
+  if (!utf8.includes('\ufffd')) preview = utf8.length > 80 ? `${utf8.slice(0, 80)}…` : utf8 + (req.body.length > text.length ? '…' : '');
+  else preview = `base64:${req.body.subarray(0, 48).toString('base64')}${req.body.length > 48 ? '…' : ''}`;
+  return { method: req.method, url, headers: { ...req.headers }, bodyBytes: req.body.length, bodyPreview: preview };
 }
 
 /** The access key id in a signed request's Authorization header. */

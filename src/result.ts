@@ -18,6 +18,16 @@ export interface Result {
   attempts?: number;
   latencyMs?: number;
   error?: RecordError;
+  /** --dry-run: the request that would be sent. */
+  request?: DryRunRequest;
+}
+
+export interface DryRunRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  bodyBytes: number;
+  bodyPreview: string;
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)|^text\/json\s*(?:;|$)/i;
@@ -64,6 +74,7 @@ export function encodeResult(r: Result): string {
     else if ('json' in b) s += `,"body":${b.json}`;
     else s += `,"body":${JSON.stringify(b.text)}`;
   }
+  if (r.request !== undefined) s += `,"request":${JSON.stringify(r.request)}`;
   if (r.error !== undefined) s += `,"error":${JSON.stringify(r.error)}`;
   if (r.meta !== undefined) s += `,"meta":${JSON.stringify(r.meta)}`;
   if (r.attempts !== undefined) s += `,"attempts":${r.attempts}`;

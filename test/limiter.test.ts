@@ -35,6 +35,22 @@ test('semaphore: never more than the limit, FIFO, follows a changing limit', asy
   assert.deepEqual(order, [0, 1, 2, 3, 4]);
 });
 
+test('semaphore: an aborted waiter takes no slot and leaves the queue', async () => {
+  const sem = new DynamicSemaphore(() => 1);
+  const first = await sem.acquire();
+  const ac = new AbortController();
+  const waiting = sem.acquire(ac.signal);
+  const next = sem.acquire();
+  ac.abort();
+  await assert.rejects(waiting, /aborted/);
+  first();
+  const release = await next;
+  assert.equal(sem.active, 1);
+  release();
+  assert.equal(sem.active, 0);
+  await assert.rejects(sem.acquire(AbortSignal.abort()), /aborted/);
+});
+
 /**
  * A simulated endpoint that serves up to `capacity(t)` concurrent requests per round trip of 50 ms
  * and throttles the rest; the controller decides how many to send each round.
