@@ -126,6 +126,9 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
   const adaptive = concurrencyText === 'auto';
   const maxConcurrency = intOption('--max-concurrency', str(v['max-concurrency']), DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY);
   if (v['max-concurrency'] !== undefined && !adaptive) throw new UsageError('--max-concurrency goes with --concurrency auto');
+  if (concurrencyText !== undefined && !adaptive && !/^\d+$/.test(concurrencyText)) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY} or "auto", got ${JSON.stringify(concurrencyText)}`);
+  }
   const concurrency = adaptive ? maxConcurrency : intOption('--concurrency', concurrencyText, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY);
 
   const rateText = str(v.rate);
