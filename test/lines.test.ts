@@ -71,3 +71,32 @@ test('memory stays bounded on a huge line with no newline', async () => {
   assert.equal(raw[0]!.length, 1025);
   assert.equal(raw[1], 'next');
 });
+
+test('stopping early leaves the input open; an input error ends the lines with that error', async () => {
+  const input = new Readable({ read() {} });
+  input.push('one\ntwo\nthree\n');
+  for await (const l of readLines(input, 1024)) {
+    assert.equal(l, 'one');
+    break;
+  }
+  assert.equal(input.destroyed, false, 'stdin is not ours to destroy');
+
+  const failing = new Readable({ read() {} });
+  failing.push('a\n');
+  setImmediate(() => failing.destroy(new Error('disk on fire')));
+  const seen: string[] = [];
+  await assert.rejects(async () => {
+    for await (const l of readLines(failing, 1024)) seen.push(l);
+  }, /disk on fire/);
+  assert.deepEqual(seen, ['a']);
+});
+
+test('a line spread over many chunks comes out whole, once', async () => {
+  const line = Buffer.alloc(300_000, 0x62);
+  const input = Buffer.concat([Buffer.from('x\n'), line, Buffer.from('\r\ny')]);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < input.length; i += 7_777) chunks.push(input.subarray(i, i + 7_777));
+  const lines = await collect(chunks, 1 << 20);
+  assert.deepEqual(lines.map((b) => b.length), [1, line.length, 1]);
+  assert.ok(lines[1]!.equals(line));
+});
