@@ -96,7 +96,6 @@ async function run(opts: Options): Promise<number> {
   // --- progress and stats on stderr ---
   const tty = process.stderr.isTTY === true;
   const summary = pipeline.newSummary(Date.now());
-  let bytesRead = 0;
   let totalBytes: number | undefined;
   try {
     const st = fs.fstatSync(0);
@@ -130,9 +129,8 @@ async function run(opts: Options): Promise<number> {
   };
   let progressTimer: NodeJS.Timeout | undefined;
   if (showProgress) {
-    process.stdin.on('data', (c: Buffer | string) => { bytesRead += c.length; });
     progressTimer = setInterval(() => {
-      const line = stats.formatProgress({ snapshot: snapshot(), bytesRead, ...(totalBytes !== undefined ? { totalBytes } : {}) });
+      const line = stats.formatProgress({ snapshot: snapshot(), bytesRead: summary.bytesIn, ...(totalBytes !== undefined ? { totalBytes } : {}) });
       if (tty) {
         process.stderr.write(`\r\x1b[K${line}`);
         progressShown = true;

@@ -100,6 +100,8 @@ export interface Summary {
   records: number;
   /** Records whose answer an earlier run already gave (--resume). */
   resumed: number;
+  /** Input bytes taken so far: the lines handed to the decoder, newlines included (--progress percentage). */
+  bytesIn: number;
   /** Attempts on the wire right now. */
   inFlight: number;
   /** Latency of each record's last attempt. */
@@ -129,7 +131,7 @@ type Outcome = Result | Kept | typeof ABORTED;
 
 export function newSummary(startedAt: number): Summary {
   return {
-    records: 0, resumed: 0, written: 0, ok: 0, failed: 0, attempts: 0, retries: 0, throttles: 0, inFlight: 0,
+    records: 0, resumed: 0, bytesIn: 0, written: 0, ok: 0, failed: 0, attempts: 0, retries: 0, throttles: 0, inFlight: 0,
     latency: new LatencyHistogram(), startedAt,
   };
 }
@@ -388,6 +390,7 @@ async function* decodeLines(
     for (;;) {
       const next = await Promise.race([it.next(), stopped]);
       if (next === 'stop' || next.done) break;
+      summary.bytesIn += next.value.length + 1; // latin1: one char per byte
       lineNo++;
       const rec = decodeLine(next.value, lineNo, opts);
       if (rec === undefined) continue;
