@@ -120,6 +120,7 @@ async function run(opts: Options): Promise<number> {
     const l = summary.latency;
     const snap: import('./stats.js').StatsSnapshot = {
       records: summary.records, ok: summary.ok, failed: summary.failed, skipped: Math.max(0, summary.records - summary.resumed - done),
+      resumed: summary.resumed,
       inFlight: summary.inFlight, attempts: summary.attempts, retries: summary.retries, throttles: summary.throttles, wallMs,
       recordsPerSecond: (done * 1000) / wallMs,
       latencyMs: { p50: l.quantile(0.5), p90: l.quantile(0.9), p99: l.quantile(0.99), max: l.count > 0 ? l.max : undefined },
@@ -258,10 +259,12 @@ async function run(opts: Options): Promise<number> {
     else fs.rmSync(writePath, { force: true });
   }
 
-  if (opts.stats ?? (tty && !single)) process.stderr.write(stats.formatStats(snapshot()) + '\n');
+  // One snapshot for both, so that the text and the JSON give the same numbers.
+  const final = snapshot();
+  if (opts.stats ?? (tty && !single)) process.stderr.write(stats.formatStats(final) + '\n');
   if (opts.statsJson !== undefined) {
     try {
-      fs.writeFileSync(opts.statsJson, JSON.stringify({ ...snapshot(), stoppedBy: result.stoppedBy ?? null, fatal: result.fatal?.code ?? null }) + '\n');
+      fs.writeFileSync(opts.statsJson, JSON.stringify({ ...final, stoppedBy: result.stoppedBy ?? null, fatal: result.fatal?.code ?? null }) + '\n');
     } catch (err) {
       say(`cannot write --stats-json ${opts.statsJson}: ${(err as Error).message}`);
     }

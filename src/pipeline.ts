@@ -396,15 +396,18 @@ async function* decodeLines(
       if (rec === undefined) continue;
       summary.records++;
       if (resume && summary.records <= resume.records) {
-        summary.resumed++;
         if (summary.records === resume.records && resume.lastLine !== undefined && resume.lastLine !== lineNo) {
           throw new ResumeMismatch(`the outfile's last result is for line ${resume.lastLine}, but record ${resume.records} of this input is on line ${lineNo}: not the same input`);
         }
-        if (!previous) continue;
+        if (!previous) {
+          summary.resumed++;
+          continue;
+        }
         const old = await previous.next();
         if (old.done) throw new ResumeMismatch('the outfile ended before its counted results');
         const text = typeof old.value === 'string' ? old.value : String(old.value);
         if (wasOk(text)) {
+          summary.resumed++; // a failed one is sent again: it counts as ok or failed instead
           yield new Kept(text);
           continue;
         }

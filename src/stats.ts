@@ -48,6 +48,8 @@ export interface StatsSnapshot {
   failed: number;
   /** Records that never got an answer (run stopped early) — read but not written. */
   skipped: number;
+  /** Records an earlier run had answered (--resume, --resume-failed): kept, not sent again. */
+  resumed: number;
   inFlight: number;
   attempts: number;
   retries: number;
@@ -62,7 +64,7 @@ export function formatStats(s: StatsSnapshot): string {
   const l = s.latencyMs;
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v}ms`);
   return [
-    `records: ${s.records} (${s.ok} ok, ${s.failed} failed, ${s.skipped} skipped)`,
+    `records: ${s.records} (${s.ok} ok, ${s.failed} failed, ${s.skipped} skipped${s.resumed > 0 ? `, ${s.resumed} answered before` : ''})`,
     `attempts: ${s.attempts} (${s.retries} retries, ${s.throttles} throttled)`,
     `time: ${(s.wallMs / 1000).toFixed(2)}s, ${s.recordsPerSecond.toFixed(1)} records/s${s.concurrency !== undefined ? `, concurrency ${s.concurrency}` : ''}`,
     `latency: p50 ${ms(l.p50)}, p90 ${ms(l.p90)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`,

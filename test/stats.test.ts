@@ -34,7 +34,7 @@ test('edge values: empty, sub-millisecond, huge, never above the max', () => {
 });
 
 const snap: StatsSnapshot = {
-  records: 10, ok: 7, failed: 2, skipped: 1, inFlight: 3, attempts: 14, retries: 4, throttles: 2, wallMs: 2500,
+  records: 10, ok: 7, failed: 2, skipped: 1, resumed: 0, inFlight: 3, attempts: 14, retries: 4, throttles: 2, wallMs: 2500,
   recordsPerSecond: 3.6, latencyMs: { p50: 12, p90: 40.5, p99: 99, max: 120 },
 };
 
@@ -45,6 +45,7 @@ test('stats text', () => {
     'time: 2.50s, 3.6 records/s',
     'latency: p50 12ms, p90 40.5ms, p99 99ms, max 120ms',
   ].join('\n'));
+  assert.match(formatStats({ ...snap, records: 110, resumed: 100 }), /^records: 110 \(7 ok, 2 failed, 1 skipped, 100 answered before\)\n/);
 });
 
 test('progress line with and without a known input size', () => {
