@@ -350,7 +350,8 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       if (!outcome.ok) summary.failed++;
       if (init.onResult) {
         await init.onResult(outcome);
-      } else if (init.output === 'body') {
+      } else if (init.output === 'body' && !(init.dryRun && outcome.ok)) {
+        // (--dry-run has no response body: a valid record's line describes its request in either mode.)
         const { line, stderr } = encodeBodyOnly(outcome);
         if (stderr !== undefined) init.warn(stderr);
         await init.write(line + '\n');
