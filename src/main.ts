@@ -66,6 +66,8 @@ async function run(opts: Options): Promise<number> {
   let resume: import('./pipeline.js').ResumeInput | undefined;
   let writePath = outPath;
   let openFlags = 'w';
+  /** --resume: the torn last line to drop, once it is sure that this input is the outfile's. */
+  let tornLine: import('./resume.js').OutfileState | undefined;
   if (outPath !== undefined && (opts.resume || opts.resumeFailed)) {
     const state = await resumeMod.scanOutfile(outPath);
     if (state !== undefined && state.records > 0) {
@@ -75,10 +77,10 @@ async function run(opts: Options): Promise<number> {
         const old = fs.createReadStream(outPath, { end: state.completeBytes - 1 });
         resume.previous = utf8Lines(readLines(old, Number.MAX_SAFE_INTEGER));
       } else {
-        await resumeMod.dropTornLine(outPath, state);
+        if (state.tornBytes > 0) tornLine = state;
         openFlags = 'a';
       }
-      say(`resuming ${outPath}: ${state.records} records already answered${state.tornBytes > 0 ? ` (dropped a torn last line of ${state.tornBytes} bytes)` : ''}`);
+      say(`resuming ${outPath}: ${state.records} records already answered${state.tornBytes > 0 ? ` (dropping a torn last line of ${state.tornBytes} bytes)` : ''}`);
     } else if (state !== undefined && state.tornBytes > 0) {
       await resumeMod.dropTornLine(outPath, state);
     }
@@ -92,6 +94,13 @@ async function run(opts: Options): Promise<number> {
     });
   }
   const writer = new BatchWriter(out);
+  // A different input is only found out while reading it, before anything is written: so the torn
+  // line goes just before the first write (the stream appends, O_APPEND, at the new end).
+  const dropTornLine = (): void => {
+    if (tornLine === undefined) return;
+    fs.truncateSync(outPath!, tornLine.completeBytes);
+    tornLine = undefined;
+  };
 
   // --- progress and stats on stderr ---
   const tty = process.stderr.isTTY === true;
@@ -225,7 +234,10 @@ async function run(opts: Options): Promise<number> {
       send: transport.send,
       refreshCredentials: async () => { await provider?.({ forceRefresh: true }); },
       output: opts.output,
-      write: (text) => writer.write(text),
+      write: (text) => {
+        dropTornLine();
+        return writer.write(text);
+      },
       warn: (line) => say(line),
       maxAttempts: opts.maxAttempts,
       retryModelErrors: opts.retryModelErrors,
@@ -241,8 +253,16 @@ async function run(opts: Options): Promise<number> {
       ...(onAttempt ? { onAttempt } : {}),
       ...(resume ? { resume } : {}),
     });
+    dropTornLine();
   } catch (err) {
-    if (err instanceof pipeline.ResumeMismatch) throw new UsageError(`--resume: ${err.message}; nothing was changed in ${outPath}`);
+    if (err instanceof pipeline.ResumeMismatch) {
+      // --resume-failed: the results so far went to the temporary file; the outfile was not touched.
+      if (writePath !== outPath && writePath !== undefined) {
+        out.destroy();
+        fs.rmSync(writePath, { force: true });
+      }
+      throw new UsageError(`--${opts.resumeFailed ? 'resume-failed' : 'resume'}: ${err.message}; nothing was changed in ${outPath}`);
+    }
     throw err;
   } finally {
     transport.close();
