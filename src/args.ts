@@ -54,7 +54,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_MAX_CONCURRENCY = 256;
 
-const FLAG_SPEC = {
+export const FLAG_SPEC = {
   ...Object.fromEntries(FIELDS.map((f) => [f.flag, { type: 'string' as const }])),
   region: { type: 'string' },
   profile: { type: 'string' },
