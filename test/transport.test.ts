@@ -156,7 +156,8 @@ test('framing: content-length, chunked and read-to-close, each dripped a few byt
 
 test('duplicate headers: joined with ", ", the first kept for content-type, set-cookie an array', async (t) => {
   const server = await rawServer((socket) => {
-    socket.write('HTTP/1.1 200 OK\r\nX-A: 1\r\nx-a: 2\r\nContent-Type: a/b\r\nContent-Type: c/d\r\nSet-Cookie: s=1\r\nSet-Cookie: t=2\r\nContent-Length: 0\r\n\r\n');
+    socket.write('HTTP/1.1 200 OK\r\nX-A: 1\r\nx-a: 2\r\nContent-Type: a/b\r\nContent-Type: c/d\r\nSet-Cookie: s=1\r\nSet-Cookie: t=2\r\n'
+      + 'X-Pad: \t v w \t\r\nX-Fold: one\r\n  two\r\nX-Empty:\r\nContent-Length: 0\r\n\r\n');
   });
   const transport = createTransport(1);
   t.after(async () => { transport.close(); await server.close(); });
@@ -164,6 +165,9 @@ test('duplicate headers: joined with ", ", the first kept for content-type, set-
   assert.equal(res.headers['x-a'], '1, 2');
   assert.equal(res.headers['content-type'], 'a/b');
   assert.deepEqual(res.headers['set-cookie'], ['s=1', 't=2']);
+  assert.equal(res.headers['x-pad'], 'v w', 'blanks around a value are not part of it');
+  assert.equal(res.headers['x-fold'], 'one two', 'an obs-fold line continues the value');
+  assert.equal(res.headers['x-empty'], '');
 });
 
 test('Connection: close and an expired Keep-Alive hint mean a new connection', async (t) => {
