@@ -137,11 +137,15 @@ async function run(opts: Options): Promise<number> {
     if (adaptive) snap.concurrency = adaptive.limit;
     return snap;
   };
+  // Results going to the same terminal (stdout is one too): a write clears the status line first, and
+  // results still in the writer go out before it is drawn again, so the two never share a line.
+  const resultsOnTerminal = tty && out === process.stdout && process.stdout.isTTY === true;
   let progressTimer: NodeJS.Timeout | undefined;
   if (showProgress) {
     progressTimer = setInterval(() => {
       const line = stats.formatProgress({ snapshot: snapshot(), bytesRead: summary.bytesIn, ...(totalBytes !== undefined ? { totalBytes } : {}) });
       if (tty) {
+        if (resultsOnTerminal) writer.flush();
         process.stderr.write(`\r\x1b[K${line}`);
         progressShown = true;
       } else process.stderr.write(`sm-invoke: ${line}\n`);
@@ -236,6 +240,7 @@ async function run(opts: Options): Promise<number> {
       output: opts.output,
       write: (text) => {
         dropTornLine();
+        if (resultsOnTerminal) clearProgress();
         return writer.write(text);
       },
       warn: (line) => say(line),
