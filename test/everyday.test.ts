@@ -136,6 +136,26 @@ describe('progress', { concurrency: true }, () => {
       assert.ok(parsed.some((p) => p.eta !== undefined && /^\d+s$/.test(p.eta)), 'an ETA once the run has gone on for a second');
     });
 
+  test('stdout on the same terminal: every result starts on a line of its own, never after the status line',
+    { skip: PYTHON ? false : 'python3 with the pty module is needed to give the CLI a terminal' }, async () => {
+      // One at a time, 30 ms each: a redraw lands between most results.
+      const lines = records('tty-both', 40, () => ({ latencyMs: 30 }));
+      const r = await runCliOnPty([...url(), '--endpoint-name', 'demo', '--concurrency', '1', '--no-stats'], inputFile(lines), scrubbedEnv(), true);
+      assert.equal(r.code, 0, r.stderr);
+      const screen = r.stderr;
+      const starts = [...screen.matchAll(/\{"line":(\d+),/g)];
+      assert.deepEqual(starts.map((m) => Number(m[1])), Array.from({ length: 40 }, (_, i) => i + 1));
+      assert.ok(screen.includes('\r\x1b[K1'), 'the status line was drawn');
+      for (const m of starts) {
+        const before = screen.slice(0, m.index);
+        assert.ok(before === '' || before.endsWith('\n') || before.endsWith('\r\x1b[K'),
+          `result ${m[1]} follows ${JSON.stringify(before.slice(-60))}`);
+      }
+      // What is left once the status line's redraws are taken out is exactly the results.
+      const text = screen.replace(/\r\x1b\[K[^\r\n{]*/g, '');
+      assert.deepEqual(parse(text).map((l) => l.line), Array.from({ length: 40 }, (_, i) => i + 1));
+    });
+
   test('not a terminal: nothing at all on stderr unless asked', async () => {
     const lines = records('quiet', 30, (i) => (i === 3 ? { fault: 'model-error' } : { latencyMs: 20 }));
     const r = await runWithFile([...url(), '--endpoint-name', 'demo', '--concurrency', '2'], inputFile(lines));

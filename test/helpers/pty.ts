@@ -20,8 +20,8 @@ spec = json.loads(sys.stdin.read())
 master, slave = pty.openpty()
 tty.setraw(slave)
 t0 = time.monotonic()
-with open(spec['stdin'], 'rb') as fin, open(spec['stdout'], 'wb') as fout:
-    p = subprocess.Popen(spec['argv'], stdin=fin, stdout=fout, stderr=slave, env=spec['env'], close_fds=True)
+with open(spec['stdin'], 'rb') as fin, open(spec['stdout'] or os.devnull, 'wb') as fout:
+    p = subprocess.Popen(spec['argv'], stdin=fin, stdout=fout if spec['stdout'] else slave, stderr=slave, env=spec['env'], close_fds=True)
 os.close(slave)
 chunks = []
 while True:
@@ -41,21 +41,25 @@ export interface PtyResult {
   code: number;
   /** Wall time of the child, measured around it by the Python parent. */
   ms: number;
-  /** Every byte the child wrote to its terminal stderr. */
+  /** Every byte the child wrote to the terminal (stderr, and stdout too with `stdoutToo`). */
   stderr: string;
+  /** What went to the stdout file (empty with `stdoutToo`). */
   stdout: Buffer;
 }
 
-/** `node dist/sm-invoke.cjs ...args < stdinFile` with stderr on a pty and stdout to a file. */
-export function runCliOnPty(args: string[], stdinFile: string, env: Record<string, string>): Promise<PtyResult> {
+/**
+ * `node dist/sm-invoke.cjs ...args < stdinFile` with stderr on a pty and stdout to a file; with
+ * `stdoutToo`, stdout on the same pty (a user trying it out at a terminal, nothing redirected).
+ */
+export function runCliOnPty(args: string[], stdinFile: string, env: Record<string, string>, stdoutToo = false): Promise<PtyResult> {
   if (PYTHON === undefined) throw new Error('python3 with the pty module is needed');
   const stdoutFile = join(tempDir('sm-invoke-pty-'), 'stdout');
-  const spec = { argv: [process.execPath, BUNDLE, ...args], stdin: stdinFile, stdout: stdoutFile, env };
+  const spec = { argv: [process.execPath, BUNDLE, ...args], stdin: stdinFile, stdout: stdoutToo ? null : stdoutFile, env };
   return new Promise((resolve, reject) => {
     const child = execFile(PYTHON, ['-c', SCRIPT], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, out, errText) => {
       if (err) return reject(new Error(`pty runner failed: ${err.message}\n${errText}`));
       const r = JSON.parse(out) as { code: number; ms: number; stderr: string };
-      resolve({ code: r.code, ms: r.ms, stderr: Buffer.from(r.stderr, 'base64').toString('utf8'), stdout: readFileSync(stdoutFile) });
+      resolve({ code: r.code, ms: r.ms, stderr: Buffer.from(r.stderr, 'base64').toString('utf8'), stdout: stdoutToo ? Buffer.alloc(0) : readFileSync(stdoutFile) });
     });
     child.stdin!.end(JSON.stringify(spec));
   });
