@@ -289,7 +289,10 @@ async function run(opts: Options): Promise<number> {
   if (opts.stats ?? (tty && !single)) process.stderr.write(stats.formatStats(final) + '\n');
   if (opts.statsJson !== undefined) {
     try {
-      fs.writeFileSync(opts.statsJson, JSON.stringify({ ...final, stoppedBy: result.stoppedBy ?? null, fatal: result.fatal?.code ?? null }) + '\n');
+      // No latency yet (nothing answered) is null, not a missing key.
+      const json = JSON.stringify({ ...final, stoppedBy: result.stoppedBy ?? null, fatal: result.fatal?.code ?? null },
+        (_key, value: unknown) => (value === undefined ? null : value));
+      fs.writeFileSync(opts.statsJson, json + '\n');
     } catch (err) {
       say(`cannot write --stats-json ${opts.statsJson}: ${(err as Error).message}`);
     }
