@@ -300,9 +300,13 @@ describe('--dry-run', () => {
   test('exit 0 when every record is valid; --output body describes the requests and reports errors as a real run does', async () => {
     const port = await closedPort();
     const args = ['--endpoint-url', `http://127.0.0.1:${port}`, '--endpoint-name', 'demo', '--dry-run'];
-    const ok = await runCli(args, { input: 'a\nb\n', env: scrubbedEnv({}, false) });
+    const statsPath = join(tempDir(), 'stats.json');
+    const ok = await runCli([...args, '--stats-json', statsPath], { input: 'a\nb\n', env: scrubbedEnv({}, false) });
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(ok.lines.map((l) => [l.line, l.request.bodyPreview]), [[1, 'a'], [2, 'b']]);
+    const stats = JSON.parse(readFileSync(statsPath, 'utf8'));
+    assert.deepEqual([stats.records, stats.ok, stats.failed, stats.attempts], [2, 2, 0, 0], 'nothing was sent');
+    assert.deepEqual(stats.latencyMs, { p50: null, p90: null, p99: null, max: null }, 'no latency: null, not missing');
 
     const body = await runCli([...args, '--envelope', '--output', 'body'], { input, env: scrubbedEnv({}, false) });
     const real = await runCli([...url(), '--endpoint-name', 'demo', '--envelope', '--output', 'body'], { input });
