@@ -71,7 +71,10 @@ async function run(opts: Options): Promise<number> {
   if (outPath !== undefined && (opts.resume || opts.resumeFailed)) {
     const state = await resumeMod.scanOutfile(outPath);
     if (state !== undefined && state.records > 0) {
-      resume = { records: state.records, lastLine: opts.output === 'result' ? state.lastLine : undefined };
+      // --output body lines are response bodies: whatever keys they have say nothing about the input.
+      resume = opts.output === 'result'
+        ? { records: state.records, lastLine: state.lastLine, lastInferenceId: state.lastInferenceId, lastMeta: state.lastMeta }
+        : { records: state.records };
       if (opts.resumeFailed) {
         writePath = `${outPath}.sm-invoke-partial`;
         const old = fs.createReadStream(outPath, { end: state.completeBytes - 1 });

@@ -76,6 +76,9 @@ export interface ResumeInput {
   records: number;
   /** The `line` of the last answer, to check that the input is the same one. */
   lastLine?: number | undefined;
+  /** Its `inferenceId` and `meta` (compact JSON), checked against that record too. */
+  lastInferenceId?: string | undefined;
+  lastMeta?: string | undefined;
   /**
    * --resume-failed: the earlier results, one line per record. Records whose earlier result was ok keep
    * that line verbatim; failed ones are sent again. Without it, answered records are skipped.
@@ -397,9 +400,7 @@ async function* decodeLines(
       if (rec === undefined) continue;
       summary.records++;
       if (resume && summary.records <= resume.records) {
-        if (summary.records === resume.records && resume.lastLine !== undefined && resume.lastLine !== lineNo) {
-          throw new ResumeMismatch(`the outfile's last result is for line ${resume.lastLine}, but record ${resume.records} of this input is on line ${lineNo}: not the same input`);
-        }
+        if (summary.records === resume.records) checkSameRecord(resume, rec, lineNo);
         if (!previous) {
           summary.resumed++;
           continue;
@@ -421,6 +422,22 @@ async function* decodeLines(
   } finally {
     void it.return?.();
     void previous?.return?.();
+  }
+}
+
+/** Throws unless record `resume.records` of this input is the one the outfile's last result answers. */
+function checkSameRecord(resume: ResumeInput, rec: DecodedRecord, lineNo: number): void {
+  const last = `the outfile's last result (record ${resume.records})`;
+  if (resume.lastLine !== undefined && resume.lastLine !== lineNo) {
+    throw new ResumeMismatch(`the outfile's last result is for line ${resume.lastLine}, but record ${resume.records} of this input is on line ${lineNo}: not the same input`);
+  }
+  const id = rec.error ? rec.inferenceId : rec.fields.inferenceId;
+  if (resume.lastLine !== undefined && resume.lastInferenceId !== id) {
+    throw new ResumeMismatch(`${last} has inferenceId ${JSON.stringify(resume.lastInferenceId ?? null)}, but line ${lineNo} of this input has ${JSON.stringify(id ?? null)}: not the same input`);
+  }
+  const meta = rec.meta === undefined ? undefined : JSON.stringify(rec.meta);
+  if (resume.lastLine !== undefined && resume.lastMeta !== meta) {
+    throw new ResumeMismatch(`${last} has meta ${resume.lastMeta ?? 'null'}, but line ${lineNo} of this input has ${meta ?? 'null'}: not the same input`);
   }
 }
 

@@ -13,6 +13,10 @@ export interface OutfileState {
   records: number;
   /** The `line` field of the last complete result line, when it has one (--output result). */
   lastLine: number | undefined;
+  /** Its `inferenceId`, when it has one. */
+  lastInferenceId?: string;
+  /** Its `meta`, as compact JSON, when it has one. */
+  lastMeta?: string;
 }
 
 /** Scans an existing outfile in one streaming pass; undefined when it does not exist. */
@@ -47,13 +51,16 @@ export async function scanOutfile(path: string): Promise<OutfileState | undefine
   }
   if (size === 0) return { completeBytes: 0, tornBytes: 0, records: 0, lastLine: undefined };
   let lastLine: number | undefined;
+  const identity: { lastInferenceId?: string; lastMeta?: string } = {};
   try {
-    const parsed = JSON.parse(lastComplete.toString('utf8')) as { line?: unknown };
+    const parsed = JSON.parse(lastComplete.toString('utf8')) as { line?: unknown; inferenceId?: unknown; meta?: unknown };
     if (typeof parsed.line === 'number') lastLine = parsed.line;
+    if (typeof parsed.inferenceId === 'string') identity.lastInferenceId = parsed.inferenceId;
+    if (parsed.meta !== undefined) identity.lastMeta = JSON.stringify(parsed.meta);
   } catch {
     // --output body lines are not result objects: counting lines is enough.
   }
-  return { completeBytes, tornBytes: size - completeBytes, records, lastLine };
+  return { completeBytes, tornBytes: size - completeBytes, records, lastLine, ...identity };
 }
 
 /** Drops a torn last line so that appending continues on a line boundary. */

@@ -36,3 +36,9 @@ test('many lines across read chunks; body-mode lines have no line field', async 
   writeFileSync(bodies, 'a\n\nc\n');
   assert.deepEqual(await scanOutfile(bodies), { completeBytes: 5, tornBytes: 0, records: 3, lastLine: undefined });
 });
+
+test('the last result\'s inferenceId and meta (compact JSON) are kept to recognise the input', async () => {
+  const f = join(dir, 'ids');
+  writeFileSync(f, '{"line":1,"ok":true}\n{"line":2,"inferenceId":"r-2","ok":false,"meta":{"id": 2, "tags":["a"]}}\n{"line":3,');
+  assert.deepEqual(await scanOutfile(f), { completeBytes: 94, tornBytes: 10, records: 2, lastLine: 2, lastInferenceId: 'r-2', lastMeta: '{"id":2,"tags":["a"]}' });
+});
