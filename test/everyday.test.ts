@@ -431,6 +431,39 @@ describe('--resume', () => {
     assert.ok(!existsSync(`${out}.sm-invoke-partial`), 'no temporary file left behind');
   });
 
+  test('--resume with different records on the same lines: the last answer\'s inferenceId and meta tell them apart', async () => {
+    const dir = tempDir();
+    const envelopes = (tag: string, ids: (i: number) => Record<string, unknown>) =>
+      inputFile(Array.from({ length: 8 }, (_, k) => JSON.stringify({ body: { t: tag, i: k + 1 }, ...ids(k + 1) })));
+    const original = envelopes('ident', (i) => ({ inferenceId: `rec-${i}`, meta: { id: i, src: 'a' } }));
+    const out = join(dir, 'out.ndjson');
+    const args = [...url(), '--endpoint-name', 'demo', '--envelope'];
+    assert.equal((await runWithFile([...args, out], original)).code, 0);
+    const cut = readFileSync(out, 'utf8').split('\n').slice(0, 5).join('\n') + '\n';
+    writeFileSync(out, cut);
+
+    const cases: Array<[string, string, RegExp]> = [
+      ['other inference ids', envelopes('ident', (i) => ({ inferenceId: `day2-${i}`, meta: { id: i, src: 'a' } })),
+        /--resume: the outfile's last result \(record 5\) has inferenceId "rec-5", but line 5 of this input has "day2-5": not the same input; nothing was changed in /],
+      ['other meta', envelopes('ident', (i) => ({ inferenceId: `rec-${i}`, meta: { id: i, src: 'b' } })),
+        /--resume: the outfile's last result \(record 5\) has meta \{"id":5,"src":"a"\}, but line 5 of this input has \{"id":5,"src":"b"\}: not the same input/],
+      ['no meta at all', envelopes('ident', (i) => ({ inferenceId: `rec-${i}` })),
+        /has meta \{"id":5,"src":"a"\}, but line 5 of this input has null: not the same input/],
+    ];
+    for (const [what, input, message] of cases) {
+      const from = emu.log.length;
+      const r = await runWithFile([...args, '--resume', out], input);
+      assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+      assert.match(r.stderr, message, what);
+      assert.equal(readFileSync(out, 'utf8'), cut, `${what}: the file is unchanged`);
+      assert.equal(since(from, 'ident').length, 0, `${what}: nothing sent`);
+    }
+    // The same input resumes.
+    const r = await runWithFile([...args, '--resume', out], original);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(parse(readFileSync(out)).map((l) => l.meta.id), [1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
   test('--resume-failed sends again exactly the failed records; the file equals an all-success run', async () => {
     const dir = tempDir();
     // Every 5th record fails its first attempt only (a ModelError, not retried): the next run succeeds.
