@@ -590,11 +590,14 @@ describe('--help', () => {
     for (const d of ['default 8', 'default 70', 'default 10', 'default 3', 'default 256', 'default 9437184', 'default 0 = never']) {
       assert.ok(help.includes(d), `"${d}" is shown`);
     }
-    const examples = help.slice(help.indexOf('\nExamples:\n'));
     assert.ok(help.includes('\nExamples:\n'));
-    const commands = examples.split('\n').filter((l) => /^\s+(#|\d|\*).*|^\s+.*sm-invoke /.test(l) && !l.trim().startsWith('#'));
-    const comments = examples.split('\n').filter((l) => /^\s+# /.test(l));
-    assert.equal(comments.length, 3, 'three worked examples, each with a comment');
-    assert.ok(commands.filter((l) => l.includes('sm-invoke ')).length >= 3, 'each runs sm-invoke');
+    // Each example: a `# what it does` line, then the command (continued with `\`), then a blank line.
+    const examples = help.slice(help.indexOf('\nExamples:\n') + 11).trim().split(/\n\s*\n/);
+    assert.equal(examples.length, 3, 'three worked examples');
+    for (const e of examples) {
+      const [comment, ...command] = e.split('\n').map((l) => l.trim());
+      assert.match(comment!, /^# \w/, e);
+      assert.match(command.join(' '), /(^|\| |\* )sm-invoke --endpoint-name /, e);
+    }
   });
 });
