@@ -33,8 +33,17 @@ export interface DryRunRequest {
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)|^text\/json\s*(?:;|$)/i;
 const NEWLINE = /[\n\r]/;
 
+/** An endpoint answers with the same content type record after record: remember the last verdict. */
+let lastType: string | undefined;
+let lastTypeIsJson = false;
+
 export function isJsonContentType(contentType: string | undefined): boolean {
-  return contentType !== undefined && JSON_TYPE.test(contentType);
+  if (contentType === undefined) return false;
+  if (contentType !== lastType) {
+    lastTypeIsJson = JSON_TYPE.test(contentType);
+    lastType = contentType;
+  }
+  return lastTypeIsJson;
 }
 
 /**
@@ -45,14 +54,16 @@ export function isJsonContentType(contentType: string | undefined): boolean {
 export function bodyAsJson(body: Buffer, contentType: string | undefined): { json: string } | { text: string } | undefined {
   if (!isUtf8(body)) return undefined;
   const text = body.toString('utf8');
-  if (isJsonContentType(contentType) && text.trim() !== '') {
+  if (isJsonContentType(contentType)) {
+    const trimmed = text.trim();
+    if (trimmed === '') return { text };
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(trimmed);
     } catch {
       return { text };
     }
-    return { json: NEWLINE.test(text) ? JSON.stringify(parsed) : text.trim() };
+    return { json: NEWLINE.test(trimmed) ? JSON.stringify(parsed) : trimmed };
   }
   return { text };
 }

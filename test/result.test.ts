@@ -50,3 +50,9 @@ test('--output body', () => {
   assert.deepEqual(encodeBodyOnly({ line: 1, ok: true, body: Buffer.from([0xff]) }), { line: '/w==' });
   assert.deepEqual(encodeBodyOnly({ line: 4, ok: false, error: { code: 'X', message: 'why' } }), { line: '', stderr: 'line 4: X: why' });
 });
+
+test('one-line JSON with a trailing newline is embedded as received, without re-serialising', () => {
+  const line = encodeResult({ line: 1, ok: true, contentType: 'application/json', body: Buffer.from('{"a": [1, 2]}\n') });
+  assert.equal(line, '{"line":1,"ok":true,"contentType":"application/json","body":{"a": [1, 2]}}');
+  assert.equal(encodeBodyOnly({ line: 1, ok: true, contentType: 'application/json', body: Buffer.from('  [1]\r\n') }).line, '[1]');
+});
