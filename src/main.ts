@@ -66,10 +66,12 @@ async function run(opts: Options): Promise<number> {
   let resume: import('./pipeline.js').ResumeInput | undefined;
   let writePath = outPath;
   let openFlags = 'w';
+  /** --resume: failed records among those answered before (they stay failed: the exit status counts them). */
+  let failedBefore = 0;
   /** --resume: the torn last line to drop, once it is sure that this input is the outfile's. */
   let tornLine: import('./resume.js').OutfileState | undefined;
   if (outPath !== undefined && (opts.resume || opts.resumeFailed)) {
-    const state = await resumeMod.scanOutfile(outPath);
+    const state = await resumeMod.scanOutfile(outPath, opts.output === 'body');
     if (state !== undefined && state.records > 0) {
       // --output body lines are response bodies: whatever keys they have say nothing about the input.
       resume = opts.output === 'result'
@@ -82,6 +84,7 @@ async function run(opts: Options): Promise<number> {
       } else {
         if (state.tornBytes > 0) tornLine = state;
         openFlags = 'a';
+        failedBefore = state.failed;
       }
       say(`resuming ${outPath}: ${state.records} records already answered${state.tornBytes > 0 ? ` (dropping a torn last line of ${state.tornBytes} bytes)` : ''}`);
     } else if (state !== undefined && state.tornBytes > 0) {
@@ -328,7 +331,8 @@ async function run(opts: Options): Promise<number> {
     say(`stopped after ${result.failed} failed records (--max-errors ${opts.maxErrors}); ${result.written} results written`);
     return EXIT_TOO_MANY_ERRORS;
   }
-  return result.failed > 0 ? EXIT_RECORD_ERRORS : EXIT_OK;
+  if (failedBefore > 0) say(`${failedBefore} of the records answered before this run had failed (--resume-failed sends them again)`);
+  return result.failed + failedBefore > 0 ? EXIT_RECORD_ERRORS : EXIT_OK;
 }
 
 /** readLines gives latin1 (byte) strings; earlier result lines are UTF-8 text. */

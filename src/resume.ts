@@ -17,10 +17,22 @@ export interface OutfileState {
   lastInferenceId?: string;
   /** Its `meta`, as compact JSON, when it has one. */
   lastMeta?: string;
+  /** Complete lines that answer a failed record (`"ok":false`; an empty line with --output body). */
+  failed: number;
+}
+
+/**
+ * Whether a result line is a failure. The first `"ok":` in a result line is always the top-level one:
+ * it comes right after `line` and `inferenceId`, and a JSON string cannot hold an unescaped quote.
+ */
+function isFailureLine(line: Buffer, bodyLines: boolean): boolean {
+  if (bodyLines) return line.length === 0; // --output body: a failed record leaves an empty line
+  const at = line.indexOf('"ok":');
+  return at !== -1 && line[at + 5] === 0x66; // f(alse)
 }
 
 /** Scans an existing outfile in one streaming pass; undefined when it does not exist. */
-export async function scanOutfile(path: string): Promise<OutfileState | undefined> {
+export async function scanOutfile(path: string, bodyLines = false): Promise<OutfileState | undefined> {
   let size: number;
   try {
     const st = await fsp.stat(path);
@@ -31,6 +43,7 @@ export async function scanOutfile(path: string): Promise<OutfileState | undefine
     throw err;
   }
   let records = 0;
+  let failed = 0;
   let offset = 0;
   let completeBytes = 0;
   /** Bytes of the line currently being read (since the last newline). */
@@ -41,7 +54,16 @@ export async function scanOutfile(path: string): Promise<OutfileState | undefine
     if (lastNl === -1) {
       partial.push(chunk);
     } else {
-      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) records++;
+      let lineStart = 0;
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) {
+        records++;
+        // Only the head of a line matters: `"ok":` is within its first few hundred bytes.
+        const head = lineStart === 0 && partial.length > 0
+          ? Buffer.concat([...partial, chunk.subarray(0, Math.min(at, 1024))]).subarray(0, 1024)
+          : chunk.subarray(lineStart, Math.min(at, lineStart + 1024));
+        if (isFailureLine(head, bodyLines)) failed++;
+        lineStart = at + 1;
+      }
       const prevNl = lastNl === 0 ? -1 : chunk.lastIndexOf(10, lastNl - 1);
       lastComplete = prevNl === -1 ? Buffer.concat([...partial, chunk.subarray(0, lastNl)]) : Buffer.from(chunk.subarray(prevNl + 1, lastNl));
       completeBytes = offset + lastNl + 1;
@@ -49,7 +71,7 @@ export async function scanOutfile(path: string): Promise<OutfileState | undefine
     }
     offset += chunk.length;
   }
-  if (size === 0) return { completeBytes: 0, tornBytes: 0, records: 0, lastLine: undefined };
+  if (size === 0) return { completeBytes: 0, tornBytes: 0, records: 0, lastLine: undefined, failed: 0 };
   let lastLine: number | undefined;
   const identity: { lastInferenceId?: string; lastMeta?: string } = {};
   try {
@@ -60,7 +82,7 @@ export async function scanOutfile(path: string): Promise<OutfileState | undefine
   } catch {
     // --output body lines are not result objects: counting lines is enough.
   }
-  return { completeBytes, tornBytes: size - completeBytes, records, lastLine, ...identity };
+  return { completeBytes, tornBytes: size - completeBytes, records, lastLine, failed, ...identity };
 }
 
 /** Drops a torn last line so that appending continues on a line boundary. */

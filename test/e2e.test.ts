@@ -291,3 +291,19 @@ describe('usage errors exit 2 with one line', () => {
     });
   }
 });
+
+describe('--resume and earlier failures', () => {
+  test('the exit status counts failures answered before the resumed run', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'out.ndjson');
+    const input = ndjson([{ body: 1 }, { body: { __emulator: { fault: 'model-error' } } }, { body: 3 }]);
+    const first = await runCli([...base(), '--endpoint-name', 'demo', '--envelope', file], { input });
+    assert.equal(first.code, 1);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    writeFileSync(file, lines.slice(0, 2).join('\n') + '\n'); // as if stopped before record 3
+    const resumed = await runCli([...base(), '--endpoint-name', 'demo', '--envelope', '--resume', file], { input });
+    assert.equal(resumed.code, 1, 'record 2 failed in the earlier run');
+    assert.match(resumed.stderr, /1 of the records answered before this run had failed \(--resume-failed sends them again\)/);
+    assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { ok: boolean }).ok), [true, false, true]);
+  });
+});
