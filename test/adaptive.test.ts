@@ -5,10 +5,8 @@ import { after, before, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/server.js';
 import { AdaptiveConcurrency, DynamicSemaphore, RateLimiter } from '../src/limiter.js';
 import { runPipeline, type Admission, type AttemptInfo } from '../src/pipeline.js';
-import { parseTarget } from '../src/request.js';
-import { createSigner } from '../src/sign.js';
-import { createTransport } from '../src/transport.js';
-import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, ndjson, runCli } from './helpers/cli.js';
+import { ndjson, runCli } from './helpers/cli.js';
+import { latin1Lines, pipelineHarness } from './helpers/pipeline.js';
 
 const K = 6;
 let emu: Emulator;
@@ -21,34 +19,19 @@ before(async () => {
 after(() => emu.close());
 
 async function run(n: number, concurrency: number, admission: Admission, onAttempt?: (a: AttemptInfo) => void) {
-  const transport = createTransport(concurrency);
-  const out: string[] = [];
-  async function* lines(): AsyncGenerator<string> {
-    for (let i = 0; i < n; i++) yield `{"i":${i}}`;
-  }
+  const h = pipelineHarness(emu.url, { concurrency, defaults: { endpointName: 'capped' } });
   try {
     const summary = await runPipeline({
-      lines: lines(),
-      decode: { envelope: false, defaults: { endpointName: 'capped' }, maxLineBytes: 1 << 20 },
-      concurrency,
-      target: parseTarget(emu.url),
-      sign: createSigner({ credentials: async () => ({ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }), region: 'us-east-1' }),
-      send: transport.send,
-      output: 'result',
-      write: (t) => { out.push(t); },
-      warn: () => undefined,
+      ...h.init,
+      lines: latin1Lines(Array.from({ length: n }, (_, i) => `{"i":${i}}`)),
       maxAttempts: 8,
-      retryModelErrors: false,
-      timeoutMs: 10_000,
-      connectTimeoutMs: 5_000,
-      maxErrors: 0,
       random: () => 0.1,
       admission,
       ...(onAttempt ? { onAttempt } : {}),
     });
-    return { out, summary };
+    return { out: h.out, summary };
   } finally {
-    transport.close();
+    h.transport.close();
   }
 }
 

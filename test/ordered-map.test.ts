@@ -2,18 +2,8 @@
 // over seeded random completion orders, driven by deferred promises (no timers).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mulberry32 } from '../src/emulator/prng.js';
 import { orderedMap } from '../src/ordered-map.js';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function* range(n: number, onPull?: (i: number) => void): AsyncGenerator<number> {
   for (let i = 0; i < n; i++) {
@@ -26,7 +16,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Runs orderedMap where a seeded scheduler decides which pending call finishes next. */
 async function scenario(seed: number, n: number, concurrency: number, window: number) {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const pending: Array<{ i: number; resolve: (v: string) => void }> = [];
   let running = 0;
   let maxRunning = 0;

@@ -10,9 +10,8 @@ import { startEmulator, type Emulator } from '../src/emulator/server.js';
 import type { FieldValues } from '../src/fields.js';
 import { runPipeline, type PipelineInit, type Summary } from '../src/pipeline.js';
 import { parseTarget } from '../src/request.js';
-import { createSigner, type CredentialProvider } from '../src/sign.js';
-import { createTransport } from '../src/transport.js';
-import { ACCESS_KEY_ID, SECRET_ACCESS_KEY } from './helpers/cli.js';
+import type { CredentialProvider } from '../src/sign.js';
+import { STATIC_CREDENTIALS, latin1Lines, pipelineHarness } from './helpers/pipeline.js';
 
 let emu: Emulator;
 before(async () => {
@@ -20,7 +19,7 @@ before(async () => {
 });
 after(() => emu.close());
 
-const STATIC: CredentialProvider = async () => ({ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY });
+const STATIC: CredentialProvider = STATIC_CREDENTIALS;
 
 interface Run {
   results: Array<Record<string, any>>;
@@ -38,28 +37,17 @@ const tag = (): string => `r${++runId}`;
 async function run(lines: string[], extra: Partial<PipelineInit> & { credentials?: CredentialProvider; defaults?: FieldValues } = {}): Promise<Run> {
   const { credentials = STATIC, defaults = { endpointName: 'demo', contentType: 'application/json' }, ...rest } = extra;
   const concurrency = rest.concurrency ?? 4;
-  const transport = createTransport(concurrency);
-  const out: string[] = [];
+  const h = pipelineHarness(emu.url, { concurrency, defaults, credentials });
+  const transport = h.transport;
+  const out = h.out;
   const sleeps: number[] = [];
   // This run's requests: every body carries the run's tag (requests cancelled by an earlier test
   // may still be arriving).
-  const tags = new Set(lines.map((l) => /"t":"(r\d+)"/.exec(l)?.[1]).filter(Boolean));
+  const tags = new Set(lines.map((l: string) => /"t":"(r\d+)"/.exec(l)?.[1]).filter(Boolean));
   try {
     const summary = await runPipeline({
-      lines: (async function* () { for (const l of lines) yield Buffer.from(l).toString('latin1'); })(),
-      decode: { envelope: false, defaults, maxLineBytes: 1 << 20 },
-      concurrency,
-      target: parseTarget(emu.url),
-      sign: createSigner({ credentials, region: 'us-east-1' }),
-      send: transport.send,
-      output: 'result',
-      write: (t) => { out.push(t); },
-      warn: () => undefined,
-      maxAttempts: 3,
-      retryModelErrors: false,
-      timeoutMs: 10_000,
-      connectTimeoutMs: 5_000,
-      maxErrors: 0,
+      ...h.init,
+      lines: latin1Lines(lines),
       random: () => 0.5,
       sleep: async (ms) => { sleeps.push(ms); },
       ...rest,

@@ -5,17 +5,9 @@ import { once } from 'node:events';
 import type { FaultType } from '../../src/emulator/config.js';
 import { BUNDLE, scrubbedEnv } from './cli.js';
 
-/** mulberry32: the same seed gives the same plan on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the emulator's own): the same seed gives the same plan on every machine. */
+import { mulberry32 as prng } from '../../src/emulator/prng.js';
+export { prng };
 
 /** What the service does to one record: fail its first `times` attempts with `fault`. */
 export interface PlannedRecord {
