@@ -385,14 +385,11 @@ async function* decodeLines(
 ): AsyncGenerator<DecodedRecord | Kept> {
   const it = lines[Symbol.asyncIterator]();
   const previous = resume?.previous?.[Symbol.asyncIterator]();
-  const stopped = new Promise<'stop'>((resolve) => {
-    if (stop.aborted) resolve('stop');
-    else stop.addEventListener('abort', () => resolve('stop'), { once: true });
-  });
   let lineNo = 0;
   try {
     for (;;) {
-      const next = await Promise.race([it.next(), stopped]);
+      if (stop.aborted) break;
+      const next = await nextOrStop(it, stop);
       if (next === 'stop' || next.done) break;
       summary.bytesIn += next.value.length + 1; // latin1: one char per byte
       lineNo++;
@@ -439,6 +436,22 @@ function checkSameRecord(resume: ResumeInput, rec: DecodedRecord, lineNo: number
   if (resume.lastLine !== undefined && resume.lastMeta !== meta) {
     throw new ResumeMismatch(`${last} has meta ${resume.lastMeta ?? 'null'}, but line ${lineNo} of this input has ${meta ?? 'null'}: not the same input`);
   }
+}
+
+/**
+ * The iterator's next item, or 'stop' as soon as `stop` aborts (a read may wait forever on an idle
+ * stdin). The abort listener is added and removed per call: racing every read against one
+ * long-lived promise would leave a reaction on that promise per record, memory growing with the input.
+ */
+function nextOrStop<T>(it: AsyncIterator<T>, stop: AbortSignal): Promise<IteratorResult<T> | 'stop'> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve('stop');
+    stop.addEventListener('abort', onAbort, { once: true });
+    it.next().then(
+      (r) => { stop.removeEventListener('abort', onAbort); resolve(r); },
+      (e: unknown) => { stop.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
 }
 
 /** The input does not match the outfile being resumed. */
