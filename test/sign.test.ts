@@ -1,11 +1,11 @@
-// sign.ts: @smithy/signature-v4 with the card's @aws-crypto/sha256-js and a natively hashed payload;
-// every signature must verify with the emulator's independent verifier.
+// sign.ts: @smithy/signature-v4 with node:crypto hashing; every signature must verify with the
+// emulator's independent verifier and equal, byte for byte, the signer with @aws-crypto/sha256-js.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createSigner, payloadHash } from '../src/sign.js';
+import { NodeSha256, createSigner, payloadHash } from '../src/sign.js';
 import { verifySigV4 } from '../src/emulator/sigv4-verify.js';
 import { mulberry32 } from '../src/emulator/prng.js';
 import { buildRequest, parseTarget, type HttpRequestSpec } from '../src/request.js';
@@ -102,10 +102,23 @@ test('the input request is not mutated, and bad credentials are an error', async
   await assert.rejects(broken(request, new Date()), /credential/i);
 });
 
-test('payloadHash agrees with the pure-JS SHA-256', async () => {
+test('payloadHash and NodeSha256 (hash and HMAC, with reset) agree with @aws-crypto/sha256-js', async () => {
   for (const body of [Buffer.alloc(0), Buffer.from('abc'), Buffer.alloc(100_000, 7)]) {
     const js = new Sha256();
     js.update(body);
-    assert.equal(payloadHash(body), Buffer.from(await js.digest()).toString('hex'));
+    const expected = Buffer.from(await js.digest());
+    assert.equal(payloadHash(body), expected.toString('hex'));
+    const native = new NodeSha256();
+    native.update(body);
+    assert.deepEqual(Buffer.from(await native.digest()), expected);
+  }
+  for (const key of ['key', Buffer.from([1, 2, 3]), new Uint8Array(70).buffer]) {
+    const js = new Sha256(key);
+    js.update(Buffer.from('data'));
+    const native = new NodeSha256(key);
+    native.update(Buffer.from('ignored'));
+    native.reset();
+    native.update(Buffer.from('data'));
+    assert.deepEqual(Buffer.from(await native.digest()), Buffer.from(await js.digest()));
   }
 });
