@@ -122,3 +122,45 @@ test('payloadHash and NodeSha256 (hash and HMAC, with reset) agree with @aws-cry
     assert.deepEqual(Buffer.from(await native.digest()), Buffer.from(await js.digest()));
   }
 });
+
+test('NodeSha256 keeps a small first chunk, streams the rest, and never answers from a stale cache', async () => {
+  const js = async (key: string | Uint8Array | undefined, ...chunks: Uint8Array[]): Promise<Buffer> => {
+    const h = new Sha256(key);
+    for (const c of chunks) h.update(c);
+    return Buffer.from(await h.digest());
+  };
+  const native = async (key: string | Uint8Array | undefined, ...chunks: Uint8Array[]): Promise<Buffer> => {
+    const h = new NodeSha256(key);
+    for (const c of chunks) h.update(c);
+    return Buffer.from(await h.digest());
+  };
+  const small = Buffer.from('small'), big = Buffer.alloc(40_000, 3), more = Buffer.from('more');
+  for (const key of [undefined, 'k', Buffer.from('bytes-key')]) {
+    for (const chunks of [[small], [big], [small, more], [small, big, more], [big, small], []]) {
+      assert.deepEqual(await native(key, ...chunks), await js(key, ...chunks), `${String(key)} ${chunks.map((c) => c.length)}`);
+    }
+  }
+  // A chunk is copied when kept: the caller reusing its array does not change the digest.
+  const reused = Buffer.from('first');
+  const h = new NodeSha256();
+  h.update(reused);
+  reused.fill(0);
+  assert.deepEqual(Buffer.from(await h.digest()), await js(undefined, Buffer.from('first')));
+  assert.deepEqual(Buffer.from(await h.digest()), await js(undefined, Buffer.from('first')), 'digest twice: same bytes');
+  assert.throws(() => h.update(small), /after digest/);
+  h.reset();
+  h.update(small);
+  assert.deepEqual(Buffer.from(await h.digest()), await js(undefined, small));
+  // The remembered HMAC under a string secret answers only for the same secret and the same data.
+  for (const [key, data] of [['s1', 'AKIA1'], ['s1', 'AKIA1'], ['s2', 'AKIA1'], ['s1', 'AKIA2'], ['s1', 'AKIA1']] as const) {
+    assert.deepEqual(await native(key, Buffer.from(data)), await js(key, Buffer.from(data)), `${key} ${data}`);
+  }
+  const out = await new NodeSha256('s1').digest();
+  out.fill(0); // a caller scribbling on a digest does not reach the next one
+  assert.deepEqual(await native('s1'), await js('s1'));
+  // The cached KeyObject for a byte key is checked against the key's bytes.
+  const key = Buffer.from('key-one');
+  assert.deepEqual(await native(key, small), await js(Buffer.from('key-one'), small));
+  key.write('key-two');
+  assert.deepEqual(await native(key, small), await js(Buffer.from('key-two'), small));
+});
