@@ -208,8 +208,9 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       attempt++;
       let release: (() => void) | undefined;
       try {
-        await admission.rate?.take(cancel.signal);
-        release = await admission.semaphore?.acquire(cancel.signal);
+        // (No `await` on an absent limiter: each one is a turn of the microtask queue per record.)
+        if (admission.rate) await admission.rate.take(cancel.signal);
+        if (admission.semaphore) release = await admission.semaphore.acquire(cancel.signal);
       } catch {
         return ABORTED;
       }
@@ -346,7 +347,8 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
     for await (const outcome of orderedMap(source, invoke, { concurrency: init.concurrency })) {
       if (outcome === ABORTED) break; // stop at the first record that has no real answer
       if (outcome instanceof Kept) {
-        await init.write(outcome.text + '\n');
+        const wait = init.write(outcome.text + '\n');
+        if (wait) await wait;
         summary.written++;
         continue;
       }
@@ -357,9 +359,11 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
         // (--dry-run has no response body: a valid record's line describes its request in either mode.)
         const { line, stderr } = encodeBodyOnly(outcome);
         if (stderr !== undefined) init.warn(stderr);
-        await init.write(line + '\n');
+        const wait = init.write(line + '\n');
+        if (wait) await wait;
       } else {
-        await init.write(encodeResult(outcome) + '\n');
+        const wait = init.write(encodeResult(outcome) + '\n');
+        if (wait) await wait;
       }
       summary.written++;
       if (!outcome.ok && init.maxErrors > 0 && summary.failed >= init.maxErrors && !stopReading.signal.aborted) {
