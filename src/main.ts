@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function run(opts: Options): Promise<number> {
-  const [{ resolveTarget }, { createSigner }, { createTransport }, pipeline, { readLines }, { parseTarget }, { BatchWriter }, fs, limiter, stats, resumeMod] =
+  const [{ resolveTarget }, { createSigner }, { createTransport }, pipeline, { readLines }, { parseTarget }, { BatchWriter }, fs, limiter, stats, resumeMod, heap] =
     await Promise.all([
       import('./aws-config.js'),
       import('./sign.js'),
@@ -46,6 +46,7 @@ async function run(opts: Options): Promise<number> {
       import('./limiter.js'),
       import('./stats.js'),
       import('./resume.js'),
+      import('./heap.js'),
     ]);
 
   const target = await resolveTarget(opts, process.env);
@@ -230,6 +231,7 @@ async function run(opts: Options): Promise<number> {
   }
 
   const transport = createTransport(opts.concurrency);
+  const unboundHeap = heap.boundHeap(); // flat, small memory however long stdin is (see heap.ts)
   let summaryOut: import('./pipeline.js').Summary;
   try {
     summaryOut = await pipeline.runPipeline({
@@ -277,6 +279,7 @@ async function run(opts: Options): Promise<number> {
     throw err;
   } finally {
     transport.close();
+    unboundHeap();
     if (progressTimer) clearInterval(progressTimer);
     clearProgress();
   }
