@@ -231,7 +231,8 @@ async function run(opts: Options): Promise<number> {
   }
 
   const transport = createTransport(opts.concurrency);
-  const unboundHeap = heap.boundHeap(); // flat, small memory however long stdin is (see heap.ts)
+  // Flat, small memory however long stdin is (see heap.ts).
+  const unboundHeap = heap.boundHeap({ meanRecordBytes: () => (summary.records > 0 ? summary.bytesIn / summary.records : 0) });
   let summaryOut: import('./pipeline.js').Summary;
   try {
     summaryOut = await pipeline.runPipeline({
