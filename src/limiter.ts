@@ -68,7 +68,6 @@ export interface AdaptiveOptions {
   backoff?: number;
   /** Latency above this multiple of the baseline counts as congestion (default 2). */
   latencyTolerance?: number;
-  now: () => number;
 }
 
 /**
@@ -78,7 +77,8 @@ export interface AdaptiveOptions {
  *   slowed to 1/10 of that just below the limit where congestion was last seen, and back to
  *   slow start once well past it (the capacity grew);
  * - on a throttle, or when latency climbs well above its baseline: limit x backoff, at most once per
- *   round trip (signals from requests sent before the last decrease are not counted again).
+ *   round trip: each request carries the controller's `epoch` from when it was sent, and signals
+ *   from requests sent before the last decrease are not counted again.
  */
 export class AdaptiveConcurrency {
   readonly min: number;
@@ -87,8 +87,6 @@ export class AdaptiveConcurrency {
   #slowStart = true;
   #backoff: number;
   #tolerance: number;
-  #now: () => number;
-  #lastDecreaseAt = -Infinity;
   /** The limit at the last congestion signal: the capacity last seen. */
   #wMax: number | undefined;
   /** Smoothed and minimum recent latency, ms. */
@@ -104,7 +102,15 @@ export class AdaptiveConcurrency {
     this.#limit = clamp(opts.initial ?? Math.min(4, opts.max), opts.min, opts.max);
     this.#backoff = opts.backoff ?? 0.8;
     this.#tolerance = opts.latencyTolerance ?? 2;
-    this.#now = opts.now;
+  }
+
+  /**
+   * Give this to onSuccess/onThrottle for a request sent now. (Not a time: with a millisecond clock,
+   * requests sent in the same millisecond as a decrease counted again and cascaded decreases,
+   * 17 -> 14 -> 11 -> 9 on one burst of throttles, and the capacity remembered became the last of them.)
+   */
+  get epoch(): number {
+    return this.#decreases;
   }
 
   /** The current whole-number limit. */
@@ -116,13 +122,13 @@ export class AdaptiveConcurrency {
     return { limit: this.limit, throttles: this.#throttles, decreases: this.#decreases, baselineMs: this.#baseline };
   }
 
-  /** A request that was sent at `sentAt` succeeded after `latencyMs`. */
-  onSuccess(sentAt: number, latencyMs: number): void {
+  /** A request sent in `epoch` succeeded after `latencyMs`. */
+  onSuccess(epoch: number, latencyMs: number): void {
     this.#smoothed = this.#smoothed === undefined ? latencyMs : this.#smoothed * 0.9 + latencyMs * 0.1;
     // The baseline follows the lowest latency seen, drifting up slowly so it can track a slower endpoint.
     this.#baseline = this.#baseline === undefined ? latencyMs : Math.min(latencyMs, this.#baseline * 1.001 + 0.01);
     if (this.#smoothed > this.#baseline * this.#tolerance + 5 && this.#smoothed > 20) {
-      this.#decrease(sentAt);
+      this.#decrease(epoch);
       return;
     }
     let step: number;
@@ -141,16 +147,15 @@ export class AdaptiveConcurrency {
     this.#limit = Math.min(this.max, this.#limit + step);
   }
 
-  /** A request sent at `sentAt` was throttled. */
-  onThrottle(sentAt: number): void {
+  /** A request sent in `epoch` was throttled. */
+  onThrottle(epoch: number): void {
     this.#throttles++;
-    this.#decrease(sentAt);
+    this.#decrease(epoch);
   }
 
-  #decrease(sentAt: number): void {
+  #decrease(epoch: number): void {
     this.#slowStart = false;
-    if (sentAt < this.#lastDecreaseAt) return; // already reacted to this round trip
-    this.#lastDecreaseAt = this.#now();
+    if (epoch < this.#decreases) return; // already reacted to this round trip: the limit was cut since
     this.#decreases++;
     this.#wMax = this.#limit;
     this.#limit = Math.max(this.min, this.#limit * this.#backoff);

@@ -187,7 +187,7 @@ async function run(opts: Options): Promise<number> {
   // --- admission: adaptive concurrency, rate ---
   const admission: import('./pipeline.js').Admission = {};
   if (opts.adaptive) {
-    adaptive = new limiter.AdaptiveConcurrency({ min: 1, max: opts.concurrency, now: Date.now });
+    adaptive = new limiter.AdaptiveConcurrency({ min: 1, max: opts.concurrency });
     const a = adaptive;
     admission.adaptive = a;
     admission.semaphore = new limiter.DynamicSemaphore(() => a.limit);

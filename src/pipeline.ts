@@ -214,6 +214,9 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       } catch {
         return ABORTED;
       }
+      // The adaptive limit's epoch when this attempt got its slot (not after signing: a decrease in
+      // between would make its answer count as news about the new, lower limit).
+      const epoch = admission.adaptive ? admission.adaptive.epoch : 0;
       summary.attempts++;
       let signed;
       const offsetUsed = clockOffsetMs;
@@ -236,7 +239,9 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
           res = await init.send(signed, { signal: cancel.signal, timeoutMs: init.timeoutMs, connectTimeoutMs: init.connectTimeoutMs });
         } finally {
           summary.inFlight--;
-          release?.();
+          // Adaptive: the slot is freed only after the controller has heard this answer (below), so
+          // that a waiter it admits is of the controller's next epoch only if the limit allows it.
+          if (!admission.adaptive) release?.();
         }
         const latencyMs = now() - started;
         status = res.status;
@@ -246,8 +251,8 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
           summary.ok++;
           summary.latency.add(latencyMs);
           if (admission.adaptive) {
-            admission.adaptive.onSuccess(started, latencyMs);
-            admission.semaphore?.wake();
+            admission.adaptive.onSuccess(epoch, latencyMs);
+            release?.(); // (and admits waiters up to the new limit)
           }
           init.onAttempt?.({ line: rec.line, attempt, request: signed, status, latencyMs, decision: 'done' });
           const r: Result = {
@@ -283,6 +288,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
             expiredKeys.add(key);
             refreshing ??= init.refreshCredentials().finally(() => { refreshing = undefined; });
           }
+          release?.(); // not while waiting for new credentials
           await refreshing?.catch(() => undefined);
           kind = 'transient';
         } else if (kind === 'fatal' && (isEndpointNotFound(error) || error.code === 'AccessDeniedException')
@@ -292,13 +298,17 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
           kind = 'final';
         }
       } catch (err) {
-        if (cancel.signal.aborted) return ABORTED;
+        if (cancel.signal.aborted) {
+          release?.();
+          return ABORTED;
+        }
         const code = err instanceof TransportError ? err.code : 'NetworkError';
         error = { code, message: (err as Error).message };
         kind = classifyTransportError(code);
       }
       if (kind === 'throttling') summary.throttles++;
-      if (admission.adaptive && (kind === 'throttling' || status === 503)) admission.adaptive.onThrottle(started);
+      if (admission.adaptive && (kind === 'throttling' || status === 503)) admission.adaptive.onThrottle(epoch);
+      release?.();
       const latencyMs = now() - started;
       const report = (decision: string): void =>
         init.onAttempt?.({ line: rec.line, attempt, request: signed, status, error, latencyMs, decision });

@@ -37,7 +37,7 @@ async function run(n: number, concurrency: number, admission: Admission, onAttem
 
 test('auto: attempts in flight never exceed the adaptive limit; it backs off to the capacity; nothing is lost', async () => {
   emu.reset();
-  const adaptive = new AdaptiveConcurrency({ min: 1, max: 64, now: Date.now });
+  const adaptive = new AdaptiveConcurrency({ min: 1, max: 64 });
   const semaphore = new DynamicSemaphore(() => adaptive.limit);
   let maxSeenOverLimit = 0;
   const { out, summary } = await run(300, 64, { adaptive, semaphore }, () => {

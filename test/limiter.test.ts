@@ -2,6 +2,7 @@
 // rate limiter (injected clock and sleep) — no wall-clock timing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mulberry32 } from '../src/emulator/prng.js';
 import { AdaptiveConcurrency, DynamicSemaphore, RateLimiter } from '../src/limiter.js';
 
 test('semaphore: never more than the limit, FIFO, follows a changing limit', async () => {
@@ -56,25 +57,23 @@ test('semaphore: an aborted waiter takes no slot and leaves the queue', async ()
  * and throttles the rest; the controller decides how many to send each round.
  */
 function simulate(rounds: number, capacity: (round: number) => number, opts: { max: number }) {
-  let t = 0;
-  const ctl = new AdaptiveConcurrency({ min: 1, max: opts.max, now: () => t });
+  const ctl = new AdaptiveConcurrency({ min: 1, max: opts.max });
   const limits: number[] = [];
   let sent = 0;
   let throttled = 0;
   let served = 0;
   for (let round = 0; round < rounds; round++) {
-    const sentAt = t;
+    const epoch = ctl.epoch; // the whole round is sent at once, then answered
     const n = ctl.limit;
     const k = capacity(round);
-    t += 50;
     for (let i = 0; i < n; i++) {
       sent++;
       if (i < k) {
         served++;
-        ctl.onSuccess(sentAt, 50);
+        ctl.onSuccess(epoch, 50);
       } else {
         throttled++;
-        ctl.onThrottle(sentAt);
+        ctl.onThrottle(epoch);
       }
     }
     limits.push(ctl.limit);
@@ -93,6 +92,61 @@ test('adaptive: finds a fixed capacity, keeps >= 90% of its throughput with < 5%
   }
 });
 
+/**
+ * Continuous time, as the pipeline sees it: answers arrive one by one, a throttle comes back at once
+ * (1 ms) while the rest are still in flight, and a throttled record is retried after the SDK's
+ * throttling backoff. Returns the time-weighted mean of the limit and the throttled share.
+ */
+function simulateContinuous(k: number, records: number, seed: number) {
+  const rnd = mulberry32(seed);
+  const ctl = new AdaptiveConcurrency({ min: 1, max: 128 });
+  const events: Array<{ at: number; run: () => void }> = [];
+  let t = 0, active = 0, next = 0, done = 0, attempts = 0, throttles = 0, serverInFlight = 0;
+  let limitArea = 0, lastT = 0;
+  const ready: number[] = []; // retries waiting for a slot
+  const admit = (): void => {
+    while (active < ctl.limit && (ready.length > 0 || next < records)) {
+      const retry = ready.length > 0 ? ready.shift()! : 0;
+      if (retry === 0) next++;
+      active++;
+      attempts++;
+      const epoch = ctl.epoch;
+      if (serverInFlight >= k) {
+        throttles++;
+        events.push({ at: t + 1, run: () => {
+          active--;
+          ctl.onThrottle(epoch);
+          const delay = Math.floor(rnd() * Math.min(500 * 2 ** retry, 20_000));
+          events.push({ at: t + delay, run: () => { ready.push(retry + 1); admit(); } });
+          admit();
+        } });
+      } else {
+        serverInFlight++;
+        const latency = 50 + rnd() * 5;
+        events.push({ at: t + latency, run: () => { serverInFlight--; active--; done++; ctl.onSuccess(epoch, latency); admit(); } });
+      }
+    }
+  };
+  admit();
+  while (done < records) {
+    events.sort((a, b) => a.at - b.at);
+    const e = events.shift()!;
+    limitArea += ctl.limit * (e.at - lastT);
+    lastT = t = e.at;
+    e.run();
+  }
+  return { meanLimit: limitArea / t, throttledShare: throttles / attempts, decreases: ctl.stats.decreases };
+}
+
+test('adaptive: with answers arriving one at a time and throttled records retried, the mean limit stays near the capacity', () => {
+  for (const k of [4, 16, 64]) {
+    const r = simulateContinuous(k, k * 300, k);
+    assert.ok(r.meanLimit >= 0.9 * k, `K=${k}: mean limit ${r.meanLimit.toFixed(2)}`);
+    assert.ok(r.meanLimit <= k + 1, `K=${k}: mean limit ${r.meanLimit.toFixed(2)} above the capacity`);
+    assert.ok(r.throttledShare < 0.05, `K=${k}: throttled ${(r.throttledShare * 100).toFixed(2)}%`);
+  }
+});
+
 test('adaptive: follows the capacity down and back up within a few dozen round trips', () => {
   const cap = (round: number) => (round < 200 ? 64 : round < 400 ? 16 : 64);
   const r = simulate(600, cap, { max: 256 });
@@ -105,31 +159,27 @@ test('adaptive: follows the capacity down and back up within a few dozen round t
 });
 
 test('adaptive: respects min and max; one decrease per round trip however many throttles', () => {
-  let t = 0;
-  const ctl = new AdaptiveConcurrency({ min: 2, max: 10, initial: 8, now: () => t });
-  for (let i = 0; i < 100; i++) ctl.onSuccess(t, 10);
+  const ctl = new AdaptiveConcurrency({ min: 2, max: 10, initial: 8 });
+  for (let i = 0; i < 100; i++) ctl.onSuccess(ctl.epoch, 10);
   assert.equal(ctl.limit, 10);
-  t = 100;
-  for (let i = 0; i < 20; i++) ctl.onThrottle(50); // all sent before the first decrease at t=100
+  const burst = ctl.epoch; // 20 requests sent together, all throttled
+  for (let i = 0; i < 20; i++) ctl.onThrottle(burst);
   assert.equal(ctl.limit, 8, 'one decrease for a burst of throttles from one round trip');
-  for (let i = 0; i < 30; i++) {
-    t += 100;
-    ctl.onThrottle(t);
-  }
+  // Answers to requests sent before that decrease, arriving later, change nothing either.
+  ctl.onSuccess(burst, 500);
+  ctl.onThrottle(burst);
+  assert.equal(ctl.limit, 8);
+  for (let i = 0; i < 30; i++) ctl.onThrottle(ctl.epoch); // each sent after the previous decrease
   assert.equal(ctl.limit, 2);
-  assert.throws(() => new AdaptiveConcurrency({ min: 0, max: 4, now: () => 0 }), /1 <= min <= max/);
+  assert.equal(ctl.stats.decreases, 31);
+  assert.throws(() => new AdaptiveConcurrency({ min: 0, max: 4 }), /1 <= min <= max/);
 });
 
 test('adaptive: rising latency backs off even without throttling', () => {
-  let t = 0;
-  const ctl = new AdaptiveConcurrency({ min: 1, max: 100, initial: 40, now: () => t });
-  for (let i = 0; i < 50; i++) ctl.onSuccess(t, 20);
+  const ctl = new AdaptiveConcurrency({ min: 1, max: 100, initial: 40 });
+  for (let i = 0; i < 50; i++) ctl.onSuccess(ctl.epoch, 20);
   const before = ctl.limit;
-  t = 1000;
-  for (let i = 0; i < 200; i++) {
-    ctl.onSuccess(t, 200);
-    t += 10;
-  }
+  for (let i = 0; i < 200; i++) ctl.onSuccess(ctl.epoch, 200);
   assert.ok(ctl.limit < before, `limit ${ctl.limit} did not drop below ${before} when latency rose 10x`);
 });
 
