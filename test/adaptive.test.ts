@@ -53,6 +53,32 @@ test('auto: attempts in flight never exceed the adaptive limit; it backs off to 
   assert.equal(summary.attempts, summary.ok + summary.throttles);
 });
 
+test('auto: a throttle cuts the limit before its slot is freed, so two throttle cuts always have a success between them', async () => {
+  emu.reset();
+  // The log of what the controller heard: 'S' a success, 'C' a throttle that cut the limit.
+  const heard: string[] = [];
+  class Recording extends AdaptiveConcurrency {
+    override onSuccess(epoch: number, latencyMs: number): void {
+      heard.push('S');
+      super.onSuccess(epoch, latencyMs);
+    }
+    override onThrottle(epoch: number): void {
+      const before = this.stats.decreases;
+      super.onThrottle(epoch);
+      if (this.stats.decreases > before) heard.push('C');
+    }
+  }
+  const adaptive = new Recording({ min: 1, max: 64 });
+  const semaphore = new DynamicSemaphore(() => adaptive.limit);
+  const { summary } = await run(400, 64, { adaptive, semaphore });
+  assert.equal(summary.ok, 400);
+  assert.ok(summary.throttles > 0, 'the capacity was found by being throttled');
+  // Freeing the throttled attempt's slot first let a waiter in at once, into the still-full endpoint:
+  // throttled too, and counted as news about the new limit, it cut again (C C), then again.
+  const log = heard.join('');
+  assert.ok(!log.includes('CC'), `consecutive cuts without a success between: ${log.replace(/S+/g, 'S')}`);
+});
+
 test('rate: every attempt, retries included, takes a token; starts are evenly spaced on the injected clock', async () => {
   emu.reset();
   let fake = 0;
