@@ -26,6 +26,8 @@ export interface Options {
   timeoutMs: number;
   connectTimeoutMs: number;
   maxLineBytes: number;
+  /** Bytes of records in flight and results waiting behind a slower earlier record, at most. */
+  maxBufferBytes: number;
   maxAttempts: number;
   retryModelErrors: boolean;
   /** Stop after this many failed records; 0 = never. */
@@ -38,6 +40,8 @@ export interface Options {
   dryRun: boolean;
   resume: boolean;
   resumeFailed: boolean;
+  /** Replace an existing non-empty outfile (without it, such a file is a usage error). */
+  force: boolean;
   debug: boolean;
   /** --body: one invocation, AWS CLI style (literal, file://, fileb://). */
   body: string | undefined;
@@ -53,6 +57,8 @@ export const DEFAULT_MAX_LINE_BYTES = Math.ceil((MAX_BODY_BYTES * 4) / 3) + 1024
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_MAX_CONCURRENCY = 256;
+/** Records in flight plus results waiting behind a slower earlier record: 64 MiB at most. */
+export const DEFAULT_MAX_BUFFER_MIB = 64;
 
 export const FLAG_SPEC = {
   ...Object.fromEntries(FIELDS.map((f) => [f.flag, { type: 'string' as const }])),
@@ -65,6 +71,7 @@ export const FLAG_SPEC = {
   timeout: { type: 'string' },
   'connect-timeout': { type: 'string' },
   'max-line-bytes': { type: 'string' },
+  'max-buffer-mib': { type: 'string' },
   'max-attempts': { type: 'string' },
   'retry-model-errors': { type: 'boolean' },
   'max-errors': { type: 'string' },
@@ -78,6 +85,7 @@ export const FLAG_SPEC = {
   'dry-run': { type: 'boolean' },
   resume: { type: 'boolean' },
   'resume-failed': { type: 'boolean' },
+  force: { type: 'boolean' },
   debug: { type: 'boolean' },
   body: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -147,6 +155,9 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
   if ((resume || resumeFailed) && !toFile) throw new UsageError(`--${resumeFailed ? 'resume-failed' : 'resume'} needs an outfile to resume (the positional argument)`);
   if (resumeFailed && output !== 'result') throw new UsageError('--resume-failed needs --output result (body lines do not say which records failed)');
   if ((resume || resumeFailed) && dryRun) throw new UsageError('--dry-run cannot resume an outfile');
+  const force = v.force === true;
+  if (force && (resume || resumeFailed)) throw new UsageError(`--force replaces the outfile; --${resumeFailed ? 'resume-failed' : 'resume'} keeps it: give one of them`);
+  if (force && !toFile) throw new UsageError('--force goes with an outfile (the positional argument): it allows replacing one that is not empty');
   if (body !== undefined) {
     if (envelope) throw new UsageError('--body sends one request; it does not go with --envelope');
     if (resume || resumeFailed || dryRun || output !== 'result') throw new UsageError('--body goes with none of --resume, --resume-failed, --dry-run, --output');
@@ -173,6 +184,7 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
       timeoutMs: secondsOption('--timeout', str(v.timeout), DEFAULT_TIMEOUT_MS),
       connectTimeoutMs: secondsOption('--connect-timeout', str(v['connect-timeout']), DEFAULT_CONNECT_TIMEOUT_MS),
       maxLineBytes: intOption('--max-line-bytes', str(v['max-line-bytes']), DEFAULT_MAX_LINE_BYTES, 16, 1 << 30),
+      maxBufferBytes: intOption('--max-buffer-mib', str(v['max-buffer-mib']), DEFAULT_MAX_BUFFER_MIB, 1, 1 << 20) * 1024 * 1024,
       maxAttempts: intOption(maxAttemptsFlag, maxAttemptsText, DEFAULT_MAX_ATTEMPTS, 1, 100),
       retryModelErrors: v['retry-model-errors'] === true,
       maxErrors: intOption('--max-errors', str(v['max-errors']), 0, 0, Number.MAX_SAFE_INTEGER),
@@ -182,6 +194,7 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
       dryRun,
       resume,
       resumeFailed,
+      force,
       debug: v.debug === true,
       body,
     },

@@ -57,11 +57,15 @@ Run options:
   --retry-model-errors    also retry ModelError (424) answers (default: never)
   --max-errors N          stop after N failed records (default 0 = never)
   --max-line-bytes N      longest input line (default 9437184); a longer one is an error result
+  --max-buffer-mib N      memory for records in flight and results waiting behind a slower
+                          earlier record (default 64); fewer records go out at once when full
   --dry-run               validate every record and print the request it would send (no
                           credentials, no network); invalid records get their usual errors
   --resume                outfile exists from an interrupted run: keep its complete lines, skip
                           the records they answer, append the rest
   --resume-failed         like --resume, and also send again the records whose results failed
+  --force                 replace an outfile that is not empty (without it, or --resume /
+                          --resume-failed, such an outfile is left alone: exit 2)
   --progress, --no-progress   live status line on stderr (default: when stderr is a terminal)
   --stats, --no-stats     summary on stderr at the end (default: when stderr is a terminal)
   --stats-json FILE       write the summary as JSON to FILE

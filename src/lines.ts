@@ -19,6 +19,7 @@ import split2 from 'split2';
 
 export const OVERFLOW_MARK = '\u0100';
 const NL = 10;
+const NEWLINE = Buffer.from('\n');
 
 export class LineGuard extends Transform {
   /** Pieces of the unfinished line from earlier chunks, at most maxLineBytes in all. */
@@ -28,7 +29,8 @@ export class LineGuard extends Transform {
   #overflowing = false;
 
   constructor(private readonly maxLineBytes: number) {
-    super({ readableObjectMode: true });
+    // Each object is a run of whole lines (a chunk's worth, or one long line): one waiting is enough.
+    super({ readableObjectMode: true, readableHighWaterMark: 1 });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -38,24 +40,27 @@ export class LineGuard extends Transform {
       done();
       return;
     }
-    let out = '';
     let start = 0;
     if (this.#partBytes > 0 || this.#overflowing) {
-      // The first newline ends the line carried over from earlier chunks.
+      // The first newline ends the line carried over from earlier chunks. It goes out on its own,
+      // as one flat string: joined to the other lines it would be copied once more by split2's split.
       const firstNl = chunk.indexOf(NL);
       this.#keep(chunk, 0, firstNl);
-      out = this.#takeCarried() + '\n';
+      this.push(this.#takeCarried(true));
       start = firstNl + 1;
     }
-    if (start <= lastNl) out += this.#completeLines(chunk, start, lastNl + 1);
+    if (start <= lastNl) this.push(this.#completeLines(chunk, start, lastNl + 1));
     this.#keep(chunk, lastNl + 1, chunk.length);
-    this.push(out);
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    // A final line without a newline: split2 emits it when it ends.
-    if (this.#partBytes > 0 || this.#overflowing) this.push(this.#takeCarried());
+    // A final line without a newline: split2 emits it when it ends. Only the CR of a CRLF is a line
+    // ending: a final line's own CR gets a second one, which the mapper's stripCr then removes.
+    if (this.#partBytes > 0 || this.#overflowing) {
+      const last = this.#takeCarried();
+      this.push(last.charCodeAt(last.length - 1) === 13 ? last + '\r' : last);
+    }
     done();
   }
 
@@ -90,8 +95,10 @@ export class LineGuard extends Transform {
     this.#partBytes += end - start;
   }
 
-  #takeCarried(): string {
-    const text = Buffer.concat(this.#parts, this.#partBytes).toString('latin1') + (this.#overflowing ? OVERFLOW_MARK : '');
+  #takeCarried(newline = false): string {
+    if (newline && !this.#overflowing) this.#parts.push(NEWLINE);
+    const bytes = Buffer.concat(this.#parts);
+    const text = this.#overflowing ? bytes.toString('latin1') + OVERFLOW_MARK + (newline ? '\n' : '') : bytes.toString('latin1');
     this.#parts = [];
     this.#partBytes = 0;
     this.#overflowing = false;
@@ -104,7 +111,8 @@ function stripCr(line: string): string {
 }
 
 /**
- * Lines of `input` as latin1 strings (one char per byte), without their `\n` or `\r\n`.
+ * Lines of `input` as latin1 strings (one char per byte), without their `\n` or `\r\n` (one CR only:
+ * `abc\r\r\n` is `abc\r`; a final line without `\n` keeps its CR).
  * A final line without a newline is included. Memory per line is bounded by maxLineBytes.
  * Stopping early does not destroy `input` (stdin is not ours to close); an input error ends the
  * lines with that error.
@@ -114,7 +122,9 @@ export function readLines(input: Readable | AsyncIterable<Buffer | string>, maxL
   const guard = new LineGuard(maxLineBytes);
   // A plain "\n" matcher: String#split on a string is several times faster than on /\r?\n/ for long
   // lines; the mapper drops the "\r" of a CRLF.
-  const lines = split2('\n' as unknown as RegExp, stripCr, { decodeStrings: false } as unknown as split2.Options);
+  // Read-ahead is counted in lines: with the default 16, 5 MiB lines kept 80 MiB waiting here. One
+  // chunk's lines are pushed together whatever the mark, so small lines do not notice a low one.
+  const lines = split2('\n' as unknown as RegExp, stripCr, { decodeStrings: false, readableHighWaterMark: 2 } as unknown as split2.Options);
   source.on('error', (err) => lines.destroy(err));
   guard.on('error', (err) => lines.destroy(err));
   lines.on('close', () => source.unpipe(guard));

@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function run(opts: Options): Promise<number> {
-  const [{ resolveTarget }, { createSigner }, { createTransport }, pipeline, { readLines }, { parseTarget }, { BatchWriter }, fs, limiter, stats, resumeMod, heap] =
+  const [{ resolveTarget }, { createSigner }, { createTransport }, pipeline, { readLines }, { parseTarget }, { BatchWriter }, fs, limiter, stats, resumeMod, heap, outfile] =
     await Promise.all([
       import('./aws-config.js'),
       import('./sign.js'),
@@ -47,7 +47,40 @@ async function run(opts: Options): Promise<number> {
       import('./stats.js'),
       import('./resume.js'),
       import('./heap.js'),
+      import('./outfile.js'),
     ]);
+
+  // --- what stdin is, and output files that must not destroy it or an earlier run's results ---
+  const single = opts.body !== undefined;
+  const stdinStat = single ? undefined : checkStdin(fs);
+  const input = outfile.stdinFile();
+  const outPath = opts.outfile !== undefined && opts.outfile !== '-' ? opts.outfile : undefined;
+  if (outPath !== undefined) outfile.checkNotInput(outPath, 'outfile', input);
+  let statsFd: number | undefined;
+  if (opts.statsJson !== undefined) {
+    outfile.checkNotInput(opts.statsJson, '--stats-json file', input);
+    if (outPath !== undefined && outfile.realTarget(outPath) === outfile.realTarget(opts.statsJson)) {
+      throw new UsageError(`--stats-json ${opts.statsJson} is the outfile: give them different names`);
+    }
+    // Opened now (created if need be, not truncated), so that an unwritable one is found before any
+    // record is sent; it is rewritten at the end.
+    try {
+      statsFd = fs.openSync(opts.statsJson, 'a');
+    } catch (err) {
+      throw new UsageError(`cannot write --stats-json ${opts.statsJson}: ${(err as Error).message}`);
+    }
+  }
+  if (!single && outPath !== undefined) {
+    outfile.checkOverwrite(outPath, { resume: opts.resume, resumeFailed: opts.resumeFailed, force: opts.force });
+    const st = outfile.statOrUndefined(outPath);
+    if (st === undefined || st.isFile()) {
+      const lock = outfile.OutfileLock.acquire(outPath);
+      process.once('exit', () => lock.release());
+    }
+  }
+  if (stdinStat?.isTTY) {
+    say('reading records from the terminal, one per line (Ctrl-D ends); to read a file: sm-invoke ... < FILE');
+  }
 
   const target = await resolveTarget(opts, process.env);
   // A dry run needs no credentials: nothing is signed.
@@ -62,16 +95,14 @@ async function run(opts: Options): Promise<number> {
   }
 
   // --- output: stdout, a file, or (--resume-failed) a file rewritten through a temporary one ---
-  const single = opts.body !== undefined;
-  const outPath = !single && opts.outfile !== undefined && opts.outfile !== '-' ? opts.outfile : undefined;
   let resume: import('./pipeline.js').ResumeInput | undefined;
-  let writePath = outPath;
+  let replacement: ReturnType<typeof outfile.createReplacement> | undefined;
   let openFlags = 'w';
   /** --resume: failed records among those answered before (they stay failed: the exit status counts them). */
   let failedBefore = 0;
   /** --resume: the torn last line to drop, once it is sure that this input is the outfile's. */
   let tornLine: import('./resume.js').OutfileState | undefined;
-  if (outPath !== undefined && (opts.resume || opts.resumeFailed)) {
+  if (!single && outPath !== undefined && (opts.resume || opts.resumeFailed)) {
     const state = await resumeMod.scanOutfile(outPath, opts.output === 'body');
     if (state !== undefined && state.records > 0) {
       // --output body lines are response bodies: whatever keys they have say nothing about the input.
@@ -79,26 +110,32 @@ async function run(opts: Options): Promise<number> {
         ? { records: state.records, lastLine: state.lastLine, lastInferenceId: state.lastInferenceId, lastMeta: state.lastMeta }
         : { records: state.records };
       if (opts.resumeFailed) {
-        writePath = `${outPath}.sm-invoke-partial`;
+        replacement = outfile.createReplacement(outPath);
         const old = fs.createReadStream(outPath, { end: state.completeBytes - 1 });
         resume.previous = utf8Lines(readLines(old, Number.MAX_SAFE_INTEGER));
+        say(`resuming ${outPath}: ${state.failed} of its ${state.records} results failed and are sent again, with any records after them${state.tornBytes > 0 ? ` (dropping a torn last line of ${state.tornBytes} bytes)` : ''}`);
       } else {
         if (state.tornBytes > 0) tornLine = state;
         openFlags = 'a';
         failedBefore = state.failed;
+        say(`resuming ${outPath}: ${state.records} records already answered${state.tornBytes > 0 ? ` (dropping a torn last line of ${state.tornBytes} bytes)` : ''}`);
       }
-      say(`resuming ${outPath}: ${state.records} records already answered${state.tornBytes > 0 ? ` (dropping a torn last line of ${state.tornBytes} bytes)` : ''}`);
     } else if (state !== undefined && state.tornBytes > 0) {
       await resumeMod.dropTornLine(outPath, state);
     }
   }
+  const outName = replacement !== undefined || outPath !== undefined ? outPath! : 'standard output';
   let out: NodeJS.WritableStream & import('node:stream').Writable = process.stdout;
-  if (writePath !== undefined) {
-    out = fs.createWriteStream(writePath, { flags: openFlags });
-    await new Promise<void>((resolve, reject) => {
-      out.once('open', () => resolve());
-      out.once('error', (err) => reject(new UsageError(`cannot write ${writePath}: ${(err as Error).message}`)));
-    });
+  if (!single && outPath !== undefined) {
+    out = replacement !== undefined
+      ? fs.createWriteStream('', { fd: replacement.fd, autoClose: false })
+      : fs.createWriteStream(outPath, { flags: openFlags });
+    if (replacement === undefined) {
+      await new Promise<void>((resolve, reject) => {
+        out.once('open', () => resolve());
+        out.once('error', (err) => reject(new UsageError(`cannot write ${outPath}: ${(err as Error).message}`)));
+      });
+    }
   }
   const writer = new BatchWriter(out);
   // A different input is only found out while reading it, before anything is written: so the torn
@@ -163,22 +200,27 @@ async function run(opts: Options): Promise<number> {
   // --- stopping: EPIPE, signals ---
   const stop = new AbortController();
   let exitForSignal: number | undefined;
+  let signalAt = 0;
   let readerGone = false;
-  out.on('error', (err: NodeJS.ErrnoException) => {
-    // EPIPE: the reader has gone (`| head`). Stop quietly; anything else is a real write error.
-    if (err.code !== 'EPIPE') say(`cannot write output: ${err.message}`);
-    readerGone = true;
+  /** A failed write of results (a full disk, an I/O error): the run stops as for a fatal error. */
+  let writeError: NodeJS.ErrnoException | undefined;
+  const onWriteError = (err: NodeJS.ErrnoException): void => {
     writer.discard();
+    // EPIPE: the reader has gone (`| head`): stop quietly. Anything else is a failure.
+    if (err.code === 'EPIPE' && out === process.stdout) readerGone = true;
+    else writeError ??= err;
     stop.abort('now');
-  });
+  };
+  out.on('error', onWriteError);
   const onSignal = (signal: NodeJS.Signals): void => {
     if (exitForSignal !== undefined) {
       // A second signal: leave now, with what is already complete.
-      writer.flush();
+      if (!readerGone && writeError === undefined) writer.flush();
       clearProgress();
       process.exit(exitForSignal);
     }
     exitForSignal = signal === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
+    signalAt = Date.now();
     stop.abort();
   };
   process.on('SIGINT', onSignal);
@@ -210,7 +252,14 @@ async function run(opts: Options): Promise<number> {
     onResult = async (r) => {
       if (r.ok && r.body !== undefined) {
         if (opts.outfile === '-') await writeAll(process.stdout, r.body);
-        else fs.writeFileSync(opts.outfile!, r.body);
+        else {
+          try {
+            fs.writeFileSync(opts.outfile!, r.body);
+          } catch (err) {
+            writeError ??= err as NodeJS.ErrnoException;
+            return;
+          }
+        }
         process.stdout.write(formatCliMetadata(r));
         singleExit = EXIT_OK;
       } else {
@@ -263,6 +312,7 @@ async function run(opts: Options): Promise<number> {
       summary,
       admission,
       dryRun: opts.dryRun,
+      maxBufferBytes: opts.maxBufferBytes,
       ...(onResult ? { onResult } : {}),
       ...(onAttempt ? { onAttempt } : {}),
       ...(resume ? { resume } : {}),
@@ -271,9 +321,9 @@ async function run(opts: Options): Promise<number> {
   } catch (err) {
     if (err instanceof pipeline.ResumeMismatch) {
       // --resume-failed: the results so far went to the temporary file; the outfile was not touched.
-      if (writePath !== outPath && writePath !== undefined) {
+      if (replacement !== undefined) {
         out.destroy();
-        fs.rmSync(writePath, { force: true });
+        replacement.discard();
       }
       throw new UsageError(`--${opts.resumeFailed ? 'resume-failed' : 'resume'}: ${err.message}; nothing was changed in ${outPath}`);
     }
@@ -285,29 +335,63 @@ async function run(opts: Options): Promise<number> {
     clearProgress();
   }
   const result = summaryOut;
-  await writer.end(writePath !== undefined);
+  // Results still queued go out; a reader that has stopped reading is waited for only within what
+  // is left of a signal's grace period.
+  const ending = writer.end(!single && outPath !== undefined);
+  if (exitForSignal !== undefined) await Promise.race([ending, sleepFor(Math.max(0, signalAt + GRACE_MS - Date.now()))]);
+  else await ending;
+  if (!readerGone && writeError === undefined && writer.error !== undefined) onWriteError(writer.error);
 
   // --resume-failed rewrote the outfile into a temporary file: it replaces the original once it holds at
-  // least as many answers; a run stopped earlier than that leaves the original as it was.
-  if (writePath !== outPath && outPath !== undefined && writePath !== undefined) {
-    if (result.written >= (resume?.records ?? 0)) fs.renameSync(writePath, outPath);
-    else fs.rmSync(writePath, { force: true });
+  // least as many answers, all of them on disk; a run stopped earlier than that (or a failed write)
+  // leaves the original as it was.
+  if (replacement !== undefined) {
+    let commit = writeError === undefined && result.written >= (resume?.records ?? 0);
+    if (commit) {
+      try {
+        fs.fsyncSync(replacement.fd);
+      } catch (err) {
+        onWriteError(err as NodeJS.ErrnoException);
+        commit = false;
+      }
+    }
+    fs.closeSync(replacement.fd);
+    if (commit) replacement.commit();
+    else replacement.discard();
   }
 
   // One snapshot for both, so that the text and the JSON give the same numbers.
   const final = snapshot();
   if (opts.stats ?? (tty && !single)) process.stderr.write(stats.formatStats(final) + '\n');
-  if (opts.statsJson !== undefined) {
+  if (statsFd !== undefined) {
     try {
       // No latency yet (nothing answered) is null, not a missing key.
-      const json = JSON.stringify({ ...final, stoppedBy: result.stoppedBy ?? null, fatal: result.fatal?.code ?? null },
-        (_key, value: unknown) => (value === undefined ? null : value));
-      fs.writeFileSync(opts.statsJson, json + '\n');
+      const json = JSON.stringify({
+        ...final, stoppedBy: writeError !== undefined ? 'write-error' : result.stoppedBy ?? null,
+        fatal: writeError !== undefined ? writeError.code ?? 'WriteError' : result.fatal?.code ?? null,
+      }, (_key, value: unknown) => (value === undefined ? null : value));
+      fs.ftruncateSync(statsFd, 0);
+      fs.writeSync(statsFd, json + '\n');
+      fs.closeSync(statsFd);
     } catch (err) {
       say(`cannot write --stats-json ${opts.statsJson}: ${(err as Error).message}`);
+      if (writeError === undefined && result.fatal === undefined && exitForSignal === undefined) return EXIT_FATAL;
     }
   }
 
+  /** How to go on after an early stop. */
+  const next = (): void => {
+    if (single) return;
+    if (outPath !== undefined) say(`  to continue, run the same command with --resume${opts.resumeFailed ? '-failed' : ''} ${outPath} (records already answered are not sent again)`);
+    else say('  the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume');
+  };
+  if (writeError !== undefined) {
+    const e = writeError;
+    say(`fatal: cannot write results to ${outName}: ${e.code ?? 'EIO'}: ${e.message.replace(/^[A-Z]+: /, '')}`);
+    say(`  stopped after ${result.written} result${result.written === 1 ? '' : 's'}${replacement !== undefined ? `; ${outPath} was left as it was` : ''}`);
+    next();
+    return EXIT_FATAL;
+  }
   if (readerGone) return EXIT_OK;
   if (result.fatal) {
     const f = result.fatal;
@@ -324,19 +408,37 @@ async function run(opts: Options): Promise<number> {
     say(`fatal: ${f.message.split('\n')[0]}`);
     if (f.hint) say(`  ${f.hint}`);
     if (!single) say(`  stopped after ${result.written} result${result.written === 1 ? '' : 's'} (written in input order); no further records were sent`);
+    next();
     return EXIT_FATAL;
   }
   if (singleExit !== undefined) return singleExit;
   if (exitForSignal !== undefined) {
     say(`interrupted: ${result.written} results written in input order`);
+    next();
     return exitForSignal;
   }
   if (result.stoppedBy === 'max-errors') {
     say(`stopped after ${result.failed} failed records (--max-errors ${opts.maxErrors}); ${result.written} results written`);
+    next();
     return EXIT_TOO_MANY_ERRORS;
   }
   if (failedBefore > 0) say(`${failedBefore} of the records answered before this run had failed (--resume-failed sends them again)`);
   return result.failed + failedBefore > 0 ? EXIT_RECORD_ERRORS : EXIT_OK;
+}
+
+/**
+ * stdin must be something records can be read from: a directory (`< dir`) or a closed descriptor is
+ * a usage error, not "0 records". Returns whether it is a terminal (records typed by hand).
+ */
+function checkStdin(fs: typeof import('node:fs')): { isTTY: boolean } | undefined {
+  let st: import('node:fs').Stats;
+  try {
+    st = fs.fstatSync(0);
+  } catch (err) {
+    throw new UsageError(`cannot read standard input: ${(err as Error).message}`);
+  }
+  if (st.isDirectory()) throw new UsageError('standard input is a directory: give the records as a file (sm-invoke ... < FILE) or a pipe');
+  return { isTTY: process.stdin.isTTY === true };
 }
 
 /** readLines gives latin1 (byte) strings; earlier result lines are UTF-8 text. */
@@ -366,8 +468,20 @@ function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+// A run whose event loop empties before it has finished (a promise nothing will settle) must not
+// pass for a success: Node would exit 0.
+let finishedRun = false;
+process.once('beforeExit', () => {
+  if (finishedRun) return;
+  say('internal error: the run stopped before it had finished');
+  process.exit(EXIT_FATAL);
+});
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    finishedRun = true;
+    process.exit(code);
+  },
   (err: unknown) => {
     if (err instanceof UsageError) {
       say(err.message);

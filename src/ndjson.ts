@@ -48,8 +48,6 @@ export const ENVELOPE_KEYS: readonly string[] = ['body', 'bodyBase64', 'meta', .
 export function decodeLine(raw: string, line: number, opts: DecodeOptions): DecodedRecord | undefined {
   let text = raw;
   if (line === 1 && text.startsWith(BOM)) text = text.slice(3);
-  // split2 removes "\r\n"; a final line without "\n" may still end in "\r".
-  if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
   if (text.endsWith(OVERFLOW_MARK)) {
     return bad(line, 'LineTooLong', `line is longer than the limit of ${opts.maxLineBytes} bytes (--max-line-bytes); it was skipped`);
   }

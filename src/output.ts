@@ -2,6 +2,7 @@
 // Lines that complete in the same turn of the event loop go out in one write() (one syscall on a
 // pipe), and the pipeline waits only when the destination is full.
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 
 const FLUSH_AT = 64 * 1024;
@@ -11,8 +12,14 @@ export class BatchWriter {
   #scheduled = false;
   #blocked: Promise<void> | undefined;
   #closed = false;
+  /** The first error the destination reported. */
+  error: NodeJS.ErrnoException | undefined;
 
-  constructor(private readonly stream: Writable) {}
+  constructor(private readonly stream: Writable) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      this.error ??= err;
+    });
+  }
 
   /** Queues text; returns a promise only when the caller should wait for the destination. */
   write(text: string): Promise<void> | undefined {
@@ -53,11 +60,13 @@ export class BatchWriter {
   async end(closeStream: boolean): Promise<void> {
     this.flush();
     this.#closed = true;
+    // A stream that already failed emits nothing more: waiting for it would wait forever.
+    if (this.stream.destroyed || this.stream.errored) return;
     if (closeStream) {
       this.stream.end();
-      await once(this.stream, 'finish').catch(() => undefined);
+      await finished(this.stream, { readable: false }).catch(() => undefined);
     } else if (this.stream.writableNeedDrain) {
-      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error')]).catch(() => undefined);
+      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error'), once(this.stream, 'close')]).catch(() => undefined);
     }
   }
 }

@@ -8,7 +8,7 @@ import { decodeLine, type DecodeOptions, type DecodedRecord, type GoodRecord } f
 import { orderedMap } from './ordered-map.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { buildRequest, type HttpRequestSpec, type Target } from './request.js';
-import { encodeBodyOnly, encodeResult, type DryRunRequest, type Result } from './result.js';
+import { encodeBodyOnly, encodeResult, readResultHead, type DryRunRequest, type Result } from './result.js';
 import type { AdaptiveConcurrency, DynamicSemaphore, RateLimiter } from './limiter.js';
 import { LatencyHistogram } from './stats.js';
 import { CLOCK_SKEW_THRESHOLD_MS, retryAfterMs, retryDelay, serverTimeMs } from './retry.js';
@@ -61,6 +61,27 @@ export interface PipelineInit {
   onResult?: (r: Result) => Promise<void> | void;
   /** --resume / --resume-failed: what an earlier run of the same input already answered. */
   resume?: ResumeInput;
+  /**
+   * Bytes of records in flight and results waiting for an earlier one, at most (about: a running
+   * record counts its body and the mean answer so far); default DEFAULT_MAX_BUFFER_BYTES.
+   */
+  maxBufferBytes?: number;
+}
+
+/** Memory for records in flight and results waiting behind a slow one: 64 MiB. */
+export const DEFAULT_MAX_BUFFER_BYTES = 64 * 1024 * 1024;
+/** What a record or result costs besides its body (objects, headers, the encoded line). */
+const PER_ITEM_BYTES = 512;
+
+function recordBytes(rec: DecodedRecord | Kept): number {
+  if (rec instanceof Kept) return rec.text.length + PER_ITEM_BYTES;
+  return (rec.error ? 0 : rec.body.length) + PER_ITEM_BYTES;
+}
+
+function outcomeBytes(o: Outcome): number {
+  if (o === ABORTED) return 0;
+  if (o instanceof Kept) return o.text.length + PER_ITEM_BYTES;
+  return (o.body?.length ?? 0) + PER_ITEM_BYTES;
 }
 
 export interface Admission {
@@ -354,11 +375,17 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
 
   try {
     const source = init.records ?? decodeLines(init.lines, init.decode, stopReading.signal, summary, init.resume);
-    for await (const outcome of orderedMap(source, invoke, { concurrency: init.concurrency })) {
+    const mapOptions = {
+      concurrency: init.concurrency,
+      maxBytes: init.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES,
+      itemBytes: recordBytes,
+      resultBytes: outcomeBytes,
+    };
+    for await (const outcome of orderedMap(source, invoke, mapOptions)) {
       if (outcome === ABORTED) break; // stop at the first record that has no real answer
       if (outcome instanceof Kept) {
         const wait = init.write(outcome.text + '\n');
-        if (wait) await wait;
+        if (wait && !(await settledBefore(wait, cancel.signal))) break;
         summary.written++;
         continue;
       }
@@ -370,10 +397,10 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
         const { line, stderr } = encodeBodyOnly(outcome);
         if (stderr !== undefined) init.warn(stderr);
         const wait = init.write(line + '\n');
-        if (wait) await wait;
+        if (wait && !(await settledBefore(wait, cancel.signal))) break;
       } else {
         const wait = init.write(encodeResult(outcome) + '\n');
-        if (wait) await wait;
+        if (wait && !(await settledBefore(wait, cancel.signal))) break;
       }
       summary.written++;
       if (!outcome.ok && init.maxErrors > 0 && summary.failed >= init.maxErrors && !stopReading.signal.aborted) {
@@ -401,11 +428,16 @@ async function* decodeLines(
   const reader = stoppable(it, stop);
   const previous = resume?.previous?.[Symbol.asyncIterator]();
   let lineNo = 0;
+  let ended = false;
   try {
     for (;;) {
       if (stop.aborted) break;
       const next = await reader.next();
-      if (next === 'stop' || next.done) break;
+      if (next === 'stop') break;
+      if (next.done) {
+        ended = true;
+        break;
+      }
       summary.bytesIn += next.value.length + 1; // latin1: one char per byte
       lineNo++;
       const rec = decodeLine(next.value, lineNo, opts);
@@ -428,7 +460,8 @@ async function* decodeLines(
       }
       yield rec;
     }
-    if (resume && summary.records < resume.records) {
+    // (Only an input that really ended can be shorter than the outfile: a stopped run proves nothing.)
+    if (ended && resume && summary.records < resume.records) {
       throw new ResumeMismatch(`the outfile has ${resume.records} results but this input has only ${summary.records} records: not the same input`);
     }
   } finally {
@@ -489,11 +522,7 @@ export class ResumeMismatch extends Error {
 }
 
 function wasOk(resultLine: string): boolean {
-  try {
-    return (JSON.parse(resultLine) as { ok?: unknown }).ok === true;
-  } catch {
-    return false;
-  }
+  return readResultHead(resultLine)?.ok === true;
 }
 
 /** --dry-run: the request as it would go out, without any credential (it is never signed). */
@@ -524,6 +553,25 @@ function fatalHint(e: RecordError, target: Target): string {
   if (e.code === 'UnknownOperationException') return `check --endpoint-url: ${target.host} does not serve InvokeEndpoint at this path`;
   if (e.status === undefined) return `check the TLS certificate of ${target.host} (extra CAs: NODE_EXTRA_CA_CERTS)`;
   return 'see the message above';
+}
+
+/**
+ * Waits for a blocked destination (a reader that stopped reading) unless `signal` aborts first: a
+ * stop must not wait for the reader beyond its grace period. True when the write went through.
+ */
+function settledBefore(wait: Promise<void>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    wait.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(false);
+    });
+  });
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -68,6 +68,17 @@ export function bodyAsJson(body: Buffer, contentType: string | undefined): { jso
   return { text };
 }
 
+// A result line starts `{"line":N,["inferenceId":"...",]"ok":true|false`: the head that --resume reads
+// back without parsing the whole (maybe megabytes long) line.
+const RESULT_HEAD = /^\{"line":(\d+),(?:"inferenceId":"(?:[^"\\\x00-\x1f]|\\.)*",)?"ok":(true|false)[,}]/;
+
+/** The line number and outcome of a result line, from its first bytes; undefined for any other text. */
+export function readResultHead(text: string): { line: number; ok: boolean } | undefined {
+  const m = RESULT_HEAD.exec(text);
+  if (m === null) return undefined;
+  return { line: Number(m[1]), ok: m[2] === 'true' };
+}
+
 /** One compact JSON line (no trailing newline) for `--output result`. */
 export function encodeResult(r: Result): string {
   let s = `{"line":${r.line}`;
@@ -96,13 +107,16 @@ export function encodeResult(r: Result): string {
 /**
  * `--output body`: the response body alone on one line — compact JSON for JSON, otherwise the text
  * with `\` `\n` `\r` escaped as `\\` `\n` `\r` so that it stays one line (binary: base64).
- * A failed record gives an empty line (keeping line i = record i) and a message for stderr.
+ * A failed record gives an empty line (keeping line i = record i) and a message for stderr; an empty
+ * successful body gives `""`, so that the two are never confused (--resume counts empty lines as failed).
  */
 export function encodeBodyOnly(r: Result): { line: string; stderr?: string } {
   if (!r.ok || r.body === undefined) {
     const e = r.error;
     return { line: '', stderr: `line ${r.line}: ${e ? `${e.code}: ${e.message}` : 'failed'}` };
   }
+  // An empty answer is `""`: an empty line is what a failure leaves.
+  if (r.body.length === 0) return { line: '""' };
   const b = bodyAsJson(r.body, r.contentType);
   if (b === undefined) return { line: r.body.toString('base64') };
   if ('json' in b) return { line: b.json };

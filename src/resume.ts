@@ -3,6 +3,7 @@
 // crash can leave at most one torn (newline-less) line at the end, which resume drops.
 import { createReadStream, promises as fsp } from 'node:fs';
 import { UsageError } from './errors.js';
+import { readResultHead } from './result.js';
 
 export interface OutfileState {
   /** Bytes up to and including the last newline. */
@@ -22,13 +23,14 @@ export interface OutfileState {
 }
 
 /**
- * Whether a result line is a failure. The first `"ok":` in a result line is always the top-level one:
- * it comes right after `line` and `inferenceId`, and a JSON string cannot hold an unescaped quote.
+ * What a complete outfile line says: an answer that was ok, one that failed, or (`undefined`) a line
+ * sm-invoke did not write. --output body lines are response bodies: only an empty line (a failure)
+ * says anything. A result line starts with its line number, the inferenceId if any, then `ok`
+ * (result.ts writes them in this order and `readResultHead` reads them back).
  */
-function isFailureLine(line: Buffer, bodyLines: boolean): boolean {
-  if (bodyLines) return line.length === 0; // --output body: a failed record leaves an empty line
-  const at = line.indexOf('"ok":');
-  return at !== -1 && line[at + 5] === 0x66; // f(alse)
+function classifyLine(line: Buffer, bodyLines: boolean): { ok: boolean; line?: number } | undefined {
+  if (bodyLines) return { ok: line.length !== 0 };
+  return readResultHead(line.toString('utf8'));
 }
 
 /** Scans an existing outfile in one streaming pass; undefined when it does not exist. */
@@ -44,6 +46,18 @@ export async function scanOutfile(path: string, bodyLines = false): Promise<Outf
   }
   let records = 0;
   let failed = 0;
+  let previousLine = 0;
+  const check = (head: Buffer): void => {
+    const r = classifyLine(head, bodyLines);
+    if (r === undefined || (r.line !== undefined && r.line <= previousLine)) {
+      const why = r === undefined
+        ? `it is not an sm-invoke result line (it starts ${JSON.stringify(head.toString('utf8', 0, Math.min(head.length, 40)))})`
+        : `its line number ${r.line} does not follow the line before (${previousLine})`;
+      throw new UsageError(`--resume: line ${records} of ${path}: ${why}; --resume only continues an outfile that sm-invoke wrote (--force replaces the file)`);
+    }
+    if (r.line !== undefined) previousLine = r.line;
+    if (!r.ok) failed++;
+  };
   let offset = 0;
   let completeBytes = 0;
   /** Bytes of the line currently being read (since the last newline). */
@@ -61,7 +75,7 @@ export async function scanOutfile(path: string, bodyLines = false): Promise<Outf
         const head = lineStart === 0 && partial.length > 0
           ? Buffer.concat([...partial, chunk.subarray(0, Math.min(at, 1024))]).subarray(0, 1024)
           : chunk.subarray(lineStart, Math.min(at, lineStart + 1024));
-        if (isFailureLine(head, bodyLines)) failed++;
+        check(head);
         lineStart = at + 1;
       }
       const prevNl = lastNl === 0 ? -1 : chunk.lastIndexOf(10, lastNl - 1);

@@ -55,7 +55,7 @@ export function createSigner(init: SignerInit): Sign {
   const signer = new SignerV4({
     service: SIGNING_NAME,
     region: init.region,
-    credentials: init.credentials,
+    credentials: checkedCredentials(init.credentials),
     sha256: init.sha256 ?? NodeSha256,
     uriEscapePath: true,
   });
@@ -71,6 +71,34 @@ export function createSigner(init: SignerInit): Sign {
       path: request.path, headers: signed.headers as Record<string, string>, body: request.body,
     };
   };
+}
+
+/**
+ * Credentials whose key id or session token cannot go into an HTTP header (a newline pasted into
+ * AWS_SESSION_TOKEN, say) would fail every request: the signer refuses them, which stops the run as
+ * one credentials error. Checked once per credentials object (the provider memoizes it).
+ */
+function checkedCredentials(provider: CredentialProvider): CredentialProvider {
+  let checked: AwsCredentialIdentity | undefined;
+  return async () => {
+    const c = await provider();
+    if (c !== checked) {
+      checkHeaderSafe('access key id', c.accessKeyId);
+      if (c.sessionToken !== undefined) checkHeaderSafe('session token', c.sessionToken);
+      checked = c;
+    }
+    return c;
+  };
+}
+
+const NOT_HEADER_SAFE = /[^\x21-\x7e]/;
+
+function checkHeaderSafe(what: string, value: string): void {
+  const m = NOT_HEADER_SAFE.exec(value);
+  if (m === null) return;
+  const c = m[0].charCodeAt(0);
+  const name = c === 10 ? 'a newline' : c === 13 ? 'a carriage return' : c === 32 ? 'a space' : c === 9 ? 'a tab' : `character U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  throw new Error(`the ${what} has ${name} at position ${m.index + 1} of ${value.length}, which cannot be sent in an HTTP header (check how it was copied into the environment or the credentials file)`);
 }
 
 export function payloadHash(body: Buffer): string {

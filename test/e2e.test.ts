@@ -236,7 +236,7 @@ describe('credentials and region', () => {
       { input: 'a\nb\nc\nd\n', env: scrubbedEnv({ AWS_SECRET_ACCESS_KEY: 'wrong' }) });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /^sm-invoke: fatal: InvalidSignatureException: The request signature we calculated does not match/m);
-    assert.equal(r.stderr.split('\n').filter(Boolean).length, 3, 'one short message, not the canonical request');
+    assert.equal(r.stderr.split('\n').filter(Boolean).length, 4, 'one short message (not the canonical request), a hint, a summary, how to go on');
     assert.equal(logFor(from).length, 1, 'stops after the first rejection');
   });
 

@@ -234,7 +234,7 @@ describe('stats', () => {
     const r = await runCli([...url(), '--endpoint-name', 'demo', '--concurrency', '2', '--max-errors', '1', '--stats-json', jsonPath],
       { input: lines.join('\n') + '\n' });
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /^sm-invoke: stopped after 1 failed records \(--max-errors 1\); \d+ results written\n$/);
+    assert.match(r.stderr, /^sm-invoke: stopped after 1 failed records \(--max-errors 1\); \d+ results written\nsm-invoke: {3}the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume\n$/);
     const s = JSON.parse(readFileSync(jsonPath, 'utf8'));
     assert.equal(s.stoppedBy, 'max-errors');
     assert.equal(s.failed, 1);
@@ -485,7 +485,8 @@ describe('--resume', () => {
     from = emu.log.length;
     const again = await runWithFile([...args, '--resume-failed', '--stats-json', join(dir, 'stats.json'), out], input);
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(again.stderr, `sm-invoke: resuming ${out}: 30 records already answered\n`);
+    // (It says what it sends: the failed ones, not all 30.)
+    assert.equal(again.stderr, `sm-invoke: resuming ${out}: ${failing.length} of its 30 results failed and are sent again, with any records after them\n`);
     const stats = JSON.parse(readFileSync(join(dir, 'stats.json'), 'utf8'));
     assert.deepEqual([stats.records, stats.resumed, stats.ok, stats.failed, stats.skipped, stats.attempts], [30, 24, 6, 0, 0, 6]);
     assert.deepEqual(since(from, 'rf').map((e) => recordOf(e.body)).sort((a, b) => a! - b!), failing, 'only the failed records are sent again, once');
@@ -494,7 +495,7 @@ describe('--resume', () => {
     from = emu.log.length;
     const rest = await runWithFile([...args, '--resume-failed', partial], input);
     assert.equal(rest.code, 0, rest.stderr);
-    assert.match(rest.stderr, /17 records already answered \(dropping a torn last line of 25 bytes\)/);
+    assert.match(rest.stderr, /3 of its 17 results failed and are sent again, with any records after them \(dropping a torn last line of 25 bytes\)/);
     assert.deepEqual(since(from, 'rf').map((e) => recordOf(e.body)).sort((a, b) => a! - b!), [5, 10, 15, ...Array.from({ length: 13 }, (_, k) => 18 + k)],
       'the failed among the first 17, then the records not answered yet');
 

@@ -231,7 +231,8 @@ describe('fatal errors stop the run: one message, exit 3, a bounded number of re
       assert.match(r.stderr, c.message);
       assert.match(r.stderr, c.hint);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-      assert.equal(r.stderr.split('\n').filter(Boolean).length, 3, `one message, a hint, a summary:\n${r.stderr}`);
+      assert.equal(r.stderr.split('\n').filter(Boolean).length, 4, `one message, a hint, a summary, how to go on:\n${r.stderr}`);
+      assert.match(r.stderr, /to be able to continue a stopped run, give an outfile and then --resume\n$/);
       assert.ok(sent <= c.maxRequests, `${sent} requests (at most ${c.maxRequests}) for ${LINES} records`);
     });
   }
@@ -316,7 +317,7 @@ describe('--max-errors', () => {
     assert.ok(results.length - fifth <= 4 * 4, `${results.length - fifth} results after the fifth failure`);
     const sent = since(from).filter((e) => e.body.includes('"t":"maxerr"')).length;
     assert.equal(sent, results.length, 'every request sent has its result written');
-    assert.equal(r.stderr, `sm-invoke: stopped after ${failed.length} failed records (--max-errors 5); ${results.length} results written\n`);
+    assert.equal(r.stderr, `sm-invoke: stopped after ${failed.length} failed records (--max-errors 5); ${results.length} results written\nsm-invoke:   the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume\n`);
   });
 
   test('invalid input lines count as failed records', async () => {
@@ -353,7 +354,7 @@ describe('signals', () => {
       assertInOrderPrefix(results);
       assert.ok(results.every((x) => x.ok), 'every written result is a real answer');
       assert.ok(results.length >= 16 && results.length < 5000);
-      assert.equal(r.stderr, `sm-invoke: interrupted: ${results.length} results written in input order\n`);
+      assert.equal(r.stderr, `sm-invoke: interrupted: ${results.length} results written in input order\nsm-invoke:   the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume\n`);
       // The in-flight requests (200 ms each) finished within the grace period and were written.
       const sent = since(from).filter((e) => e.body.includes(`"t":"${tag}"`)).length;
       assert.equal(sent, results.length, 'every request sent has its result written');
