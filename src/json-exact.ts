@@ -103,6 +103,8 @@ let valueEnd = 0;
 let memberValue = '';
 /** Position of the first lone surrogate in the string (raw or escaped), or -1. */
 let strLone = -1;
+/** The string had no escape (nor anything else but plain characters). */
+let strPlain = false;
 /** The syntax error when a helper returns -1. */
 let syntaxMessage = '';
 
@@ -117,34 +119,64 @@ function scan(text: string, maxDepth: number, members: JsonMember[] | undefined)
 
 function scanText(text: string, maxDepth: number, members: JsonMember[] | undefined): ScanFailure | undefined {
   runCount = 0;
-  const len = text.length;
-  let i = ws(text, 0);
+  let i = 0;
+  let c = text.charCodeAt(0);
+  if (c <= 32) c = text.charCodeAt((i = ws(text, i)));
   valueStart = i;
-  const envelope = members !== undefined && text.charCodeAt(i) === 123;
+  const envelope = members !== undefined && c === 123;
   let semantic: ScanFailure | undefined;
   let depth = 0;
-  let c = 0;
+  let wantKey = false;
   // The envelope member being read.
   let memberKey = '';
   let memberStart = 0;
   let memberRuns = 0;
   let keySet: Set<string> | undefined;
 
+  // At the top of this loop, i is at the next token (whitespace skipped) and c is its code.
   value: for (;;) {
-    c = text.charCodeAt(i);
+    if (wantKey) {
+      wantKey = false;
+      if (c !== 34) return syntax(unexpected(text, i, 'a property name'));
+      const keyStart = i;
+      i = scanString(text, i);
+      if (i < 0) return syntax();
+      if (depth <= maxDepth) info[depth] = keyStart;
+      if (strLone >= 0) semantic ??= lone(text, strLone, depth - 1, true, maxDepth, envelope && depth > 1 ? memberKey : undefined);
+      if (envelope && depth === 1) memberKey = strPlain ? text.slice(keyStart + 1, i - 1) : decodeKey(text, keyStart, i);
+      c = text.charCodeAt(i);
+      if (c <= 32) c = text.charCodeAt((i = ws(text, i)));
+      if (c !== 58) return syntax(unexpected(text, i, "':'"));
+      c = text.charCodeAt(++i);
+      if (c <= 32) c = text.charCodeAt((i = ws(text, i)));
+    }
     if (envelope && depth === 1) {
       memberStart = i;
       memberRuns = runCount;
     }
-    let open = 0;
     if (c === 34) {
       i = envelope && depth === 1 ? decodeString(text, i) : scanString(text, i);
       if (i < 0) return syntax();
       if (strLone >= 0) semantic ??= lone(text, strLone, depth, false, maxDepth, envelope ? memberKey : undefined);
-    } else if (c === 123) {
-      open = OBJECT;
-    } else if (c === 91) {
-      open = ARRAY;
+    } else if (c === 123 || c === 91) {
+      depth++;
+      if (depth >= kinds.length) {
+        const bigger = new Uint8Array(kinds.length * 2);
+        bigger.set(kinds);
+        kinds = bigger;
+      }
+      kinds[depth] = c === 123 ? OBJECT : ARRAY;
+      if (depth <= maxDepth) info[depth] = c === 123 ? -1 : 0;
+      else semantic ??= tooDeep(text, i, depth - 1, maxDepth, envelope ? memberKey : undefined);
+      const close = c + 2; // } and ]
+      c = text.charCodeAt(++i);
+      if (c <= 32) c = text.charCodeAt((i = ws(text, i)));
+      if (c !== close) {
+        wantKey = close === 125;
+        continue value;
+      }
+      i++;
+      depth--;
     } else if (c === 45 || (c >= 48 && c <= 57)) {
       i = scanNumber(text, i);
       if (i < 0) return syntax();
@@ -161,85 +193,39 @@ function scanText(text: string, maxDepth: number, members: JsonMember[] | undefi
       return syntax(unexpected(text, i, 'a value'));
     }
 
-    if (open !== 0) {
-      depth++;
-      if (depth >= kinds.length) {
-        const bigger = new Uint8Array(kinds.length * 2);
-        bigger.set(kinds);
-        kinds = bigger;
-      }
-      kinds[depth] = open;
-      if (depth <= maxDepth) info[depth] = open === OBJECT ? -1 : 0;
-      else semantic ??= tooDeep(text, i, depth - 1, maxDepth, envelope ? memberKey : undefined);
-      i = ws(text, i + 1);
-      c = text.charCodeAt(i);
-      if (c === (open === OBJECT ? 125 : 93)) {
-        i++;
-        depth--;
-      } else if (open === ARRAY) {
-        continue value;
-      } else {
-        // The first key of an object (same as after a comma below).
-        if (c !== 34) return syntax(unexpected(text, i, 'a property name'));
-        const keyStart = i;
-        i = scanString(text, i);
-        if (i < 0) return syntax();
-        if (depth <= maxDepth) info[depth] = keyStart;
-        if (strLone >= 0) semantic ??= lone(text, strLone, depth - 1, true, maxDepth, envelope && depth > 1 ? memberKey : undefined);
-        if (envelope && depth === 1) {
-          memberKey = decodeKey(text, keyStart, i);
-        }
-        i = ws(text, i);
-        if (text.charCodeAt(i) !== 58) return syntax(unexpected(text, i, "':'"));
-        i = ws(text, i + 1);
-        continue value;
-      }
-    }
-
     // A value just ended at i: close containers until a comma starts the next one.
     for (;;) {
       if (depth === 0) break value;
       if (envelope && depth === 1) {
         const kind = kindAt(text.charCodeAt(memberStart));
         const raw = memberRuns === runCount ? text.slice(memberStart, i) : squeeze(text, memberStart, i, memberRuns, runCount);
-        const member: JsonMember = { key: memberKey, kind, raw };
-        if (kind === 'string') member.value = memberValue;
+        members!.push(kind === 'string' ? { key: memberKey, kind, raw, value: memberValue } : { key: memberKey, kind, raw });
         // Duplicate check: a short list is searched, a long one gets a set (linear for any count).
-        if (members!.length < 16) {
-          for (let m = 0; m < members!.length; m++) {
+        const n = members!.length - 1;
+        if (n < 16) {
+          for (let m = 0; m < n; m++) {
             if (members![m]!.key === memberKey) {
               semantic ??= duplicate(memberKey);
               break;
             }
           }
         } else {
-          if (keySet === undefined) keySet = new Set(members!.map((m) => m.key));
+          if (keySet === undefined) keySet = new Set(members!.slice(0, n).map((m) => m.key));
           if (keySet.has(memberKey)) semantic ??= duplicate(memberKey);
           keySet.add(memberKey);
         }
-        members!.push(member);
       }
-      i = ws(text, i);
       c = text.charCodeAt(i);
+      if (c <= 32) c = text.charCodeAt((i = ws(text, i)));
       const kind = kinds[depth];
       if (c === 44) {
-        i = ws(text, i + 1);
+        c = text.charCodeAt(++i);
+        if (c <= 32) c = text.charCodeAt((i = ws(text, i)));
         if (kind === ARRAY) {
           if (depth <= maxDepth) info[depth]!++;
-          continue value;
+        } else {
+          wantKey = true;
         }
-        if (text.charCodeAt(i) !== 34) return syntax(unexpected(text, i, 'a property name'));
-        const keyStart = i;
-        i = scanString(text, i);
-        if (i < 0) return syntax();
-        if (depth <= maxDepth) info[depth] = keyStart;
-        if (strLone >= 0) semantic ??= lone(text, strLone, depth - 1, true, maxDepth, envelope && depth > 1 ? memberKey : undefined);
-        if (envelope && depth === 1) {
-          memberKey = decodeKey(text, keyStart, i);
-        }
-        i = ws(text, i);
-        if (text.charCodeAt(i) !== 58) return syntax(unexpected(text, i, "':'"));
-        i = ws(text, i + 1);
         continue value;
       }
       if (c === (kind === OBJECT ? 125 : 93)) {
@@ -252,8 +238,8 @@ function scanText(text: string, maxDepth: number, members: JsonMember[] | undefi
   }
 
   valueEnd = i;
-  i = ws(text, i);
-  if (i < len) return syntax(unexpected(text, i, 'end of input'));
+  if (text.charCodeAt(i) <= 32) i = ws(text, i);
+  if (i < text.length) return syntax(unexpected(text, i, 'end of input'));
   if (members !== undefined && !envelope) {
     const c0 = text.charCodeAt(valueStart);
     const got = c0 === 91 ? 'an array' : c0 === 110 ? 'null' : c0 === 34 ? 'string' : c0 === 116 || c0 === 102 ? 'boolean' : 'number';
@@ -276,10 +262,10 @@ function kindAt(c: number): JsonKind {
   return c === 123 ? 'object' : c === 91 ? 'array' : c === 34 ? 'string' : c === 116 ? 'true' : c === 102 ? 'false' : c === 110 ? 'null' : 'number';
 }
 
-/** Skips whitespace, remembering the run; returns the next position. */
+/** Skips whitespace, remembering the run; returns the next position. Callers check for c <= 32 first. */
 function ws(text: string, i: number): number {
   let c = text.charCodeAt(i);
-  if (c > 32 || (c !== 32 && c !== 10 && c !== 13 && c !== 9)) return i;
+  if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return i;
   const start = i;
   do c = text.charCodeAt(++i);
   while (c === 32 || c === 10 || c === 13 || c === 9);
@@ -329,12 +315,13 @@ function plainEnd(text: string, i: number): number {
 
 /**
  * Reads the string whose opening quote is at `start`; returns the position after its closing
- * quote, or -1 (syntaxMessage says why). Sets strLone.
+ * quote, or -1 (syntaxMessage says why). Sets strLone and strPlain.
  */
 function scanString(text: string, start: number): number {
   strLone = -1;
   let i = plainEnd(text, start + 1);
-  if (text.charCodeAt(i) === 34) return i + 1;
+  strPlain = text.charCodeAt(i) === 34;
+  if (strPlain) return i + 1;
   for (;;) {
     ESCAPED_RUN.lastIndex = i;
     ESCAPED_RUN.test(text);
@@ -552,12 +539,10 @@ function path(text: string, depth: number, maxDepth: number): string {
 
 /** The decoded key whose opening quote is at `at` (already scanned, so well-formed). */
 function keyAt(text: string, at: number): string {
-  const saved = syntaxMessage;
-  const lone = strLone;
+  const saved = [syntaxMessage, strLone, strPlain] as const;
   const end = scanString(text, at);
   const key = end < 0 ? '' : decodeKey(text, at, end);
-  syntaxMessage = saved;
-  strLone = lone;
+  [syntaxMessage, strLone, strPlain] = saved;
   return key;
 }
 
