@@ -16,7 +16,11 @@
 
 export type JsonKind = 'object' | 'array' | 'string' | 'number' | 'true' | 'false' | 'null';
 
-/** One top-level member of an object. */
+/**
+ * One top-level member of an object. Its strings share memory with the scanned text, except that in
+ * a text over 4 KiB any of them shorter than half the text is a copy: keeping a member (a `meta`
+ * held until the result is written) never keeps more than twice its size of the line alive.
+ */
 export interface JsonMember {
   /** The decoded key. */
   key: string;
@@ -132,6 +136,9 @@ function scanText(text: string, maxDepth: number, members: JsonMember[] | undefi
   let memberStart = 0;
   let memberRuns = 0;
   let keySet: Set<string> | undefined;
+  // Members are slices of the text, and a slice keeps all of its text alive; a member kept after a
+  // big line is gone must not keep the line. Below this length they are copied (see detach).
+  const detachBelow = text.length > DETACH_FROM ? text.length >> 1 : 0;
 
   // At the top of this loop, i is at the next token (whitespace skipped) and c is its code.
   value: for (;;) {
@@ -198,8 +205,13 @@ function scanText(text: string, maxDepth: number, members: JsonMember[] | undefi
       if (depth === 0) break value;
       if (envelope && depth === 1) {
         const kind = kindAt(text.charCodeAt(memberStart));
-        const raw = memberRuns === runCount ? text.slice(memberStart, i) : squeeze(text, memberStart, i, memberRuns, runCount);
-        members!.push(kind === 'string' ? { key: memberKey, kind, raw, value: memberValue } : { key: memberKey, kind, raw });
+        let raw = memberRuns === runCount ? text.slice(memberStart, i) : squeeze(text, memberStart, i, memberRuns, runCount);
+        let key = memberKey;
+        let value = memberValue;
+        if (raw.length < detachBelow) raw = detach(raw);
+        if (key.length < detachBelow) key = detach(key);
+        if (value.length < detachBelow) value = detach(value);
+        members!.push(kind === 'string' ? { key, kind, raw, value } : { key, kind, raw });
         // Duplicate check: a short list is searched, a long one gets a set (linear for any count).
         const n = members!.length - 1;
         if (n < 16) {
@@ -246,6 +258,17 @@ function scanText(text: string, maxDepth: number, members: JsonMember[] | undefi
     return { ok: false, code: 'InvalidRecord', message: `an envelope must be a JSON object, got ${got}` };
   }
   return semantic;
+}
+
+/** Texts longer than this have their shorter members copied out, not sliced. */
+const DETACH_FROM = 4096;
+
+/**
+ * A copy of s that does not share its memory: V8 makes a slice of 13 or more characters a view
+ * into the whole parent string. (Concatenating and slicing flattens into a new string.)
+ */
+function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
 /** A scanned key [start, end), quotes included, decoded. */

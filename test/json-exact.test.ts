@@ -1,6 +1,8 @@
 // json-exact.ts: JSON.parse's grammar, values kept as written, refusals named, any depth, any size.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { mulberry32, type Random } from '../src/emulator/prng.js';
 import { DEFAULT_MAX_DEPTH, compactJson, scanObject, type JsonMember, type ScanFailure } from '../src/json-exact.js';
 
@@ -392,6 +394,28 @@ describe('refused although JSON.parse takes it', () => {
     // A megabyte of text never shows up in a syntax error either.
     const big = `{"body":"${'x'.repeat(4 << 20)}"`;
     assert.equal(fails(scanObject(big)).message, `Unexpected end of JSON input at position ${big.length} (expected ',' or '}')`);
+  });
+});
+
+describe('memory', () => {
+  test('members kept after a big line is gone do not keep the line alive', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const kept: string[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 40; i++) {
+      const line = `{"meta":{"id":"record-${i}-of-many"},"inferenceId":"inference-id-${i}","key-that-is-long-${i}":1,`
+        + `"bodyBase64":"${'QUJD'.repeat(1 << 18)}"}`;
+      const m = members(line);
+      kept.push(m[0]!.raw, m[1]!.value!, m[2]!.key);
+    }
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    // Slices would keep 40 lines of 1 MiB; copies keep a few kilobytes.
+    assert.ok(grown < 10 << 20, `heap grew by ${grown} bytes`);
+    assert.equal(kept[0], '{"id":"record-0-of-many"}');
+    assert.equal(kept[4], 'inference-id-1');
   });
 });
 
