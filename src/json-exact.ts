@@ -207,11 +207,14 @@ function scanText(text: string, maxDepth: number, members: JsonMember[] | undefi
         const kind = kindAt(text.charCodeAt(memberStart));
         let raw = memberRuns === runCount ? text.slice(memberStart, i) : squeeze(text, memberStart, i, memberRuns, runCount);
         let key = memberKey;
-        let value = memberValue;
         if (raw.length < detachBelow) raw = detach(raw);
         if (key.length < detachBelow) key = detach(key);
-        if (value.length < detachBelow) value = detach(value);
-        members!.push(kind === 'string' ? { key, kind, raw, value } : { key, kind, raw });
+        if (kind === 'string') {
+          const value = memberValue.length < detachBelow ? detach(memberValue) : memberValue;
+          members!.push({ key, kind, raw, value });
+        } else {
+          members!.push({ key, kind, raw });
+        }
         // Duplicate check: a short list is searched, a long one gets a set (linear for any count).
         const n = members!.length - 1;
         if (n < 16) {
