@@ -2,8 +2,9 @@
 //
 // JSON.parse + JSON.stringify rewrite values: 12345678901234567890 becomes 12345678901234567000,
 // 1e400 becomes null, -0 becomes 0, 1.10 becomes 1.1, "\u00e9" becomes "é", the last of two equal
-// keys wins, and JSON.stringify overflows the stack on deep nesting. This module never builds
-// values: it validates the text and hands back slices of it.
+// keys wins, and JSON.stringify overflows the stack on deep nesting. This module never rebuilds a
+// value: it validates the text and hands back the text itself (whitespace outside strings
+// removed), plus the decoded string for an object's top-level string members.
 //
 // Grammar: exactly what JSON.parse accepts (RFC 8259; whitespace is space, tab, CR and LF), except
 // that it also refuses a string whose decoded value is not valid Unicode (a lone surrogate, escaped
@@ -579,6 +580,13 @@ function cap(s: string): string {
   return s.slice(0, cut) + '…';
 }
 
+/** A key for a message, JSON-quoted, at most ECHO_MAX characters inside the quotes (escapes count as written). */
 function quote(s: string): string {
-  return JSON.stringify(cap(s));
+  let out = '';
+  for (const ch of s) {
+    const escaped = JSON.stringify(ch).slice(1, -1);
+    if (out.length + escaped.length > ECHO_MAX) return `"${out}…"`;
+    out += escaped;
+  }
+  return `"${out}"`;
 }

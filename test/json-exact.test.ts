@@ -389,7 +389,8 @@ describe('refused although JSON.parse takes it', () => {
     assert.equal(nested.key, 'meta');
     const escapedKey = `"${'\\u0001'.repeat(1 << 20)}"`;
     const e = fails(scanObject(`{${escapedKey}:1,${escapedKey}:2}`));
-    assert.ok(e.message.length < 400 && e.key!.length <= 61, e.message.slice(0, 100));
+    assert.match(e.message, /^key "(\\u0001){10}…" appears twice$/);
+    assert.ok(e.key!.length <= 61);
     assert.ok(members(`{"${key}":1}`)[0]!.key === key);
     // A megabyte of text never shows up in a syntax error either.
     const big = `{"body":"${'x'.repeat(4 << 20)}"`;
