@@ -318,10 +318,14 @@ function squeeze(text: string, start: number, end: number, from: number, to: num
 }
 
 // Characters a string can hold as is: not '"', '\\', a control character or a surrogate.
-const PLAIN_RUN = /[^"\\\x00-\x1f\ud800-\udfff]*/y;
-// Plain runs and the escapes that need no closer look (all but surrogates), a bounded number of
-// escapes per call so that the regex engine's backtrack stack stays small on any input.
-const ESCAPED_RUN = /[^"\\\x00-\x1f\ud800-\udfff]*(?:\\(?:["\\/bfnrt]|u(?![dD][89a-fA-F])[0-9a-fA-F]{4})[^"\\\x00-\x1f\ud800-\udfff]*){0,1000}/y;
+const PLAIN = /[^"\\\x00-\x1f\ud800-\udfff]/.source;
+const PLAIN_RUN = new RegExp(`${PLAIN}*`, 'y');
+// What else needs no closer look: an escape other than a surrogate's, an escaped surrogate pair,
+// a raw surrogate pair. Lone surrogates (and raw/escaped mixes) stop it, and so does the bound on
+// the escapes taken per call, which keeps the regex engine's backtrack stack small on any input.
+const ESCAPE = /\\(?:["\\/bfnrt]|u(?:(?![dD][89a-fA-F])[0-9a-fA-F]{4}|[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}))/.source;
+const PAIR = /[\ud800-\udbff][\udc00-\udfff]/.source;
+const ESCAPED_RUN = new RegExp(`${PLAIN}*(?:(?:${ESCAPE}|${PAIR})${PLAIN}*){0,1000}`, 'y');
 /** For ASCII: 1 where a string holds the character as is. */
 const PLAIN_ASCII = new Uint8Array(128).map((_, c) => (c >= 32 && c !== 34 && c !== 92 ? 1 : 0));
 /** For ASCII: 1 for the character after a backslash in a one-character escape: " \\ / b f n r t. */
@@ -391,12 +395,15 @@ function decodeString(text: string, start: number): number {
     memberValue = text.slice(start + 1, i);
     return i + 1;
   }
-  // The closing quote: the first one after an even run of backslashes (right if the string is valid).
-  for (;;) {
+  // The closing quote: the first one after an even run of backslashes (right if the string is
+  // valid). One indexOf per escaped quote beats the regex scan while they are a dozen characters
+  // apart or more; denser quotes, or long runs of backslashes, go the scanString way.
+  for (let quotes = 1; ; quotes++) {
     const q = text.indexOf('"', i);
-    if (q < 0) break;
+    if (q < 0 || (quotes > 16 && q - start < quotes * 16)) break;
     let k = q - 1;
-    while (text.charCodeAt(k) === 92) k--;
+    while (text.charCodeAt(k) === 92 && q - k < 64) k--;
+    if (q - k >= 64) break;
     if (((q - 1 - k) & 1) === 1) {
       i = q + 1;
       continue;
