@@ -2,8 +2,9 @@
 //
 // JSON.parse + JSON.stringify rewrite values: 12345678901234567890 becomes 12345678901234567000,
 // 1e400 becomes null, -0 becomes 0, 1.10 becomes 1.1, "\u00e9" becomes "é", the last of two equal
-// keys wins, and JSON.stringify overflows the stack on deep nesting. This module never builds
-// values: it validates the text and hands back slices of it.
+// keys wins, and JSON.stringify overflows the stack on deep nesting. This module never rebuilds a
+// value: it validates the text and hands back the text itself (whitespace outside strings
+// removed), plus the decoded string for an object's top-level string members.
 //
 // Grammar: exactly what JSON.parse accepts (RFC 8259; whitespace is space, tab, CR and LF), except
 // that it also refuses a string whose decoded value is not valid Unicode (a lone surrogate, escaped
@@ -16,7 +17,11 @@
 
 export type JsonKind = 'object' | 'array' | 'string' | 'number' | 'true' | 'false' | 'null';
 
-/** One top-level member of an object. */
+/**
+ * One top-level member of an object. Its strings share memory with the scanned text, except that in
+ * a text over 4 KiB any of them shorter than half the text is a copy: keeping a member (a `meta`
+ * held until the result is written) never keeps more than twice its size of the line alive.
+ */
 export interface JsonMember {
   /** The decoded key. */
   key: string;
@@ -132,6 +137,9 @@ function scanText(text: string, maxDepth: number, members: JsonMember[] | undefi
   let memberStart = 0;
   let memberRuns = 0;
   let keySet: Set<string> | undefined;
+  // Members are slices of the text, and a slice keeps all of its text alive; a member kept after a
+  // big line is gone must not keep the line. Below this length they are copied (see detach).
+  const detachBelow = text.length > DETACH_FROM ? text.length >> 1 : 0;
 
   // At the top of this loop, i is at the next token (whitespace skipped) and c is its code.
   value: for (;;) {
@@ -198,8 +206,16 @@ function scanText(text: string, maxDepth: number, members: JsonMember[] | undefi
       if (depth === 0) break value;
       if (envelope && depth === 1) {
         const kind = kindAt(text.charCodeAt(memberStart));
-        const raw = memberRuns === runCount ? text.slice(memberStart, i) : squeeze(text, memberStart, i, memberRuns, runCount);
-        members!.push(kind === 'string' ? { key: memberKey, kind, raw, value: memberValue } : { key: memberKey, kind, raw });
+        let raw = memberRuns === runCount ? text.slice(memberStart, i) : squeeze(text, memberStart, i, memberRuns, runCount);
+        let key = memberKey;
+        if (raw.length < detachBelow) raw = detach(raw);
+        if (key.length < detachBelow) key = detach(key);
+        if (kind === 'string') {
+          const value = memberValue.length < detachBelow ? detach(memberValue) : memberValue;
+          members!.push({ key, kind, raw, value });
+        } else {
+          members!.push({ key, kind, raw });
+        }
         // Duplicate check: a short list is searched, a long one gets a set (linear for any count).
         const n = members!.length - 1;
         if (n < 16) {
@@ -248,6 +264,17 @@ function scanText(text: string, maxDepth: number, members: JsonMember[] | undefi
   return semantic;
 }
 
+/** Texts longer than this have their shorter members copied out, not sliced. */
+const DETACH_FROM = 4096;
+
+/**
+ * A copy of s that does not share its memory: V8 makes a slice of 13 or more characters a view
+ * into the whole parent string. (Concatenating and slicing flattens into a new string.)
+ */
+function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** A scanned key [start, end), quotes included, decoded. */
 function decodeKey(text: string, start: number, end: number): string {
   const raw = text.slice(start, end);
@@ -291,10 +318,14 @@ function squeeze(text: string, start: number, end: number, from: number, to: num
 }
 
 // Characters a string can hold as is: not '"', '\\', a control character or a surrogate.
-const PLAIN_RUN = /[^"\\\x00-\x1f\ud800-\udfff]*/y;
-// Plain runs and the escapes that need no closer look (all but surrogates), a bounded number of
-// escapes per call so that the regex engine's backtrack stack stays small on any input.
-const ESCAPED_RUN = /[^"\\\x00-\x1f\ud800-\udfff]*(?:\\(?:["\\/bfnrt]|u(?![dD][89a-fA-F])[0-9a-fA-F]{4})[^"\\\x00-\x1f\ud800-\udfff]*){0,1000}/y;
+const PLAIN = /[^"\\\x00-\x1f\ud800-\udfff]/.source;
+const PLAIN_RUN = new RegExp(`${PLAIN}*`, 'y');
+// What else needs no closer look: an escape other than a surrogate's, an escaped surrogate pair,
+// a raw surrogate pair. Lone surrogates (and raw/escaped mixes) stop it, and so does the bound on
+// the escapes taken per call, which keeps the regex engine's backtrack stack small on any input.
+const ESCAPE = /\\(?:["\\/bfnrt]|u(?:(?![dD][89a-fA-F])[0-9a-fA-F]{4}|[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}))/.source;
+const PAIR = /[\ud800-\udbff][\udc00-\udfff]/.source;
+const ESCAPED_RUN = new RegExp(`${PLAIN}*(?:(?:${ESCAPE}|${PAIR})${PLAIN}*){0,1000}`, 'y');
 /** For ASCII: 1 where a string holds the character as is. */
 const PLAIN_ASCII = new Uint8Array(128).map((_, c) => (c >= 32 && c !== 34 && c !== 92 ? 1 : 0));
 /** For ASCII: 1 for the character after a backslash in a one-character escape: " \\ / b f n r t. */
@@ -364,12 +395,15 @@ function decodeString(text: string, start: number): number {
     memberValue = text.slice(start + 1, i);
     return i + 1;
   }
-  // The closing quote: the first one after an even run of backslashes (right if the string is valid).
-  for (;;) {
+  // The closing quote: the first one after an even run of backslashes (right if the string is
+  // valid). One indexOf per escaped quote beats the regex scan while they are a dozen characters
+  // apart or more; denser quotes, or long runs of backslashes, go the scanString way.
+  for (let quotes = 1; ; quotes++) {
     const q = text.indexOf('"', i);
-    if (q < 0) break;
+    if (q < 0 || (quotes > 16 && q - start < quotes * 16)) break;
     let k = q - 1;
-    while (text.charCodeAt(k) === 92) k--;
+    while (text.charCodeAt(k) === 92 && q - k < 64) k--;
+    if (q - k >= 64) break;
     if (((q - 1 - k) & 1) === 1) {
       i = q + 1;
       continue;
@@ -553,6 +587,13 @@ function cap(s: string): string {
   return s.slice(0, cut) + '…';
 }
 
+/** A key for a message, JSON-quoted, at most ECHO_MAX characters inside the quotes (escapes count as written). */
 function quote(s: string): string {
-  return JSON.stringify(cap(s));
+  let out = '';
+  for (const ch of s) {
+    const escaped = JSON.stringify(ch).slice(1, -1);
+    if (out.length + escaped.length > ECHO_MAX) return `"${out}…"`;
+    out += escaped;
+  }
+  return `"${out}"`;
 }

@@ -1,6 +1,8 @@
 // json-exact.ts: JSON.parse's grammar, values kept as written, refusals named, any depth, any size.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { mulberry32, type Random } from '../src/emulator/prng.js';
 import { DEFAULT_MAX_DEPTH, compactJson, scanObject, type JsonMember, type ScanFailure } from '../src/json-exact.js';
 
@@ -205,7 +207,7 @@ describe('exactness', () => {
       assert.equal(m[0]!.raw, `[${n},{"b":${n}}]`);
       assert.equal(m[1]!.raw, `{"d":[[${n}]]}`);
     }
-    const top = members(`{"n":${numbers.join(',"n2":')}}`.replace(/"n2":/g, () => `"k${Math.random()}":`));
+    const top = members(`{ ${numbers.map((n, i) => `"k${i}" : ${n}`).join(' ,\n ')} }`);
     assert.deepEqual(top.map((m) => m.raw), numbers);
     assert.ok(top.every((m) => m.kind === 'number' && m.value === undefined));
   });
@@ -265,6 +267,43 @@ describe('exactness', () => {
     assert.equal(members(`{"body":"${dense}"}`)[0]!.value, '\n"'.repeat(3000));
     assert.equal(ok(`["${dense}\\u0041"]`), `["${dense}\\u0041"]`);
     assert.match(fails(compactJson(`["${dense}\\a"]`)).message, new RegExp(`^Bad escaped character a at position ${2 + dense.length + 1}$`));
+  });
+
+  test('strings made of little but escapes, quotes, backslashes or surrogate pairs', () => {
+    const runs: [string, string][] = [
+      ['\\"', '"'],
+      ['\\\\', '\\'],
+      ['x\\"', 'x"'],
+      ['\\ud83d\\ude00', '\u{1f600}'],
+      ['\u{1f600}', '\u{1f600}'],
+      ['\\u00e9\\n', 'é\n'],
+    ];
+    for (const [part, decoded] of runs) {
+      for (const n of [1, 17, 40, 3000]) {
+        const body = part.repeat(n);
+        assert.deepEqual(members(`{"body":"${body}","meta":"${body}"}`).map((m) => m.value), [decoded.repeat(n), decoded.repeat(n)], `${part} x ${n}`);
+        assert.equal(ok(`{"body":["${body}"]}`), `{"body":["${body}"]}`);
+        // The same run, then a problem: found at the right place in a member and deeper.
+        const at = 9 + body.length;
+        assert.equal(fails(scanObject(`{"body":"${body}\\q"}`)).message, `Bad escaped character q at position ${at + 1}`);
+        assert.equal(fails(scanObject(`{"body":"${body}\u0007"}`)).message, `Bad control character U+0007 in string at position ${at}`);
+        assert.equal(fails(scanObject(`{"body":"${body}`)).message, 'Unterminated string starting at position 8');
+        const lone = fails(scanObject(`{"body":"${body}\\udc00"}`));
+        assert.equal(lone.message, `lone surrogate \\udc00 in body at position ${at}: a string must be valid Unicode`);
+        assert.equal(fails(compactJson(`{"body":["${body}\ud800"]}`)).message, `lone surrogate U+D800 in body[0] at position ${at + 1}: a string must be valid Unicode`);
+      }
+    }
+    // Runs of backslashes of every length up to past the quote search's look-back, before an
+    // escaped quote (odd runs) and before the closing quote (even runs).
+    for (let n = 0; n < 80; n++) {
+      const odd = `{"body":"${'\\\\'.repeat(n)}\\"x","meta":1}`;
+      assert.equal(members(odd)[0]!.value, `${'\\'.repeat(n)}"x`, odd);
+      const even = `{"body":"x${'\\\\'.repeat(n)}","meta":"${'\\\\'.repeat(n)}"}`;
+      assert.deepEqual(members(even).map((m) => m.value), [`x${'\\'.repeat(n)}`, '\\'.repeat(n)], even);
+    }
+    // Two raw high surrogates are not a pair.
+    assert.equal(fails(compactJson(`["${'x'.repeat(40)}\ud83d\ud83d\ude00"]`)).message, 'lone surrogate U+D83D in [0] at position 42: a string must be valid Unicode');
+    assert.equal(fails(compactJson('["\\ud83d\\ud83d\\ude00"]')).message, 'lone surrogate \\ud83d in [0] at position 2: a string must be valid Unicode');
   });
 });
 
@@ -387,11 +426,34 @@ describe('refused although JSON.parse takes it', () => {
     assert.equal(nested.key, 'meta');
     const escapedKey = `"${'\\u0001'.repeat(1 << 20)}"`;
     const e = fails(scanObject(`{${escapedKey}:1,${escapedKey}:2}`));
-    assert.ok(e.message.length < 400 && e.key!.length <= 61, e.message.slice(0, 100));
+    assert.match(e.message, /^key "(\\u0001){10}…" appears twice$/);
+    assert.ok(e.key!.length <= 61);
     assert.ok(members(`{"${key}":1}`)[0]!.key === key);
     // A megabyte of text never shows up in a syntax error either.
     const big = `{"body":"${'x'.repeat(4 << 20)}"`;
     assert.equal(fails(scanObject(big)).message, `Unexpected end of JSON input at position ${big.length} (expected ',' or '}')`);
+  });
+});
+
+describe('memory', () => {
+  test('members kept after a big line is gone do not keep the line alive', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const kept: string[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 40; i++) {
+      const line = `{"meta":{"id":"record-${i}-of-many"},"inferenceId":"inference-id-${i}","key-that-is-long-${i}":1,`
+        + `"bodyBase64":"${'QUJD'.repeat(1 << 18)}"}`;
+      const m = members(line);
+      kept.push(m[0]!.raw, m[1]!.value!, m[2]!.key);
+    }
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    // Slices would keep 40 lines of 1 MiB; copies keep a few kilobytes.
+    assert.ok(grown < 10 << 20, `heap grew by ${grown} bytes`);
+    assert.equal(kept[0], '{"id":"record-0-of-many"}');
+    assert.equal(kept[4], 'inference-id-1');
   });
 });
 
@@ -416,8 +478,9 @@ function genString(rnd: Random): string {
     const r = rnd();
     if (r < 0.45) s += pick(rnd, CHARS).replace(/["\\\u0000-\u001f]/g, (c) => JSON.stringify(c).slice(1, -1));
     else if (r < 0.9) s += pick(rnd, ESCAPES);
-    else if (r < 0.95) s += pick(rnd, LONE);
-    else s += 'x'.repeat(Math.floor(rnd() * 60)); // past the hand-scanned prefix
+    else if (r < 0.93) s += pick(rnd, LONE);
+    else if (r < 0.97) s += 'x'.repeat(Math.floor(rnd() * 60)); // past the hand-scanned prefix
+    else s += pick(rnd, ['\\"', '\\\\', '\\ud83d\\ude00', '\u{1f600}', 'ab\\"']).repeat(10 + Math.floor(rnd() * 100)); // dense runs
   }
   return s + '"';
 }
@@ -514,6 +577,6 @@ describe('differential against JSON.parse', () => {
       }
     }
     // The generator must reach every outcome often, or the test proves little.
-    for (const [k, v] of Object.entries(counts)) assert.ok(v > 300, `${k}: ${v}`);
+    for (const [k, v] of Object.entries(counts)) assert.ok(v > 200, `${k}: ${v}`);
   });
 });
