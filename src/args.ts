@@ -57,8 +57,8 @@ export const DEFAULT_MAX_LINE_BYTES = Math.ceil((MAX_BODY_BYTES * 4) / 3) + 1024
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_MAX_CONCURRENCY = 256;
-/** Records in flight plus results waiting behind a slower earlier record: 64 MiB at most. */
-export const DEFAULT_MAX_BUFFER_MIB = 64;
+/** Records in flight plus results waiting behind a slower earlier record: 32 MiB at most. */
+export const DEFAULT_MAX_BUFFER_MIB = 32;
 
 export const FLAG_SPEC = {
   ...Object.fromEntries(FIELDS.map((f) => [f.flag, { type: 'string' as const }])),

@@ -58,7 +58,7 @@ Run options:
   --max-errors N          stop after N failed records (default 0 = never)
   --max-line-bytes N      longest input line (default 9437184); a longer one is an error result
   --max-buffer-mib N      memory for records in flight and results waiting behind a slower
-                          earlier record (default 64); fewer records go out at once when full
+                          earlier record (default 32); fewer records go out at once when full
   --dry-run               validate every record and print the request it would send (no
                           credentials, no network); invalid records get their usual errors
   --resume                outfile exists from an interrupted run: keep its complete lines, skip

@@ -90,8 +90,9 @@ export class LineGuard extends Transform {
       this.#overflowing = true;
       return;
     }
-    // A copy: the chunk is mostly other lines and would otherwise be held until this line ends.
-    this.#parts.push(Buffer.from(chunk.subarray(start, end)));
+    // A copy when the chunk also holds other lines (they would otherwise be held until this line
+    // ends); a chunk that is all this line's is kept as it is.
+    this.#parts.push(start === 0 && end === chunk.length ? chunk : Buffer.from(chunk.subarray(start, end)));
     this.#partBytes += end - start;
   }
 

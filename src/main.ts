@@ -299,7 +299,7 @@ async function run(opts: Options): Promise<number> {
       write: (text) => {
         dropTornLine();
         if (resultsOnTerminal) clearProgress();
-        return writer.write(text);
+        return typeof text === 'string' ? writer.write(text) : writer.writeParts(text);
       },
       warn: (line) => say(line),
       maxAttempts: opts.maxAttempts,

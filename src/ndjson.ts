@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { MAX_BODY_BYTES } from './constants.js';
 import type { RecordError } from './errors.js';
 import { FIELDS, FIELD_BY_KEY, checkField, preview, type FieldKey, type FieldValues } from './fields.js';
+import { scanObject, type JsonKind, type JsonMember } from './json-exact.js';
 import { OVERFLOW_MARK } from './lines.js';
 
 /** A line that is ready to send. */
@@ -10,8 +11,8 @@ export interface GoodRecord {
   line: number;
   fields: FieldValues;
   body: Buffer;
-  /** The envelope's `meta`, copied to the result untouched. */
-  meta?: unknown;
+  /** The envelope's `meta` as written (compact JSON text), copied to the result untouched. */
+  meta?: string;
   error?: undefined;
 }
 
@@ -21,7 +22,7 @@ export interface BadRecord {
   error: RecordError;
   /** Known even for a bad record when the envelope parsed, so the error can be joined back. */
   inferenceId?: string;
-  meta?: unknown;
+  meta?: string;
 }
 
 export type DecodedRecord = GoodRecord | BadRecord;
@@ -67,39 +68,43 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues): De
     if (!isUtf8(bytes)) return bad(line, 'InvalidUtf8', 'line is not valid UTF-8 (JSON text must be UTF-8; send binary bodies as bodyBase64)');
     text = bytes.toString('utf8');
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return bad(line, 'InvalidJson', `line is not valid JSON: ${(err as Error).message}`);
+  // Values are kept as written (numbers are never rewritten): body and meta go on as their own text.
+  const scan = scanObject(text);
+  if (!scan.ok) {
+    if (scan.code === 'InvalidJson') return bad(line, 'InvalidJson', `line is not valid JSON: ${scan.message}`);
+    return bad(line, 'InvalidRecord', scan.message, scan.key);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return bad(line, 'InvalidRecord', `an envelope must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
-  }
-  const env = value as Record<string, unknown>;
-  const meta = env.meta;
   const fields: FieldValues = { ...defaults };
   let problem: { field: string; message: string } | undefined;
+  let body: JsonMember | undefined;
+  let bodyBase64: JsonMember | undefined;
+  let meta: string | undefined;
+  let inferenceId: string | undefined;
 
-  for (const key of Object.keys(env)) {
-    if (key === 'body' || key === 'bodyBase64' || key === 'meta') continue;
-    const rule = FIELD_BY_KEY.get(key);
-    if (!rule) {
-      problem ??= { field: key, message: `unknown envelope key ${JSON.stringify(key)}${suggest(key)}; allowed keys: ${ENVELOPE_KEYS.join(', ')}` };
-      continue;
-    }
-    const v = env[key];
-    if (v === null || v === '') {
-      delete fields[rule.key as FieldKey]; // null or "" clears a flag's default for this record
-    } else if (typeof v !== 'string') {
-      problem ??= { field: key, message: `${key} must be a string, got ${typeof v === 'object' ? 'an object' : typeof v}` };
-    } else {
-      const why = checkField(rule, v);
-      if (why) problem ??= { field: key, message: `${key} ${why}` };
-      else fields[rule.key] = v;
+  for (const m of scan.members) {
+    const key = m.key;
+    if (key === 'body') body = m;
+    else if (key === 'bodyBase64') bodyBase64 = m;
+    else if (key === 'meta') meta = m.raw;
+    else {
+      const rule = FIELD_BY_KEY.get(key);
+      if (!rule) {
+        problem ??= { field: key.length > 60 ? `${key.slice(0, 60)}…` : key, message: `unknown envelope key ${preview(key, 60)}${suggest(key)}; allowed keys: ${ENVELOPE_KEYS.join(', ')}` };
+        continue;
+      }
+      if (m.kind === 'null' || m.value === '') {
+        delete fields[rule.key as FieldKey]; // null or "" clears a flag's default for this record
+      } else if (m.kind !== 'string') {
+        problem ??= { field: key, message: `${key} must be a string, got ${KIND_NAMES[m.kind]}` };
+      } else {
+        const v = m.value!;
+        if (key === 'inferenceId') inferenceId = v;
+        const why = checkField(rule, v);
+        if (why) problem ??= { field: key, message: `${key} ${why}` };
+        else fields[rule.key] = v;
+      }
     }
   }
-  const inferenceId = typeof env.inferenceId === 'string' && env.inferenceId !== '' ? env.inferenceId : undefined;
   const fail = (field: string, message: string): BadRecord => {
     const r = bad(line, 'InvalidRecord', message, field);
     if (inferenceId !== undefined) r.inferenceId = inferenceId;
@@ -108,23 +113,21 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues): De
   };
   if (problem) return fail(problem.field, problem.message);
 
-  const hasBody = 'body' in env;
-  const hasB64 = 'bodyBase64' in env;
-  if (hasBody && hasB64) return fail('body', 'give either body or bodyBase64, not both');
-  if (!hasBody && !hasB64) return fail('body', 'missing body: give body (a JSON value or a string) or bodyBase64 (binary, base64)');
-  let body: Buffer;
-  if (hasB64) {
-    const b64 = env.bodyBase64;
-    if (typeof b64 !== 'string' || !isBase64(b64)) {
-      return fail('bodyBase64', `bodyBase64 must be a standard base64 string (A-Z a-z 0-9 + /, padded with =), got ${typeof b64 === 'string' ? preview(b64, 40) : typeof b64}`);
+  if (body !== undefined && bodyBase64 !== undefined) return fail('body', 'give either body or bodyBase64, not both');
+  if (body === undefined && bodyBase64 === undefined) return fail('body', 'missing body: give body (a JSON value or a string) or bodyBase64 (binary, base64)');
+  let bytes: Buffer;
+  if (bodyBase64 !== undefined) {
+    const b64 = bodyBase64.value;
+    if (bodyBase64.kind !== 'string' || b64 === undefined || !isBase64(b64)) {
+      return fail('bodyBase64', `bodyBase64 must be a standard base64 string (A-Z a-z 0-9 + /, padded with =), got ${b64 !== undefined ? preview(b64, 40) : KIND_NAMES[bodyBase64.kind]}`);
     }
-    body = Buffer.from(b64, 'base64');
+    bytes = Buffer.from(b64, 'base64');
   } else {
-    const b = env.body;
-    body = Buffer.from(typeof b === 'string' ? b : JSON.stringify(b), 'utf8');
+    // A string body is its text; any other JSON value is sent as written (compacted).
+    bytes = Buffer.from(body!.kind === 'string' ? body!.value! : body!.raw, 'utf8');
   }
-  if (body.length > MAX_BODY_BYTES) {
-    const r = bodyTooLarge(line, body.length);
+  if (bytes.length > MAX_BODY_BYTES) {
+    const r = bodyTooLarge(line, bytes.length);
     if (inferenceId !== undefined) r.inferenceId = inferenceId;
     if (meta !== undefined) r.meta = meta;
     return r;
@@ -132,10 +135,14 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues): De
   if (fields.endpointName === undefined) {
     return fail('endpointName', 'no endpoint: give --endpoint-name or an endpointName in the record');
   }
-  const rec: GoodRecord = { line, fields, body };
+  const rec: GoodRecord = { line, fields, body: bytes };
   if (meta !== undefined) rec.meta = meta;
   return rec;
 }
+
+const KIND_NAMES: Record<JsonKind, string> = {
+  object: 'an object', array: 'an array', string: 'a string', number: 'a number', true: 'a boolean', false: 'a boolean', null: 'null',
+};
 
 function bad(line: number, code: string, message: string, field?: string): BadRecord {
   const error: RecordError = { code, message };
@@ -147,8 +154,12 @@ function bodyTooLarge(line: number, size: number): BadRecord {
   return bad(line, 'InvalidRecord', `body is ${size} bytes; InvokeEndpoint accepts at most ${MAX_BODY_BYTES} bytes (6 MiB)`, 'body');
 }
 
-/** " (did you mean "targetVariant"?)" for a key within a small edit distance of a real one. */
+/**
+ * " (did you mean "targetVariant"?)" for a key within a small edit distance of a real one. Keys much
+ * longer than any real one are not compared: edit distance is quadratic.
+ */
 function suggest(key: string): string {
+  if (key.length > 40) return '';
   const lower = key.toLowerCase().replace(/[-_]/g, '');
   let best: string | undefined;
   let bestDistance = 3;

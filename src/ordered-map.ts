@@ -21,6 +21,8 @@ export interface OrderedMapOptions<T = unknown, R = unknown> {
   maxBytes?: number;
   itemBytes?: (item: T) => number;
   resultBytes?: (result: R) => number;
+  /** Called each time the bytes bound (not concurrency) holds an item back, with the items running. */
+  onBytesBound?: (running: number) => void;
 }
 
 type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
@@ -54,9 +56,10 @@ export async function* orderedMap<T, R>(
   let pendingBytes = 0;
   let resultsSeen = 0;
   let resultBytesSeen = 0;
-  const meanResult = (): number => (resultsSeen === 0 ? 0 : resultBytesSeen / resultsSeen);
+  /** The mean result so far; before the first, an item's own size stands for its result's. */
+  const meanResult = (size: number): number => (resultsSeen === 0 ? size : resultBytesSeen / resultsSeen);
   const affordable = (size: number): boolean =>
-    maxBytes === undefined || slots.length === 0 || pendingBytes + size + (running + 1) * meanResult() <= maxBytes;
+    maxBytes === undefined || slots.length === 0 || pendingBytes + size + (running + 1) * meanResult(size) <= maxBytes;
 
   const notify = (): void => {
     const w = wake;
@@ -98,7 +101,10 @@ export async function* orderedMap<T, R>(
     if (running >= concurrency || slots.length >= window) return;
     if (held !== undefined) {
       const size = itemBytes!(held.item);
-      if (!affordable(size)) return;
+      if (!affordable(size)) {
+        options.onBytesBound?.(running);
+        return;
+      }
       const { item } = held;
       held = undefined;
       start(item, size);

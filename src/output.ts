@@ -38,10 +38,29 @@ export class BatchWriter {
     this.flush();
   };
 
+  /**
+   * Queues a line given in pieces: a large answer's own bytes between text. What is queued goes
+   * first, then the pieces, in one corked batch (one writev).
+   */
+  writeParts(parts: readonly (string | Buffer)[]): Promise<void> | undefined {
+    if (this.#closed) return undefined;
+    this.stream.cork();
+    this.flush();
+    let ok = true;
+    for (const p of parts) ok = this.stream.write(p);
+    process.nextTick(() => this.stream.uncork());
+    this.#wait(ok);
+    return this.#blocked;
+  }
+
   flush(): void {
     if (this.#buf === '' || this.#closed) return;
     const ok = this.stream.write(this.#buf);
     this.#buf = '';
+    this.#wait(ok);
+  }
+
+  #wait(ok: boolean): void {
     if (!ok && !this.#blocked) {
       this.#blocked = once(this.stream, 'drain').then(
         () => { this.#blocked = undefined; },
@@ -60,13 +79,29 @@ export class BatchWriter {
   async end(closeStream: boolean): Promise<void> {
     this.flush();
     this.#closed = true;
-    // A stream that already failed emits nothing more: waiting for it would wait forever.
+    // A stream that already failed emits nothing more: waiting for it would wait forever. (Its
+    // 'error' event may not have been emitted yet: it comes on a later tick than the failed write.)
+    if (this.stream.errored) this.error ??= this.stream.errored as NodeJS.ErrnoException;
     if (this.stream.destroyed || this.stream.errored) return;
     if (closeStream) {
       this.stream.end();
       await finished(this.stream, { readable: false }).catch(() => undefined);
-    } else if (this.stream.writableNeedDrain) {
-      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error'), once(this.stream, 'close')]).catch(() => undefined);
+      return;
     }
+    // stdout stays open: an empty write's callback runs once everything before it was handed to the
+    // OS or failed; the error itself is emitted a tick later (a full /dev/full must not pass for 0).
+    const stream = this.stream;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        stream.off('error', done);
+        stream.off('close', done);
+        resolve();
+      };
+      stream.once('error', done);
+      stream.once('close', done);
+      stream.write('', () => done());
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    if (stream.errored) this.error ??= stream.errored as NodeJS.ErrnoException;
   }
 }

@@ -8,7 +8,7 @@ import { decodeLine, type DecodeOptions, type DecodedRecord, type GoodRecord } f
 import { orderedMap } from './ordered-map.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { buildRequest, type HttpRequestSpec, type Target } from './request.js';
-import { encodeBodyOnly, encodeResult, readResultHead, type DryRunRequest, type Result } from './result.js';
+import { encodeBodyOnly, encodeResultParts, readResultHead, type DryRunRequest, type Result } from './result.js';
 import type { AdaptiveConcurrency, DynamicSemaphore, RateLimiter } from './limiter.js';
 import { LatencyHistogram } from './stats.js';
 import { CLOCK_SKEW_THRESHOLD_MS, retryAfterMs, retryDelay, serverTimeMs } from './retry.js';
@@ -34,8 +34,11 @@ export interface PipelineInit {
   /** Called once when the service says the credentials expired; should force a refresh. */
   refreshCredentials?: (() => Promise<void>) | undefined;
   output: OutputMode;
-  /** Writes output text; resolves when the destination can take more. */
-  write: (text: string) => Promise<void> | void;
+  /**
+   * Writes output text (a line, or a line in pieces around a large answer's own bytes); resolves
+   * when the destination can take more.
+   */
+  write: (text: string | readonly (string | Buffer)[]) => Promise<void> | void;
   /** One line to stderr. */
   warn: (line: string) => void;
   maxAttempts: number;
@@ -68,8 +71,10 @@ export interface PipelineInit {
   maxBufferBytes?: number;
 }
 
-/** Memory for records in flight and results waiting behind a slow one: 64 MiB. */
-export const DEFAULT_MAX_BUFFER_BYTES = 64 * 1024 * 1024;
+/** Memory for records in flight and results waiting behind a slow one: 32 MiB. */
+export const DEFAULT_MAX_BUFFER_BYTES = 32 * 1024 * 1024;
+/** JSON answers this large are written as their own bytes, not copied into the result line's text. */
+const RAW_BODY_BYTES = 64 * 1024;
 /** What a record or result costs besides its body (objects, headers, the encoded line). */
 const PER_ITEM_BYTES = 512;
 
@@ -375,11 +380,18 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
 
   try {
     const source = init.records ?? decodeLines(init.lines, init.decode, stopReading.signal, summary, init.resume);
+    let toldBytesBound = false;
     const mapOptions = {
       concurrency: init.concurrency,
       maxBytes: init.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES,
       itemBytes: recordBytes,
       resultBytes: outcomeBytes,
+      onBytesBound: (running: number) => {
+        if (!toldBytesBound && running * 4 < init.concurrency) {
+          toldBytesBound = true;
+          init.warn(`large records: ${running} in flight fill the memory for records and waiting results (--max-buffer-mib ${Math.round(mapOptions.maxBytes / 1048576)}); fewer than --concurrency go out at once (raise --max-buffer-mib to send more)`);
+        }
+      },
     };
     for await (const outcome of orderedMap(source, invoke, mapOptions)) {
       if (outcome === ABORTED) break; // stop at the first record that has no real answer
@@ -399,7 +411,8 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
         const wait = init.write(line + '\n');
         if (wait && !(await settledBefore(wait, cancel.signal))) break;
       } else {
-        const wait = init.write(encodeResult(outcome) + '\n');
+        const line = encodeResultParts(outcome, RAW_BODY_BYTES);
+        const wait = init.write(typeof line === 'string' ? line + '\n' : [line[0], line[1], line[2] + '\n']);
         if (wait && !(await settledBefore(wait, cancel.signal))) break;
       }
       summary.written++;
@@ -481,7 +494,7 @@ function checkSameRecord(resume: ResumeInput, rec: DecodedRecord, lineNo: number
   if (resume.lastLine !== undefined && resume.lastInferenceId !== id) {
     throw new ResumeMismatch(`${last} has inferenceId ${JSON.stringify(resume.lastInferenceId ?? null)}, but line ${lineNo} of this input has ${JSON.stringify(id ?? null)}: not the same input`);
   }
-  const meta = rec.meta === undefined ? undefined : JSON.stringify(rec.meta);
+  const meta = rec.meta;
   if (resume.lastLine !== undefined && resume.lastMeta !== meta) {
     throw new ResumeMismatch(`${last} has meta ${resume.lastMeta ?? 'null'}, but line ${lineNo} of this input has ${meta ?? 'null'}: not the same input`);
   }

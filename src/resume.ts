@@ -3,7 +3,7 @@
 // crash can leave at most one torn (newline-less) line at the end, which resume drops.
 import { createReadStream, promises as fsp } from 'node:fs';
 import { UsageError } from './errors.js';
-import { readResultHead } from './result.js';
+import { readResultHead, readResultIdentity } from './result.js';
 
 export interface OutfileState {
   /** Bytes up to and including the last newline. */
@@ -86,16 +86,12 @@ export async function scanOutfile(path: string, bodyLines = false): Promise<Outf
     offset += chunk.length;
   }
   if (size === 0) return { completeBytes: 0, tornBytes: 0, records: 0, lastLine: undefined, failed: 0 };
-  let lastLine: number | undefined;
+  // --output body lines are not result objects: counting lines is enough.
+  const last = bodyLines ? undefined : readResultIdentity(lastComplete.toString('utf8'));
+  const lastLine = last?.line;
   const identity: { lastInferenceId?: string; lastMeta?: string } = {};
-  try {
-    const parsed = JSON.parse(lastComplete.toString('utf8')) as { line?: unknown; inferenceId?: unknown; meta?: unknown };
-    if (typeof parsed.line === 'number') lastLine = parsed.line;
-    if (typeof parsed.inferenceId === 'string') identity.lastInferenceId = parsed.inferenceId;
-    if (parsed.meta !== undefined) identity.lastMeta = JSON.stringify(parsed.meta);
-  } catch {
-    // --output body lines are not result objects: counting lines is enough.
-  }
+  if (last?.inferenceId !== undefined) identity.lastInferenceId = last.inferenceId;
+  if (last?.meta !== undefined) identity.lastMeta = last.meta;
   return { completeBytes, tornBytes: size - completeBytes, records, lastLine, failed, ...identity };
 }
 

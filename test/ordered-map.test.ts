@@ -80,6 +80,66 @@ test('a slow first item holds back reading, not memory', async () => {
   assert.equal(count, 1000);
 });
 
+test('a bytes bound: results waiting behind a slow first item, plus what is running, stay within it — 100 seeds', async () => {
+  for (let seed = 1; seed <= 100; seed++) {
+    const random = mulberry32(seed);
+    const n = 30 + (seed % 40);
+    const maxBytes = 1000;
+    // Item i weighs 50-250 bytes in and 100-300 out; the first is held until the others are done.
+    const inBytes = Array.from({ length: n }, () => 50 + Math.floor(random() * 200));
+    const outBytes = Array.from({ length: n }, () => 100 + Math.floor(random() * 200));
+    const pending: Array<{ i: number; resolve: () => void }> = [];
+    let releaseFirst!: () => void;
+    let live = 0; // bytes of inputs running + results not yet consumed
+    let peak = 0;
+    let boundCalls = 0;
+    const fn = (i: number): Promise<number> => {
+      live += inBytes[i]!;
+      peak = Math.max(peak, live);
+      return new Promise((resolve) => {
+        const settle = (): void => {
+          live += outBytes[i]! - inBytes[i]!;
+          peak = Math.max(peak, live);
+          resolve(i);
+        };
+        if (i === 0) releaseFirst = settle;
+        else pending.push({ i, resolve: settle });
+      });
+    };
+    const out: number[] = [];
+    const consumer = (async () => {
+      const options = {
+        concurrency: 16, maxBytes, itemBytes: (i: number) => inBytes[i]!, resultBytes: (i: number) => outBytes[i]!,
+        onBytesBound: () => { boundCalls++; },
+      };
+      for await (const v of orderedMap(range(n), fn, options)) {
+        out.push(v);
+        live -= outBytes[v]!;
+      }
+    })();
+    let done = false;
+    void consumer.then(() => { done = true; });
+    for (let k = 0; !done && k < 10_000; k++) {
+      await tick();
+      if (pending.length > 0) pending.splice(Math.floor(random() * pending.length), 1)[0]!.resolve();
+      else if (k > 50) releaseFirst();
+    }
+    await consumer;
+    const msg = `seed ${seed} (n=${n})`;
+    assert.deepEqual(out, Array.from({ length: n }, (_, i) => i), `order, ${msg}`);
+    // Answers are estimated by the mean so far, so the bound holds within that estimate's error; all
+    // of them together (unbounded) would be 3,000 bytes or more.
+    assert.ok(peak <= 1.5 * maxBytes, `peak ${peak} bytes > 1.5 x ${maxBytes}, ${msg}`);
+    assert.ok(boundCalls > 0, `the bound held items back, ${msg}`);
+  }
+});
+
+test('a single item larger than the bytes bound still goes through', async () => {
+  const out: number[] = [];
+  for await (const v of orderedMap(range(5), (i) => Promise.resolve(i), { concurrency: 4, maxBytes: 10, itemBytes: () => 100, resultBytes: () => 100 })) out.push(v);
+  assert.deepEqual(out, [0, 1, 2, 3, 4]);
+});
+
 test('synchronous results and throws keep their positions', async () => {
   const out: unknown[] = [];
   await assert.rejects(async () => {

@@ -59,7 +59,7 @@ test('a slow first record holds back reading, not memory', async () => {
     lines: latin1Lines(bodies, (n) => { pulled = n; }),
     write: (t) => {
       if (pulledAtFirstWrite < 0) pulledAtFirstWrite = pulled;
-      out.push(t);
+      out.push(typeof t === 'string' ? t : t.join(''));
     },
   });
   assert.equal(out.length, 400);

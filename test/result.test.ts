@@ -12,14 +12,14 @@ test('JSON content types', () => {
   }
 });
 
-test('a success line has a fixed key order and embeds JSON bodies as JSON', () => {
+test('a success line has a fixed key order and embeds JSON bodies as JSON (whitespace between tokens dropped)', () => {
   const line = encodeResult({
     line: 3, ok: true, inferenceId: 'i', status: 200, contentType: 'application/json', invokedProductionVariant: 'AllTraffic',
-    customAttributes: 'c', newSessionId: 's; Expires=2026-01-01T00:00:00Z', body: Buffer.from('{"a": [1, 2]}'), meta: { m: 1 },
+    customAttributes: 'c', newSessionId: 's; Expires=2026-01-01T00:00:00Z', body: Buffer.from('{"a": [1, 2]}'), meta: '{"m":1}',
     attempts: 2, latencyMs: 12,
   });
   assert.equal(line, '{"line":3,"inferenceId":"i","ok":true,"status":200,"contentType":"application/json","invokedProductionVariant":"AllTraffic",'
-    + '"customAttributes":"c","newSessionId":"s; Expires=2026-01-01T00:00:00Z","body":{"a": [1, 2]},"meta":{"m":1},"attempts":2,"latencyMs":12}');
+    + '"customAttributes":"c","newSessionId":"s; Expires=2026-01-01T00:00:00Z","body":{"a":[1,2]},"meta":{"m":1},"attempts":2,"latencyMs":12}');
   assert.deepEqual(JSON.parse(line).body, { a: [1, 2] });
 });
 
@@ -51,8 +51,8 @@ test('--output body', () => {
   assert.deepEqual(encodeBodyOnly({ line: 4, ok: false, error: { code: 'X', message: 'why' } }), { line: '', stderr: 'line 4: X: why' });
 });
 
-test('one-line JSON with a trailing newline is embedded as received, without re-serialising', () => {
+test('one-line JSON with a trailing newline is embedded as received, without re-serialising (only whitespace between tokens dropped)', () => {
   const line = encodeResult({ line: 1, ok: true, contentType: 'application/json', body: Buffer.from('{"a": [1, 2]}\n') });
-  assert.equal(line, '{"line":1,"ok":true,"contentType":"application/json","body":{"a": [1, 2]}}');
+  assert.equal(line, '{"line":1,"ok":true,"contentType":"application/json","body":{"a":[1,2]}}');
   assert.equal(encodeBodyOnly({ line: 1, ok: true, contentType: 'application/json', body: Buffer.from('  [1]\r\n') }).line, '[1]');
 });
