@@ -26,7 +26,10 @@ export interface Options {
   timeoutMs: number;
   connectTimeoutMs: number;
   maxLineBytes: number;
+  /** --max-attempts, else 3; AWS_MAX_ATTEMPTS and the profile's max_attempts come after the flag (retry-config.ts). */
   maxAttempts: number;
+  /** The flags given on the command line (long names): a flag wins over the environment and the profile. */
+  given: ReadonlySet<string>;
   retryModelErrors: boolean;
   /** Stop after this many failed records; 0 = never. */
   maxErrors: number;
@@ -119,9 +122,6 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
     throw new UsageError(`--output must be "result" or "body", got ${JSON.stringify(output)}`);
   }
 
-  const maxAttemptsText = str(v['max-attempts']) ?? nonEmpty(env.AWS_MAX_ATTEMPTS);
-  const maxAttemptsFlag = v['max-attempts'] !== undefined ? '--max-attempts' : 'AWS_MAX_ATTEMPTS';
-
   const concurrencyText = str(v.concurrency);
   const adaptive = concurrencyText === 'auto';
   const maxConcurrency = intOption('--max-concurrency', str(v['max-concurrency']), DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY);
@@ -173,7 +173,8 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
       timeoutMs: secondsOption('--timeout', str(v.timeout), DEFAULT_TIMEOUT_MS),
       connectTimeoutMs: secondsOption('--connect-timeout', str(v['connect-timeout']), DEFAULT_CONNECT_TIMEOUT_MS),
       maxLineBytes: intOption('--max-line-bytes', str(v['max-line-bytes']), DEFAULT_MAX_LINE_BYTES, 16, 1 << 30),
-      maxAttempts: intOption(maxAttemptsFlag, maxAttemptsText, DEFAULT_MAX_ATTEMPTS, 1, 100),
+      maxAttempts: intOption('--max-attempts', str(v['max-attempts']), DEFAULT_MAX_ATTEMPTS, 1, 100),
+      given: new Set(Object.keys(v).filter((k) => v[k] !== undefined)),
       retryModelErrors: v['retry-model-errors'] === true,
       maxErrors: intOption('--max-errors', str(v['max-errors']), 0, 0, Number.MAX_SAFE_INTEGER),
       progress: bothWays('progress', 'no-progress'),

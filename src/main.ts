@@ -50,6 +50,7 @@ async function run(opts: Options): Promise<number> {
     ]);
 
   const target = await resolveTarget(opts, process.env);
+  opts = target.options; // max attempts and retry mode from AWS_MAX_ATTEMPTS/AWS_RETRY_MODE and the profile
   // A dry run needs no credentials: nothing is signed.
   let provider: ((o?: { forceRefresh?: boolean }) => Promise<import('@smithy/types').AwsCredentialIdentity>) | undefined;
   if (!opts.dryRun) {
@@ -224,6 +225,7 @@ async function run(opts: Options): Promise<number> {
   let onAttempt: ((a: import('./pipeline.js').AttemptInfo) => void) | undefined;
   if (opts.debug) {
     const { formatAttempt } = await import('./debug.js');
+    say(`region ${target.region} (from ${target.regionSource}); requests go to ${target.url}; max attempts ${opts.maxAttempts} (from ${target.retry.maxAttemptsSource}); retry mode ${target.retry.retryModeConfigured} (from ${target.retry.retryModeSource})`);
     onAttempt = (a) => {
       clearProgress();
       process.stderr.write(formatAttempt(a));
@@ -322,7 +324,7 @@ async function run(opts: Options): Promise<number> {
     }
     // AWS's InvalidSignatureException message carries the canonical request after a blank line.
     say(`fatal: ${f.message.split('\n')[0]}`);
-    if (f.hint) say(`  ${f.hint}`);
+    if (f.hint) say(`  ${f.hint}${/region/.test(f.hint) ? ` (region ${target.region} from ${target.regionSource})` : ''}`);
     if (!single) say(`  stopped after ${result.written} result${result.written === 1 ? '' : 's'} (written in input order); no further records were sent`);
     return EXIT_FATAL;
   }
