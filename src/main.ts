@@ -50,7 +50,6 @@ async function run(opts: Options): Promise<number> {
     ]);
 
   const target = await resolveTarget(opts, process.env);
-  opts = target.options; // max attempts and retry mode from AWS_MAX_ATTEMPTS/AWS_RETRY_MODE and the profile
   // A dry run needs no credentials: nothing is signed.
   let provider: ((o?: { forceRefresh?: boolean }) => Promise<import('@smithy/types').AwsCredentialIdentity>) | undefined;
   if (!opts.dryRun) {
@@ -61,6 +60,9 @@ async function run(opts: Options): Promise<number> {
     // promise, and a failure surfaces as one fatal error on the first record.
     chain().catch(() => undefined);
   }
+
+  // Max attempts and retry mode from AWS_MAX_ATTEMPTS/AWS_RETRY_MODE and the profile (adaptive = --concurrency auto).
+  opts = target.options;
 
   // --- output: stdout, a file, or (--resume-failed) a file rewritten through a temporary one ---
   const single = opts.body !== undefined;
