@@ -9,6 +9,11 @@ export type OutputMode = 'result' | 'body';
 export interface Options {
   /** Per-record defaults from the flags (`--content-type` etc.), already validated. */
   defaults: FieldValues;
+  /**
+   * The flags given on the command line (long names): a flag wins over the environment and the profile
+   * (retry-config.ts reads AWS_MAX_ATTEMPTS and the profile's max_attempts when --max-attempts is absent).
+   */
+  given: ReadonlySet<string>;
   region: string | undefined;
   profile: string | undefined;
   endpointUrl: string | undefined;
@@ -26,10 +31,7 @@ export interface Options {
   timeoutMs: number;
   connectTimeoutMs: number;
   maxLineBytes: number;
-  /** --max-attempts, else 3; AWS_MAX_ATTEMPTS and the profile's max_attempts come after the flag (retry-config.ts). */
   maxAttempts: number;
-  /** The flags given on the command line (long names): a flag wins over the environment and the profile. */
-  given: ReadonlySet<string>;
   retryModelErrors: boolean;
   /** Stop after this many failed records; 0 = never. */
   maxErrors: number;
@@ -122,6 +124,10 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
     throw new UsageError(`--output must be "result" or "body", got ${JSON.stringify(output)}`);
   }
 
+  // AWS_MAX_ATTEMPTS and the profile's max_attempts come after the flag: retry-config.ts.
+  const maxAttemptsText = str(v['max-attempts']);
+  const maxAttemptsFlag = '--max-attempts';
+
   const concurrencyText = str(v.concurrency);
   const adaptive = concurrencyText === 'auto';
   const maxConcurrency = intOption('--max-concurrency', str(v['max-concurrency']), DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY);
@@ -161,6 +167,7 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
     kind: 'run',
     options: {
       defaults,
+      given: new Set(Object.keys(v).filter((k) => v[k] !== undefined)),
       region: str(v.region),
       profile: str(v.profile),
       endpointUrl: checkUrl(str(v['endpoint-url'])),
@@ -173,8 +180,7 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
       timeoutMs: secondsOption('--timeout', str(v.timeout), DEFAULT_TIMEOUT_MS),
       connectTimeoutMs: secondsOption('--connect-timeout', str(v['connect-timeout']), DEFAULT_CONNECT_TIMEOUT_MS),
       maxLineBytes: intOption('--max-line-bytes', str(v['max-line-bytes']), DEFAULT_MAX_LINE_BYTES, 16, 1 << 30),
-      maxAttempts: intOption('--max-attempts', str(v['max-attempts']), DEFAULT_MAX_ATTEMPTS, 1, 100),
-      given: new Set(Object.keys(v).filter((k) => v[k] !== undefined)),
+      maxAttempts: intOption(maxAttemptsFlag, maxAttemptsText, DEFAULT_MAX_ATTEMPTS, 1, 100),
       retryModelErrors: v['retry-model-errors'] === true,
       maxErrors: intOption('--max-errors', str(v['max-errors']), 0, 0, Number.MAX_SAFE_INTEGER),
       progress: bothWays('progress', 'no-progress'),

@@ -50,6 +50,8 @@ export interface PipelineInit {
   now?: () => number;
   random?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The SDKs' retry quota (retry-quota.ts); a new one per run by default. */
+  retryQuota?: RetryQuota;
   /** Live statistics, updated as the run goes (main reads it for --progress and --stats). */
   summary?: Summary;
   /** Per-attempt admission control: adaptive concurrency and/or a rate limit. */
@@ -62,8 +64,6 @@ export interface PipelineInit {
   onResult?: (r: Result) => Promise<void> | void;
   /** --resume / --resume-failed: what an earlier run of the same input already answered. */
   resume?: ResumeInput;
-  /** The SDKs' retry quota (retry-quota.ts); a new one per run by default. */
-  retryQuota?: RetryQuota;
 }
 
 export interface Admission {
