@@ -9,6 +9,11 @@ export type OutputMode = 'result' | 'body';
 export interface Options {
   /** Per-record defaults from the flags (`--content-type` etc.), already validated. */
   defaults: FieldValues;
+  /**
+   * The flags given on the command line (long names): a flag wins over the environment and the profile
+   * (retry-config.ts reads AWS_MAX_ATTEMPTS and the profile's max_attempts when --max-attempts is absent).
+   */
+  given: ReadonlySet<string>;
   region: string | undefined;
   profile: string | undefined;
   endpointUrl: string | undefined;
@@ -127,8 +132,9 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
     throw new UsageError(`--output must be "result" or "body", got ${JSON.stringify(output)}`);
   }
 
-  const maxAttemptsText = str(v['max-attempts']) ?? nonEmpty(env.AWS_MAX_ATTEMPTS);
-  const maxAttemptsFlag = v['max-attempts'] !== undefined ? '--max-attempts' : 'AWS_MAX_ATTEMPTS';
+  // AWS_MAX_ATTEMPTS and the profile's max_attempts come after the flag: retry-config.ts.
+  const maxAttemptsText = str(v['max-attempts']);
+  const maxAttemptsFlag = '--max-attempts';
 
   const concurrencyText = str(v.concurrency);
   const adaptive = concurrencyText === 'auto';
@@ -172,6 +178,7 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
     kind: 'run',
     options: {
       defaults,
+      given: new Set(Object.keys(v).filter((k) => v[k] !== undefined)),
       region: str(v.region),
       profile: str(v.profile),
       endpointUrl: checkUrl(str(v['endpoint-url'])),

@@ -1,24 +1,11 @@
-// Pure: where requests go and which region signs them (reference §1.2, §6.4, §6.5).
+// Pure: where requests go and which region signs them (reference §1.2, §6.4, §6.5). The partition of a
+// region (its DNS suffixes, FIPS and dual-stack support, and the region patterns that place an unknown
+// region) comes from the AWS SDK's own partition data (@aws-sdk/core's `partition()`, the
+// `aws.partition` function of every endpoint rule set); the rules below are SageMaker Runtime's
+// endpoint rule set.
+import { partition } from '@aws-sdk/core/client';
 import { ENDPOINT_PREFIX } from './constants.js';
 import { UsageError } from './errors.js';
-
-interface Partition {
-  regex: RegExp;
-  dnsSuffix: string;
-  dualStackDnsSuffix: string;
-  name: string;
-}
-
-const PARTITIONS: readonly Partition[] = [
-  { name: 'aws-cn', regex: /^cn-\w+-\d+$/, dnsSuffix: 'amazonaws.com.cn', dualStackDnsSuffix: 'api.amazonwebservices.com.cn' },
-  { name: 'aws-us-gov', regex: /^us-gov-\w+-\d+$/, dnsSuffix: 'amazonaws.com', dualStackDnsSuffix: 'api.aws' },
-  { name: 'aws-iso', regex: /^us-iso-\w+-\d+$/, dnsSuffix: 'c2s.ic.gov', dualStackDnsSuffix: 'api.aws.ic.gov' },
-  { name: 'aws-iso-b', regex: /^us-isob-\w+-\d+$/, dnsSuffix: 'sc2s.sgov.gov', dualStackDnsSuffix: 'api.aws.scloud' },
-  { name: 'aws-iso-e', regex: /^eu-isoe-\w+-\d+$/, dnsSuffix: 'cloud.adc-e.uk', dualStackDnsSuffix: 'api.cloud-aws.adc-e.uk' },
-  { name: 'aws-iso-f', regex: /^us-isof-\w+-\d+$/, dnsSuffix: 'csp.hci.ic.gov', dualStackDnsSuffix: 'api.aws.hci.ic.gov' },
-  { name: 'aws-eusc', regex: /^eusc-(de)-\w+-\d+$/, dnsSuffix: 'amazonaws.eu', dualStackDnsSuffix: 'api.amazonwebservices.eu' },
-];
-const AWS: Partition = { name: 'aws', regex: /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/, dnsSuffix: 'amazonaws.com', dualStackDnsSuffix: 'api.aws' };
 
 /** A region must be a valid host label (the JS SDK's checkRegion). */
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
@@ -38,12 +25,14 @@ export interface ResolvedEndpoint {
   signingRegion: string;
 }
 
-/** FIPS pseudo-regions (`fips-us-east-1`, `us-east-1-fips`, `aws-fips`) name a real region plus FIPS. */
+/**
+ * FIPS pseudo-regions (`fips-us-east-1`, `us-east-1-fips`, `fips-dkr-us-east-1`, `aws-fips`) name a real
+ * region plus FIPS: the JS SDK's isFipsRegion / getRealRegion (@smithy/core/config).
+ */
 export function realRegion(region: string): { region: string; fips: boolean } {
+  if (!region.startsWith('fips-') && !region.endsWith('-fips')) return { region, fips: false };
   if (region === 'fips-aws-global' || region === 'aws-fips') return { region: 'us-east-1', fips: true };
-  if (region.startsWith('fips-')) return { region: region.slice(5), fips: true };
-  if (region.endsWith('-fips')) return { region: region.slice(0, -5), fips: true };
-  return { region, fips: false };
+  return { region: region.replace(/fips-(dkr-|prod-)?|-fips/, ''), fips: true };
 }
 
 export function resolveEndpoint(input: EndpointInput): ResolvedEndpoint {
@@ -55,11 +44,18 @@ export function resolveEndpoint(input: EndpointInput): ResolvedEndpoint {
     if (input.useDualStack) throw new UsageError('Invalid Configuration: Dualstack and custom endpoint are not supported');
     return { url: input.endpointUrl.replace(/\/$/, ''), signingRegion: region };
   }
-  const p = PARTITIONS.find((x) => x.regex.test(region)) ?? AWS;
+  const p = partition(region);
+  if (fips && input.useDualStack && !(p.supportsFIPS && p.supportsDualStack)) {
+    throw new UsageError(`FIPS and DualStack are enabled, but partition ${p.name} (region ${region}) does not support one or both`);
+  }
+  if (fips && !p.supportsFIPS) throw new UsageError(`FIPS is enabled but partition ${p.name} (region ${region}) does not support FIPS`);
+  if (input.useDualStack && !p.supportsDualStack) {
+    throw new UsageError(`DualStack is enabled but partition ${p.name} (region ${region}) does not support DualStack`);
+  }
   let host: string;
   if (fips && input.useDualStack) host = `runtime.sagemaker-fips.${region}.${p.dualStackDnsSuffix}`;
-  else if (fips && p.name === 'aws') host = `runtime-fips.sagemaker.${region}.${p.dnsSuffix}`;
-  else if (fips && p.name === 'aws-us-gov') host = `${ENDPOINT_PREFIX}.${region}.${p.dnsSuffix}`;
+  else if (fips && p.name === 'aws') host = `runtime-fips.sagemaker.${region}.amazonaws.com`;
+  else if (fips && p.name === 'aws-us-gov') host = `${ENDPOINT_PREFIX}.${region}.amazonaws.com`;
   else if (fips) host = `runtime.sagemaker-fips.${region}.${p.dnsSuffix}`;
   else if (input.useDualStack) host = `${ENDPOINT_PREFIX}.${region}.${p.dualStackDnsSuffix}`;
   else host = `${ENDPOINT_PREFIX}.${region}.${p.dnsSuffix}`;

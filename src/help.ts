@@ -33,7 +33,8 @@ Request options (the AWS CLI's names; the default for every record; default: not
                                     literal text, file://PATH (text) or fileb://PATH (bytes)
 
 AWS options:
-  --region REGION       default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region
+  --region REGION       default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, then EC2
+                        instance metadata (IMDSv2; off with AWS_EC2_METADATA_DISABLED=true)
   --profile NAME        shared config/credentials profile (default: AWS_PROFILE, then "default")
   --endpoint-url URL    send to this URL (default: AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
                         AWS_ENDPOINT_URL, the profile's services section or endpoint_url, else
@@ -41,7 +42,9 @@ AWS options:
   Credentials: the standard AWS chain — AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,
   the profile in AWS_SHARED_CREDENTIALS_FILE/AWS_CONFIG_FILE (static keys, credential_process, SSO,
   assume role), AWS_WEB_IDENTITY_TOKEN_FILE, container and instance metadata. Also honoured:
-  AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS.
+  AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
+  AWS_RETRY_MODE / the profile's retry_mode (adaptive = --concurrency auto unless --concurrency is
+  given; legacy runs as standard), AWS_EC2_METADATA_SERVICE_ENDPOINT.
 
 Run options:
   --envelope              read JSON envelopes instead of raw bodies
@@ -53,7 +56,8 @@ Run options:
                           body only (a failure: an empty line here, a message on stderr)
   --timeout SECONDS       per-attempt request timeout (default 70; 0 = none)
   --connect-timeout S     connection timeout (default 10; 0 = none)
-  --max-attempts N        attempts per record, first included (default 3; env AWS_MAX_ATTEMPTS)
+  --max-attempts N        attempts per record, first included (default 3; AWS_MAX_ATTEMPTS, then
+                          the profile's max_attempts)
   --retry-model-errors    also retry ModelError (424) answers (default: never)
   --max-errors N          stop after N failed records (default 0 = never)
   --max-line-bytes N      longest input line (default 9437184); a longer one is an error result

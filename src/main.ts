@@ -94,6 +94,9 @@ async function run(opts: Options): Promise<number> {
     chain().catch(() => undefined);
   }
 
+  // Max attempts and retry mode from AWS_MAX_ATTEMPTS/AWS_RETRY_MODE and the profile (adaptive = --concurrency auto).
+  opts = target.options;
+
   // --- output: stdout, a file, or (--resume-failed) a file rewritten through a temporary one ---
   let resume: import('./pipeline.js').ResumeInput | undefined;
   let replacement: ReturnType<typeof outfile.createReplacement> | undefined;
@@ -273,6 +276,7 @@ async function run(opts: Options): Promise<number> {
   let onAttempt: ((a: import('./pipeline.js').AttemptInfo) => void) | undefined;
   if (opts.debug) {
     const { formatAttempt } = await import('./debug.js');
+    say(`region ${target.region} (from ${target.regionSource}); requests go to ${target.url}; max attempts ${opts.maxAttempts} (from ${target.retry.maxAttemptsSource}); retry mode ${target.retry.retryModeConfigured} (from ${target.retry.retryModeSource})`);
     onAttempt = (a) => {
       clearProgress();
       process.stderr.write(formatAttempt(a));
@@ -406,7 +410,7 @@ async function run(opts: Options): Promise<number> {
     }
     // AWS's InvalidSignatureException message carries the canonical request after a blank line.
     say(`fatal: ${f.message.split('\n')[0]}`);
-    if (f.hint) say(`  ${f.hint}`);
+    if (f.hint) say(`  ${f.hint}${/region/.test(f.hint) ? ` (region ${target.region} from ${target.regionSource})` : ''}`);
     if (!single) say(`  stopped after ${result.written} result${result.written === 1 ? '' : 's'} (written in input order); no further records were sent`);
     next();
     return EXIT_FATAL;

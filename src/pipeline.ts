@@ -12,6 +12,7 @@ import { encodeBodyOnly, encodeResultParts, readResultHead, type DryRunRequest, 
 import type { AdaptiveConcurrency, DynamicSemaphore, RateLimiter } from './limiter.js';
 import { LatencyHistogram } from './stats.js';
 import { CLOCK_SKEW_THRESHOLD_MS, retryAfterMs, retryDelay, serverTimeMs } from './retry.js';
+import { createRetryQuota, type RetryQuota } from './retry-quota.js';
 import {
   classifyServiceError, classifyTransportError, isEndpointNotFound, parseServiceError, type FailureKind,
 } from './service-error.js';
@@ -52,6 +53,8 @@ export interface PipelineInit {
   now?: () => number;
   random?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The SDKs' retry quota (retry-quota.ts); a new one per run by default. */
+  retryQuota?: RetryQuota;
   /** Live statistics, updated as the run goes (main reads it for --progress and --stats). */
   summary?: Summary;
   /** Per-attempt admission control: adaptive concurrency and/or a rate limit. */
@@ -171,6 +174,8 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   const sleep = init.sleep ?? abortableSleep;
   const summary: Summary = init.summary ?? newSummary(now());
   const admission = init.admission ?? {};
+  const quota = init.retryQuota ?? await createRetryQuota();
+  let quotaWarned = false;
 
   const stopReading = new AbortController();
   const cancel = new AbortController();
@@ -229,6 +234,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
     }
     let attempt = 0;
     let refreshedCredentials = false;
+    let quotaToken = quota.initial;
     for (;;) {
       if (cancel.signal.aborted) return ABORTED;
       attempt++;
@@ -274,6 +280,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
         if (res.status >= 200 && res.status < 300) {
           correctClock(res.headers);
           anySuccess = true;
+          quota.release(quotaToken);
           summary.ok++;
           summary.latency.add(latencyMs);
           if (admission.adaptive) {
@@ -342,13 +349,26 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
         report('fatal: stopping the run');
         return fatal(new FatalError(`${error.code}: ${error.message}`, error.code, fatalHint(error, init.target)));
       }
-      if (kind === 'final' || attempt >= init.maxAttempts) {
+      // The retry quota pays for the retry, as in the SDKs (not for the one after a credential refresh,
+      // which they do not make); when it cannot, the record is not retried.
+      let quotaEmpty = false;
+      if (kind !== 'final' && attempt < init.maxAttempts && !/^ExpiredToken/.test(error.code)) {
+        const paid = await quota.acquire(quotaToken, kind);
+        if (paid) quotaToken = paid;
+        else quotaEmpty = true;
+      }
+      if (kind === 'final' || attempt >= init.maxAttempts || quotaEmpty) {
         if (!anySuccess && kind !== 'final' && CONNECT_ERRORS.has(error.code)) {
           report('fatal: stopping the run');
           return fatal(new FatalError(`cannot reach ${init.target.host}: ${error.code}: ${error.message} (after ${attempt} attempts)`,
             error.code, 'check --endpoint-url / --region and the network'));
         }
-        report(kind === 'final' ? `give up: ${error.code} is not retried` : `give up: ${attempt} attempts made (--max-attempts)`);
+        report(kind === 'final' ? `give up: ${error.code} is not retried`
+          : quotaEmpty ? `give up: the retry quota is empty (${quota.capacity} tokens left)` : `give up: ${attempt} attempts made (--max-attempts)`);
+        if (quotaEmpty && !quotaWarned) {
+          quotaWarned = true;
+          init.warn(`retry quota empty: retryable failures fail without a retry until successes refill it (line ${rec.line}: ${error.code}, attempt ${attempt})`);
+        }
         summary.latency.add(latencyMs);
         return failed(rec, error, attempt, latencyMs);
       }

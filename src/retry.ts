@@ -1,13 +1,18 @@
-// Pure: how long to wait before a retry (AWS SDK standard mode, reference §4.1).
+// Pure: how long to wait before a retry (AWS SDK standard mode, reference §4.1), with the backoff bases
+// the JS SDK's StandardRetryStrategy uses now (@smithy/core/retry's Retry parameters: 50 ms, and 1 s
+// after throttling, since @smithy/core 3.40; the exported DEFAULT_RETRY_DELAY_BASE / 100 ms and
+// THROTTLING_RETRY_DELAY_BASE / 500 ms are the deprecated pre-2026 strategy's).
 import type { IncomingHttpHeaders } from 'node:http';
+import { MAXIMUM_RETRY_DELAY, Retry } from '@smithy/core/retry';
 
-export const BASE_DELAY_MS = 100;
-export const THROTTLING_BASE_DELAY_MS = 500;
-export const MAX_BACKOFF_MS = 20_000;
+export const BASE_DELAY_MS = Retry.delay();
+export const THROTTLING_BASE_DELAY_MS = Retry.throttlingDelay();
+export const MAX_BACKOFF_MS = MAXIMUM_RETRY_DELAY;
 
 /**
- * Full jitter: floor(random() * min(base * 2^retry, 20 s)), retry counted from 0.
- * A server hint wins up to 5 s beyond the computed delay: max(computed, min(hint, computed + 5 s)).
+ * Full jitter, as the SDK's DefaultRetryBackoffStrategy: floor(random() * min(base * 2^retry, 20 s)),
+ * retry counted from 0. A server hint wins up to 5 s beyond the computed delay:
+ * max(computed, min(hint, computed + 5 s)), as StandardRetryStrategy does.
  */
 export function retryDelay(retry: number, throttling: boolean, random: () => number, hintMs?: number): number {
   const base = throttling ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS;

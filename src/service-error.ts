@@ -3,6 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { H_ERROR_TYPE, H_REQUEST_ID } from './constants.js';
 import type { RecordError } from './errors.js';
+import { redactSecrets } from './redact.js';
 
 /** Extracts code and message like @aws-sdk/core's loadRestJsonErrorCode, plus ModelError's members. */
 export function parseServiceError(status: number, headers: IncomingHttpHeaders, body: Buffer): RecordError {
@@ -23,7 +24,8 @@ export function parseServiceError(status: number, headers: IncomingHttpHeaders, 
   const code = raw === undefined ? String(status) : cleanCode(raw);
   const m = data.message ?? data.Message;
   const message = typeof m === 'string' && m !== '' ? m : Object.keys(data).length === 0 && text.trim() !== '' ? text.trim().slice(0, 2048) : code;
-  const e: RecordError = { code, message, status };
+  // A signature error quotes the request back, session token included.
+  const e: RecordError = { code, message: redactSecrets(message), status };
   if (typeof data.OriginalStatusCode === 'number') e.originalStatusCode = data.OriginalStatusCode;
   if (typeof data.OriginalMessage === 'string') e.originalMessage = data.OriginalMessage;
   if (typeof data.LogStreamArn === 'string') e.logStreamArn = data.LogStreamArn;

@@ -58,10 +58,14 @@ test('run options', () => {
   assert.equal(o.maxLineBytes, 100);
 });
 
-test('AWS_MAX_ATTEMPTS is honoured; the flag wins; a bad value names its source', () => {
-  assert.equal(run(['--endpoint-name', 'e'], { AWS_MAX_ATTEMPTS: '7' }).maxAttempts, 7);
-  assert.equal(run(['--endpoint-name', 'e', '--max-attempts', '2'], { AWS_MAX_ATTEMPTS: '7' }).maxAttempts, 2);
-  usage(['--endpoint-name', 'e'], /^AWS_MAX_ATTEMPTS must be a whole number/, { AWS_MAX_ATTEMPTS: 'x' });
+test('the flags given are recorded, so that a flag wins over the environment and the profile (retry-config.ts)', () => {
+  const o = run(['--endpoint-name', 'e', '--max-attempts', '2', '--concurrency=4'], { AWS_MAX_ATTEMPTS: '7' });
+  assert.equal(o.maxAttempts, 2);
+  assert.ok(o.given.has('max-attempts') && o.given.has('concurrency') && o.given.has('endpoint-name'));
+  const d = run(['--endpoint-name', 'e'], { AWS_MAX_ATTEMPTS: '7' });
+  assert.equal(d.maxAttempts, 3, 'AWS_MAX_ATTEMPTS is read with the profile, after the flag');
+  assert.ok(!d.given.has('max-attempts') && !d.given.has('concurrency'));
+  usage(['--endpoint-name', 'e', '--max-attempts', '0'], /^--max-attempts must be a whole number from 1 to 100, got 0/);
 });
 
 test('"" means not set, as in the AWS SDKs', () => {

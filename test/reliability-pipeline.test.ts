@@ -9,6 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/server.js';
 import type { FieldValues } from '../src/fields.js';
 import { runPipeline, type PipelineInit, type Summary } from '../src/pipeline.js';
+import { INITIAL_RETRY_TOKENS, NO_RETRY_INCREMENT, Retry } from '@smithy/core/retry';
+import { createRetryQuota } from '../src/retry-quota.js';
 import { parseTarget } from '../src/request.js';
 import type { CredentialProvider } from '../src/sign.js';
 import { STATIC_CREDENTIALS, latin1Lines, pipelineHarness } from './helpers/pipeline.js';
@@ -64,27 +66,27 @@ const body = (t: string, i: number, directive?: Record<string, unknown>): string
   JSON.stringify({ t, i, ...(directive && { __emulator: directive }) });
 
 describe('retry schedule', () => {
-  test('transient errors: full jitter on 100 ms, doubling; the record succeeds on the third attempt', async () => {
+  test('transient errors: full jitter on 50 ms, doubling; the record succeeds on the third attempt', async () => {
     const t = tag();
     const r = await run([body(t, 1, { fault: 'internal', times: 2 })], { random: () => 0.9 });
-    assert.deepEqual(r.sleeps, [90, 180]);
+    assert.deepEqual(r.sleeps, [45, 90]);
     assert.equal(r.results[0]!.ok, true);
     assert.equal(r.results[0]!.attempts, 3);
     assert.deepEqual(r.log.map((e) => e.status), [500, 500, 200]);
     assert.deepEqual([r.summary.attempts, r.summary.retries, r.summary.throttles], [3, 2, 0]);
   });
 
-  test('throttling: full jitter on 500 ms, doubling', async () => {
+  test('throttling: full jitter on 1 s, doubling', async () => {
     const t = tag();
     const r = await run([body(t, 1, { fault: 'throttle', times: 2 })], { random: () => 0.9 });
-    assert.deepEqual(r.sleeps, [450, 900]);
+    assert.deepEqual(r.sleeps, [900, 1800]);
     assert.equal(r.results[0]!.attempts, 3);
     assert.equal(r.summary.throttles, 2);
   });
 
   test('429 ModelNotReadyException is throttling', async () => {
     const r = await run([body(tag(), 1, { fault: 'not-ready', times: 1 })], { random: () => 0.9 });
-    assert.deepEqual(r.sleeps, [450]);
+    assert.deepEqual(r.sleeps, [900]);
     assert.equal(r.results[0]!.ok, true);
   });
 
@@ -145,6 +147,64 @@ describe('retry schedule', () => {
     const exhausted = await run([body(tag(), 1, { fault: 'stall' })], { timeoutMs: 200 });
     assert.equal(exhausted.results[0]!.error.code, 'TimeoutError');
     assert.equal(exhausted.results[0]!.attempts, 3);
+  });
+});
+
+describe('the retry quota (the SDK\'s StandardRetryStrategy: 500 tokens, 14 a retry, 5 after throttling, refilled by successes)', () => {
+  const COST = Retry.cost();
+  const THROTTLING_COST = Retry.throttlingCost();
+  test('the SDK\'s values', () => {
+    assert.deepEqual([INITIAL_RETRY_TOKENS, COST, THROTTLING_COST, NO_RETRY_INCREMENT], [500, 14, 5, 1]);
+  });
+
+  test('a burst of 5xx drains it: records beyond the quota fail after one attempt, and the run says so once', async () => {
+    const t = tag();
+    const warnings: string[] = [];
+    const quota = await createRetryQuota();
+    const r = await run(Array.from({ length: 30 }, (_, i) => body(t, i + 1, { fault: 'internal', times: 99 })),
+      { concurrency: 1, retryQuota: quota, warn: (l) => warnings.push(l) });
+    // 500 tokens pay for 35 retries of 14: 17 records get their 2 retries (476), the 18th one (24 -> 10).
+    const full = Math.floor(INITIAL_RETRY_TOKENS / (2 * COST));
+    assert.equal(full, 17);
+    assert.deepEqual(r.results.map((x) => x.attempts), [...Array<number>(full).fill(3), 2, ...Array<number>(30 - full - 1).fill(1)]);
+    assert.ok(r.results.every((x) => !x.ok && x.error.code === 'InternalFailure' && x.error.status === 500));
+    assert.equal(r.log.length, full * 3 + 2 + (30 - full - 1), 'no request beyond what the quota paid for');
+    assert.equal(quota.capacity, INITIAL_RETRY_TOKENS - 35 * COST);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0]!, /^retry quota empty: retryable failures fail without a retry until successes refill it \(line 18: InternalFailure, attempt 2\)$/);
+    assert.equal(r.summary.retries, 35);
+  });
+
+  test('successes refill it: one token for a first-attempt success, the retry\'s cost back for a retried one', async () => {
+    const quota = await createRetryQuota();
+    const t = tag();
+    // Drain it to 10 tokens (as above).
+    await run(Array.from({ length: 18 }, (_, i) => body(t, i + 1, { fault: 'internal', times: 99 })), { concurrency: 1, retryQuota: quota });
+    assert.equal(quota.capacity, 10);
+    const blocked = await run([body(tag(), 1, { fault: 'internal', times: 1 })], { retryQuota: quota });
+    assert.deepEqual([blocked.results[0]!.ok, blocked.results[0]!.attempts], [false, 1], 'not retried: 10 < 14');
+    const t2 = tag();
+    await run(Array.from({ length: 4 }, (_, i) => body(t2, i + 1)), { concurrency: 1, retryQuota: quota });
+    assert.equal(quota.capacity, 10 + 4 * NO_RETRY_INCREMENT);
+    const retried = await run([body(tag(), 1, { fault: 'internal', times: 1 })], { retryQuota: quota });
+    assert.deepEqual([retried.results[0]!.ok, retried.results[0]!.attempts], [true, 2], 'paid with 14, and given back on success');
+    assert.equal(quota.capacity, 14);
+    // Never above 500.
+    const fresh = await createRetryQuota();
+    await run([body(tag(), 1)], { retryQuota: fresh });
+    assert.equal(fresh.capacity, INITIAL_RETRY_TOKENS);
+  });
+
+  test('costs: 5 after throttling, 14 after any other retryable error, a timeout included', async () => {
+    const quota = await createRetryQuota();
+    await run([body(tag(), 1, { fault: 'throttle', times: 99 })], { retryQuota: quota });
+    assert.equal(quota.capacity, INITIAL_RETRY_TOKENS - 2 * THROTTLING_COST);
+    await run([body(tag(), 1, { fault: 'stall', times: 99 })], { retryQuota: quota, timeoutMs: 150 });
+    assert.equal(quota.capacity, INITIAL_RETRY_TOKENS - 2 * THROTTLING_COST - 2 * COST, 'a timeout costs 14 (the SDK\'s old TIMEOUT_RETRY_COST of 10 is no longer used)');
+    await run([body(tag(), 1, { fault: 'reset', times: 99 })], { retryQuota: quota });
+    assert.equal(quota.capacity, INITIAL_RETRY_TOKENS - 2 * THROTTLING_COST - 4 * COST);
+    await run([body(tag(), 1, { fault: 'model-error' })], { retryQuota: quota });
+    assert.equal(quota.capacity, INITIAL_RETRY_TOKENS - 2 * THROTTLING_COST - 4 * COST, 'a final answer costs nothing and gives nothing back');
   });
 });
 

@@ -70,7 +70,10 @@ describe('fault injection: thousands of records through a seeded mix of faults',
     const log = since(from).filter((e) => e.body.includes(`"seed":${SEED},`));
     const note = ` (seed ${SEED}; rerun with SM_INVOKE_FAULT_SEED=${SEED})`;
     assert.equal(r.code, 1, r.stderr + note);
-    assert.equal(r.stderr, '', note);
+    // The SDKs' retry quota (500 tokens, 14 a retry, 5 after throttling, refilled by successes) may run
+    // dry in this storm, depending on the order answers arrive in: then the run says so, once.
+    const quotaEmptied = /^sm-invoke: retry quota empty: [^\n]*\n$/.test(r.stderr);
+    assert.ok(r.stderr === '' || quotaEmptied, r.stderr + note);
     assert.equal(r.lines.length, N, `one line per input line${note}`);
 
     const perRecord = new Map<number, RequestLogEntry[]>();
@@ -81,6 +84,7 @@ describe('fault injection: thousands of records through a seeded mix of faults',
     }
     let retries = 0;
     let cut = 0;
+    let refusedByQuota = 0;
     for (const rec of records) {
       const got = r.lines[rec.line - 1]!;
       const want = expected(rec, MAX_ATTEMPTS);
@@ -103,7 +107,12 @@ describe('fault injection: thousands of records through a seeded mix of faults',
       const late = sent.filter((e, j) => (e.fault === undefined && !(got.ok && j === sent.length - 1))
         || (e.fault !== undefined && e.fault !== 'stall' && e.fault !== 'reset' && e.status === 0)).length;
       cut += late;
-      if (late === 0) {
+      // A retry the quota could not pay for: the record failed with its fault, after fewer attempts than planned.
+      const refused = late === 0 && rec.fault !== undefined && !got.ok && got.attempts < want.attempts && got.error?.code === FAULT_CODE[rec.fault];
+      if (refused) {
+        assert.ok(quotaEmptied, `refused a retry, but the run did not say the quota was empty: ${what}`);
+        refusedByQuota++;
+      } else if (late === 0) {
         assert.equal(got.ok, want.ok, what);
         assert.equal(got.attempts, want.attempts, what);
         if (!want.ok) assert.equal(got.error?.code, want.code, what);
@@ -113,7 +122,7 @@ describe('fault injection: thousands of records through a seeded mix of faults',
       if (!got.ok) assert.ok(got.error?.code && got.error?.message, what);
     }
     const stats = {
-      records: N, requests: log.length, retries, ok: r.lines.filter((l) => l.ok).length, cutByTimeoutUnderLoad: cut, ms,
+      records: N, requests: log.length, retries, ok: r.lines.filter((l) => l.ok).length, cutByTimeoutUnderLoad: cut, refusedByQuota, ms,
     };
     console.log(`# fault suite (directives): ${JSON.stringify(stats)}`);
   });
@@ -127,7 +136,8 @@ describe('fault injection: thousands of records through a seeded mix of faults',
     const ms = Date.now() - started;
     const note = ` (emulator seed ${SEED})`;
     assert.ok(r.code === 0 || r.code === 1, r.stderr + note);
-    assert.equal(r.stderr, '', note);
+    const quotaEmptied = /^sm-invoke: retry quota empty: [^\n]*\n$/.test(r.stderr);
+    assert.ok(r.stderr === '' || quotaEmptied, r.stderr + note);
     assert.equal(r.lines.length, N);
     const log = since(from).filter((e) => e.body.includes(`"t":"${tag}"`));
     const perRecord = new Map<number, RequestLogEntry[]>();
@@ -150,8 +160,9 @@ describe('fault injection: thousands of records through a seeded mix of faults',
       if (got.ok) {
         assert.equal(sent.at(-1)!.status, 200, what);
       } else {
-        // It could not succeed: every attempt met a fault (or the timeout), and the last one is the reported error.
-        assert.equal(got.attempts, 3, what);
+        // It could not succeed: every attempt met a fault (or the timeout), and the last one is the reported error;
+        // it made all 3 attempts, unless the retry quota had run dry.
+        assert.ok(got.attempts === 3 || quotaEmptied, what);
         const last = sent.at(-1)!;
         const want = last.fault === undefined ? 'TimeoutError' : FAULT_CODE[last.fault];
         assert.equal(got.error.code, want, what);

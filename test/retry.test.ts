@@ -1,6 +1,7 @@
 // retry.ts: backoff with injected randomness, server hints, the server clock (reference §4.1, §1.3).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { StandardRetryStrategy } from '@smithy/core/retry';
 import {
   BASE_DELAY_MS, CLOCK_SKEW_THRESHOLD_MS, MAX_BACKOFF_MS, THROTTLING_BASE_DELAY_MS, retryAfterMs, retryDelay, serverTimeMs,
 } from '../src/retry.js';
@@ -10,26 +11,26 @@ const fixed = (r: number) => () => r;
 const TOP = 1 - Number.EPSILON;
 
 describe('retryDelay: full jitter, floor(random() * min(base * 2^i, 20 s))', () => {
-  test('constants are the JS SDK standard mode ones', () => {
-    assert.equal(BASE_DELAY_MS, 100);
-    assert.equal(THROTTLING_BASE_DELAY_MS, 500);
+  test('constants are the JS SDK standard strategy\'s current ones (its 2026 retry behaviour)', () => {
+    assert.equal(BASE_DELAY_MS, 50);
+    assert.equal(THROTTLING_BASE_DELAY_MS, 1_000);
     assert.equal(MAX_BACKOFF_MS, 20_000);
   });
 
   // [retry, throttling, random, expected]
   const cases: Array<[number, boolean, number, number]> = [
     [0, false, 0, 0],
-    [0, false, 0.5, 50],
-    [0, false, TOP, 99],
-    [1, false, TOP, 199],
-    [2, false, 0.25, 100],
-    [0, true, 0.5, 250],
-    [0, true, TOP, 499],
-    [1, true, TOP, 999],
-    [5, true, 0.5, 8_000],
-    [6, true, 0.5, 10_000], // 500 * 64 = 32 s, capped at 20 s
-    [7, false, TOP, 12_799],
-    [8, false, TOP, 19_999], // 100 * 256 = 25.6 s, capped
+    [0, false, 0.5, 25],
+    [0, false, TOP, 49],
+    [1, false, TOP, 99],
+    [2, false, 0.25, 50],
+    [0, true, 0.5, 500],
+    [0, true, TOP, 999],
+    [1, true, TOP, 1_999],
+    [4, true, 0.5, 8_000],
+    [5, true, 0.5, 10_000], // 1 s * 32 = 32 s, capped at 20 s
+    [8, false, TOP, 12_799],
+    [9, false, TOP, 19_999], // 50 ms * 512 = 25.6 s, capped
     [40, true, TOP, 19_999], // no overflow for silly retry counts
   ];
   for (const [retry, throttling, r, want] of cases) {
@@ -47,7 +48,7 @@ describe('retryDelay: full jitter, floor(random() * min(base * 2^i, 20 s))', () 
     for (let i = 0; i < 2000; i++) {
       const retry = i % 10;
       const throttling = i % 3 === 0;
-      const cap = Math.min((throttling ? 500 : 100) * 2 ** retry, 20_000);
+      const cap = Math.min((throttling ? 1_000 : 50) * 2 ** retry, 20_000);
       const d = retryDelay(retry, throttling, random);
       assert.ok(Number.isInteger(d) && d >= 0 && d < cap, `seed draw ${i}: ${d} not in [0, ${cap})`);
     }
@@ -62,17 +63,55 @@ describe('retryDelay: full jitter, floor(random() * min(base * 2^i, 20 s))', () 
 
 describe('retryDelay with a server hint: max(computed, min(hint, computed + 5 s))', () => {
   const cases: Array<[string, number, number | undefined, number]> = [
-    ['no hint', 0.5, undefined, 50],
+    ['no hint', 0.5, undefined, 25],
     ['hint longer than computed wins', 0.5, 1_000, 1_000],
-    ['hint shorter than computed is ignored', 0.5, 10, 50],
-    ['hint is capped at computed + 5 s', 0.5, 60_000, 5_050],
-    ['a hint in the past counts as 0', 0.5, -3_000, 50],
-    ['NaN hint is ignored', 0.5, Number.NaN, 50],
-    ['Infinity hint is ignored', 0.5, Number.POSITIVE_INFINITY, 50],
+    ['hint shorter than computed is ignored', 0.5, 10, 25],
+    ['hint is capped at computed + 5 s', 0.5, 60_000, 5_025],
+    ['a hint in the past counts as 0', 0.5, -3_000, 25],
+    ['NaN hint is ignored', 0.5, Number.NaN, 25],
+    ['Infinity hint is ignored', 0.5, Number.POSITIVE_INFINITY, 25],
     ['hint with zero jitter', 0, 2_000, 2_000],
   ];
   for (const [name, r, hint, want] of cases) {
     test(name, () => assert.equal(retryDelay(0, false, fixed(r), hint), want));
+  }
+});
+
+describe('retryDelay equals the SDK\'s own StandardRetryStrategy for the same random', () => {
+  // The SDK computes its delay with Math.random and sleeps it with setTimeout: both are stood in for here,
+  // and the delay it would sleep is read from its setTimeout call.
+  const sdkDelays = async (kind: 'THROTTLING' | 'TRANSIENT', random: number, retries: number, hintMs?: number): Promise<number[]> => {
+    const { random: realRandom } = Math;
+    const realSetTimeout = globalThis.setTimeout;
+    const realNow = Date.now;
+    const NOW = 1_780_000_000_000;
+    const slept: number[] = [];
+    Math.random = () => random;
+    Date.now = () => NOW;
+    globalThis.setTimeout = ((fn: () => void, ms: number) => { slept.push(ms); queueMicrotask(fn); }) as unknown as typeof setTimeout;
+    try {
+      const strategy = new StandardRetryStrategy({ maxAttempts: retries + 1 });
+      let token = await strategy.acquireInitialRetryToken('');
+      for (let i = 0; i < retries; i++) {
+        token = await strategy.refreshRetryTokenForRetry(token, {
+          errorType: kind, ...(hintMs !== undefined ? { retryAfterHint: new Date(NOW + hintMs) } : {}),
+        });
+      }
+    } finally {
+      Math.random = realRandom;
+      globalThis.setTimeout = realSetTimeout;
+      Date.now = realNow;
+    }
+    return slept;
+  };
+  for (const [kind, random, hint] of [
+    ['TRANSIENT', 0.9, undefined], ['THROTTLING', 0.9, undefined], ['TRANSIENT', 0.37, undefined], ['THROTTLING', TOP, undefined],
+    ['TRANSIENT', 0.5, 1_500], ['THROTTLING', 0, 60_000], ['TRANSIENT', 0.5, -2_000],
+  ] as const) {
+    test(`${kind}, random ${random.toFixed(3)}${hint !== undefined ? `, hint ${hint} ms` : ''}: the same delays for 4 retries`, async () => {
+      const ours = [0, 1, 2, 3].map((i) => retryDelay(i, kind === 'THROTTLING', fixed(random), hint));
+      assert.deepEqual(await sdkDelays(kind, random, 4, hint), ours);
+    });
   }
 });
 
