@@ -311,7 +311,7 @@ async function run(opts: Options): Promise<number> {
   if (readerGone) return EXIT_OK;
   if (result.fatal) {
     const f = result.fatal;
-    if (single && /^(E[A-Z]+|ConnectTimeoutError)$/.test(f.code)) {
+    if (single && /^(E[A-Z]+|ConnectTimeoutError|UND_ERR_CONNECT_TIMEOUT|ProxyUnreachable|ProxyTunnelFailed)$/.test(f.code)) {
       process.stderr.write(`\nCould not connect to the endpoint URL: "${target.url}${opts.defaults.endpointName ? `/endpoints/${opts.defaults.endpointName}/invocations` : ''}"\n`);
       return 255; // the AWS CLI's exit code for a connection failure
     }
