@@ -21,6 +21,13 @@ import type { Dispatcher } from 'undici';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import ProxyAgent from 'undici/lib/dispatcher/proxy-agent.js';
 import { headerNameToString } from 'undici/lib/core/util.js';
+import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
+import apiConnect from 'undici/lib/api/api-connect.js';
+
+// undici's index attaches its promise API to Dispatcher.prototype; ProxyAgent's tunnel needs
+// `connect` from it (CONNECT to the proxy), and only that is attached here.
+const dispatcherProto = DispatcherClass.prototype as unknown as { connect?: unknown };
+dispatcherProto.connect ??= apiConnect;
 import { MAX_BODY_BYTES } from './constants.js';
 import { proxyFor, redactSecrets, type ProxyRoute, type ProxySettings } from './proxy.js';
 import type { HttpRequestSpec } from './request.js';
@@ -197,8 +204,9 @@ function tooLarge(): TransportError {
 }
 
 function proxyError(route: ProxyRoute, status: number): TransportError {
-  if (status === 407) {
-    return new TransportError(`proxy ${route.display} wants authentication (407 Proxy Authentication Required)${route.hasCredentials
+  // 401 to a CONNECT: some proxies (tinyproxy) answer wrong credentials so; only the proxy answers a CONNECT.
+  if (status === 407 || status === 401) {
+    return new TransportError(`proxy ${route.display} wants authentication (${status === 407 ? '407 Proxy Authentication Required' : '401 Unauthorized'})${route.hasCredentials
       ? ': it refused the credentials in the proxy URL' : ': put user:password@ in the proxy URL'}`, 'ProxyAuthRequired');
   }
   if (status === 403) return new TransportError(`proxy ${route.display} refused the tunnel (403 Forbidden)`, 'ProxyRefused');

@@ -12,3 +12,11 @@ declare module 'undici/lib/dispatcher/proxy-agent.js' {
 declare module 'undici/lib/core/util.js' {
   export function headerNameToString(value: string | Buffer): string;
 }
+declare module 'undici/lib/dispatcher/dispatcher.js' {
+  import { Dispatcher } from 'undici';
+  export = Dispatcher;
+}
+declare module 'undici/lib/api/api-connect.js' {
+  const connect: (...args: unknown[]) => unknown;
+  export = connect;
+}
