@@ -107,8 +107,11 @@ describe('TLS trust against the emulator\'s TLS mode', { skip: noOpenssl }, () =
 describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
   let proxy: Tinyproxy;
   let authProxy: Tinyproxy;
+  /** A port nothing listens on, that the proxy may CONNECT to. */
+  let deadPort: number;
   before(async () => {
-    const connectPorts = secure ? [secure.port] : [];
+    deadPort = await freePort();
+    const connectPorts = secure ? [secure.port, deadPort] : [deadPort];
     proxy = await startTinyproxy({ connectPorts });
     authProxy = await startTinyproxy({ connectPorts, basicAuth: { user: 'alice', password: 'Pr0xyS3cret' } });
   });
@@ -181,13 +184,21 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
     assert.match(r.stderr, /fatal: ProxyRefused: proxy http:\/\/127\.0\.0\.1:\d+ refused the tunnel \(403/);
   });
 
-  test('a dead proxy (nothing listening): fatal, exit 3, naming the proxy without its credentials', async () => {
+  test('a dead proxy (nothing listening): fatal, exit 3, naming the proxy without its credentials (forwarding and tunnel)', async () => {
     const port = await freePort();
-    const r = await invoke(plain.url, { HTTP_PROXY: `http://bob:DeadS3cret@127.0.0.1:${port}` });
+    for (const [url, variable] of [[plain.url, 'HTTP_PROXY'], [`https://127.0.0.1:${plain.port}`, 'HTTPS_PROXY']] as const) {
+      const r = await invoke(url, { [variable]: `http://bob:DeadS3cret@127.0.0.1:${port}` });
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, new RegExp(`cannot connect to proxy http://\\*\\*\\*@127\\.0\\.0\\.1:${port}`));
+      assert.match(r.stderr, /HTTPS_PROXY \/ HTTP_PROXY/);
+      assert.ok(!r.stderr.includes('DeadS3cret') && !r.stderr.includes('bob'), r.stderr);
+    }
+  });
+
+  test('the proxy cannot reach the endpoint (5xx to CONNECT): fatal while nothing succeeded, exit 3', async () => {
+    const r = await invoke(`https://127.0.0.1:${deadPort}`, { HTTPS_PROXY: proxy.url });
     assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, new RegExp(`cannot connect to proxy http://\\*\\*\\*@127\\.0\\.0\\.1:${port}`));
-    assert.match(r.stderr, /HTTPS_PROXY \/ HTTP_PROXY/);
-    assert.ok(!r.stderr.includes('DeadS3cret') && !r.stderr.includes('bob'), r.stderr);
+    assert.match(r.stderr, /ProxyTunnelFailed: proxy http:\/\/127\.0\.0\.1:\d+ could not open the tunnel \(status 5\d\d\)/);
   });
 
   test('container credentials are fetched through the proxy too (AWS_CONTAINER_CREDENTIALS_FULL_URI on loopback)', async (t) => {
