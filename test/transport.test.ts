@@ -425,3 +425,14 @@ test('strict: bytes on an idle keep-alive connection discard it; the next reques
   assert.equal((await transport.send(request(server.port), OPTS)).body.toString(), 'right2');
   assert.equal(server.connections(), 2, 'the connection that spoke out of turn was dropped');
 });
+
+test('connect timeout: a TLS handshake that never completes is UND_ERR_CONNECT_TIMEOUT (transient), well before the attempt timeout', async (t) => {
+  const silent = await rawServer(() => undefined); // accepts TCP, never answers the ClientHello
+  const transport = createTransport(1);
+  t.after(async () => { transport.close(); await silent.close(); });
+  const started = Date.now();
+  const c = await code(transport.send({ ...request(silent.port), protocol: 'https:' }, { timeoutMs: 5_000, connectTimeoutMs: 100 }));
+  assert.equal(c, 'UND_ERR_CONNECT_TIMEOUT');
+  assert.equal(classifyTransportError(c), 'transient');
+  assert.ok(Date.now() - started < 2_000);
+});
