@@ -4,7 +4,7 @@
 // request() (its promise API, body read with arrayBuffer()), and node:http with a keep-alive agent.
 // Same 200 B POST, same answer, same Node. Not a test; needs `npm run build` (dist/lib).
 //
-//   node scripts/bench-http.mjs [--url http://127.0.0.1:PORT] [--requests 20000] [--inflight 32] [--rounds 3]
+//   node scripts/bench-http.mjs [--url http://127.0.0.1:PORT] [--requests 20000] [--inflight 32] [--rounds 3] [--body-bytes 200]
 //
 // Without --url a plain node:http server answering {"predictions":[0.5]} runs in a child process
 // (nginx is better: start one and pass --url). Reports the median over rounds of process CPU
@@ -19,7 +19,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: o } = parseArgs({
   options: {
     url: { type: 'string' }, requests: { type: 'string', default: '20000' }, inflight: { type: 'string', default: '32' },
-    rounds: { type: 'string', default: '3' }, serve: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' }, 'body-bytes': { type: 'string', default: '200' }, serve: { type: 'boolean', default: false },
   },
 });
 
@@ -39,7 +39,7 @@ if (o.serve) {
   const target = new URL(url);
   const N = Number(o.requests);
   const K = Number(o.inflight);
-  const body = Buffer.from(JSON.stringify({ inputs: 'x'.repeat(180) }));
+  const body = Buffer.from(JSON.stringify({ inputs: 'x'.repeat(Math.max(0, Number(o['body-bytes']) - 13)) }));
   const headers = { host: target.host, 'content-type': 'application/json', 'content-length': String(body.length) };
   const path = '/endpoints/demo/invocations';
 
@@ -82,7 +82,7 @@ if (o.serve) {
 
   async function measure(make) {
     const c = make();
-    for (let i = 0; i < 500; i++) await c.one(); // warm-up and connections
+    for (let i = 0; i < Math.min(500, N); i++) await c.one(); // warm-up and connections
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     let next = 0;
