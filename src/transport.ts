@@ -252,8 +252,10 @@ function toTransportError(err: Error, route: ProxyRoute | undefined): TransportE
   return new TransportError(message, code);
 }
 
-function isProxyConnect(e: NodeJS.ErrnoException & { address?: string; port?: number }, route: ProxyRoute): boolean {
-  return e.address !== undefined && `${e.address}:${e.port}` === route.address;
+function isProxyConnect(e: NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string }, route: ProxyRoute): boolean {
+  if (e.address !== undefined && `${e.address}:${e.port}` === route.address) return true;
+  // DNS errors name the host only (getaddrinfo ENOTFOUND proxy.corp).
+  return e.hostname !== undefined && e.hostname === route.url.hostname;
 }
 
 /** Every exchange waiting on a signal, so that each signal gets one listener, not one per request. */

@@ -436,3 +436,19 @@ test('connect timeout: a TLS handshake that never completes is UND_ERR_CONNECT_T
   assert.equal(classifyTransportError(c), 'transient');
   assert.ok(Date.now() - started < 2_000);
 });
+
+test('through a proxy: an unreachable proxy is ProxyUnreachable (refused, or a name that does not resolve), shown without credentials', async (t) => {
+  const { readProxySettings } = await import('../src/proxy.js');
+  const closed = await rawServer(() => undefined);
+  const deadPort = closed.port;
+  await closed.close();
+  for (const proxyUrl of [`http://u:Secr3tPass@127.0.0.1:${deadPort}`, 'http://u:Secr3tPass@no-such-proxy.invalid:3128']) {
+    const transport = createTransport(1, { proxy: readProxySettings({ HTTP_PROXY: proxyUrl }) });
+    t.after(() => transport.close());
+    const err = await transport.send(request(9), OPTS).catch((e: TransportError) => e);
+    assert.ok(err instanceof TransportError);
+    assert.equal(err.code, 'ProxyUnreachable', err.message);
+    assert.match(err.message, /^cannot connect to proxy http:\/\/\*\*\*@/);
+    assert.ok(!err.message.includes('Secr3tPass'), err.message);
+  }
+});
