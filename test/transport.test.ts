@@ -437,12 +437,13 @@ test('connect timeout: a TLS handshake that never completes is UND_ERR_CONNECT_T
   assert.ok(Date.now() - started < 2_000);
 });
 
-test('through a proxy: an unreachable proxy is ProxyUnreachable (refused, or a name that does not resolve), shown without credentials', async (t) => {
+test('through a proxy: an unreachable proxy is ProxyUnreachable, shown without credentials', async (t) => {
   const { readProxySettings } = await import('../src/proxy.js');
   const closed = await rawServer(() => undefined);
   const deadPort = closed.port;
   await closed.close();
-  for (const proxyUrl of [`http://u:Secr3tPass@127.0.0.1:${deadPort}`, 'http://u:Secr3tPass@no-such-proxy.invalid:3128']) {
+  // (A proxy name that does not resolve is handled the same way, but is not tested: a DNS query would leave 127.0.0.1.)
+  for (const proxyUrl of [`http://u:Secr3tPass@127.0.0.1:${deadPort}`, `https://u:Secr3tPass@127.0.0.1:${deadPort}`]) {
     const transport = createTransport(1, { proxy: readProxySettings({ HTTP_PROXY: proxyUrl }) });
     t.after(() => transport.close());
     const err = await transport.send(request(9), OPTS).catch((e: TransportError) => e);
