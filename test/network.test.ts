@@ -223,4 +223,38 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
     assert.match(proxy.log(), new RegExp(`Request \\(file descriptor \\d+\\): GET ${credsUrl.replace(/[/.]/g, '\\$&')} HTTP/1\\.1`));
     assert.ok(emu.log.every((e) => e.accessKeyId === key.accessKeyId), 'signed with the container credentials');
   });
+
+  test('STS (web identity) goes through the proxy: the credential chain uses the transport (clientConfig.requestHandler)', async (t) => {
+    const key = { accessKeyId: 'ASIASTSEXAMPLEKEY000', secretAccessKey: 'stsSecretKeyExample00000000000000000000000', sessionToken: 'sts-session-token' };
+    const emu = await startEmulator({ credentials: [key] });
+    const calls: string[] = [];
+    const sts = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        calls.push(body);
+        res.setHeader('content-type', 'text/xml');
+        res.end('<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult>'
+          + `<Credentials><AccessKeyId>${key.accessKeyId}</AccessKeyId><SecretAccessKey>${key.secretAccessKey}</SecretAccessKey>`
+          + `<SessionToken>${key.sessionToken}</SessionToken><Expiration>${new Date(Date.now() + 3_600_000).toISOString()}</Expiration></Credentials>`
+          + '<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>'
+          + '</AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>');
+      });
+    });
+    sts.listen(0, '127.0.0.1');
+    await once(sts, 'listening');
+    t.after(async () => { sts.close(); await emu.close(); });
+    const stsUrl = `http://127.0.0.1:${(sts.address() as AddressInfo).port}`;
+    const tokenFile = join(dir, 'web-identity-token');
+    writeFileSync(tokenFile, 'header.payload.signature');
+    const r = await invoke(emu.url, {
+      HTTP_PROXY: proxy.url, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/r',
+      AWS_ENDPOINT_URL_STS: stsUrl, NODE_NO_WARNINGS: '1',
+    }, [], false);
+    assertAllOk(r);
+    assert.equal(calls.length, 1);
+    assert.match(calls[0]!, /^Action=AssumeRoleWithWebIdentity&/);
+    assert.match(proxy.log(), new RegExp(`Request \\(file descriptor \\d+\\): POST ${stsUrl.replace(/[/.]/g, '\\$&')}/ HTTP/1\\.1`));
+    assert.ok(emu.log.every((e) => e.accessKeyId === key.accessKeyId), 'signed with the role\'s credentials');
+  });
 });
