@@ -149,7 +149,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, _statusText: string): boolean {
-    if (this.settled) return false;
+    // Settled already: either fail() aborted the request (nothing more comes), or undici's forwarding
+    // proxy wrapper reported a 407 through onError and lets the answer run on: read it to its end
+    // (returning false would pause the connection for good).
+    if (this.settled) return true;
     if (statusCode < 200) return true; // 103 Early Hints and the like: the answer follows
     if (statusCode === 407 && this.route !== undefined) {
       // Only a proxy answers 407 (forwarded plain-http requests come back this way).
@@ -168,7 +171,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.settled) return false;
+    if (this.settled) return true;
     this.#size += chunk.length;
     if (this.#size > MAX_RESPONSE_BYTES) {
       this.fail(tooLarge());
