@@ -318,7 +318,13 @@ async function run(opts: Options): Promise<number> {
   if (readerGone) return EXIT_OK;
   if (result.fatal) {
     const f = result.fatal;
-    if (single && /^(E[A-Z]+|ConnectTimeoutError|UND_ERR_CONNECT_TIMEOUT|ProxyUnreachable|ProxyTunnelFailed)$/.test(f.code)) {
+    if (single && f.code === 'ProxyUnreachable') {
+      // The AWS CLI's words, with the proxy's credentials masked as it masks them.
+      const proxyUrl = /cannot connect to proxy (\S+?): /.exec(f.message)?.[1]?.replace('://***@', '://***:***@') ?? '';
+      process.stderr.write(`\nFailed to connect to proxy URL: "${proxyUrl}"\n`);
+      return 255;
+    }
+    if (single && /^(E[A-Z]+|ConnectTimeoutError|UND_ERR_CONNECT_TIMEOUT|ProxyTunnelFailed)$/.test(f.code)) {
       process.stderr.write(`\nCould not connect to the endpoint URL: "${target.url}${opts.defaults.endpointName ? `/endpoints/${opts.defaults.endpointName}/invocations` : ''}"\n`);
       return 255; // the AWS CLI's exit code for a connection failure
     }

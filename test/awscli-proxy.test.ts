@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/server.js';
 import { awsCliAvailable, invokeWithAwsCli } from './helpers/awscli.js';
 import { BINARY, runCli, scrubbedEnv } from './helpers/cli.js';
-import { startTinyproxy, tinyproxyMissing, type Tinyproxy } from './helpers/tinyproxy.js';
+import { freePort, startTinyproxy, tinyproxyMissing, type Tinyproxy } from './helpers/tinyproxy.js';
 
 const skip = !awsCliAvailable() ? '/usr/bin/aws is absent (Debian package awscli); CI installs it' : tinyproxyMissing();
 
@@ -67,5 +67,17 @@ describe('proxy selection: the AWS CLI and sm-invoke agree', { skip }, () => {
     assert.equal(await viaProxy(() => invokeWithAwsCli({ endpointUrl: url, endpointName: 'demo', body: '{}' }, env)), true);
     assert.equal(await viaProxy(() => runCli(['--endpoint-name', 'demo', '--endpoint-url', url, '--body', '{}', '-'],
       { command: BINARY, env: scrubbedEnv(env) })), false);
+  });
+
+  test('a dead proxy with --body: the AWS CLI\'s message and exit code 255, credentials masked', async () => {
+    const env = { HTTP_PROXY: `http://bob:DeadS3cret@127.0.0.1:${await freePort()}` };
+    const url = `http://127.0.0.1:${emu.port}`;
+    const aws = await invokeWithAwsCli({ endpointUrl: url, endpointName: 'demo', body: '{}' }, env);
+    const sm = await runCli(['--endpoint-name', 'demo', '--endpoint-url', url, '--body', '{}', '-'], { command: BINARY, env: scrubbedEnv(env) });
+    assert.equal(aws.code, 255);
+    assert.equal(sm.code, 255);
+    const line = (text: string): string | undefined => /^Failed to connect to proxy URL: .*$/m.exec(text)?.[0];
+    assert.equal(line(sm.stderr), line(aws.stderr));
+    assert.ok(!sm.stderr.includes('DeadS3cret') && !sm.stderr.includes('bob'), sm.stderr);
   });
 });
