@@ -36,7 +36,8 @@ export async function resolveNetwork(opts: Pick<Options, 'caBundle' | 'noVerifyS
   const profileName = opts.profile ?? (env.AWS_PROFILE || 'default');
   if (opts.caBundle === undefined && !env.AWS_CA_BUNDLE) {
     const files = await loadSharedConfigFiles();
-    profileCa = files.credentialsFile[profileName]?.ca_bundle ?? files.configFile[profileName]?.ca_bundle;
+    // A config-file setting, as the AWS CLI reads it (the credentials file only as a fallback).
+    profileCa = files.configFile[profileName]?.ca_bundle ?? files.credentialsFile[profileName]?.ca_bundle;
   }
   const caBundle = chooseCaBundle(opts.caBundle, env, { name: profileName, caBundle: profileCa });
   const ca = caBundle ? loadCaBundle(caBundle, (p) => readFileSync(p, 'utf8')) : undefined;
