@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -256,5 +257,29 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
     assert.match(calls[0]!, /^Action=AssumeRoleWithWebIdentity&/);
     assert.match(proxy.log(), new RegExp(`Request \\(file descriptor \\d+\\): POST ${stsUrl.replace(/[/.]/g, '\\$&')}/ HTTP/1\\.1`));
     assert.ok(emu.log.every((e) => e.accessKeyId === key.accessKeyId), 'signed with the role\'s credentials');
+  });
+
+  test('an https:// proxy (TLS to the proxy, trusted through the same CA bundle), then CONNECT and TLS to the endpoint', { skip: noOpenssl }, async (t) => {
+    // TLS in front of tinyproxy: what a proxy reached over https:// looks like to the client.
+    let accepted = 0;
+    const front = tls.createServer({ key: certs.key, cert: certs.cert }, (socket) => {
+      accepted++;
+      const back = net.connect(proxy.port, '127.0.0.1');
+      socket.pipe(back).pipe(socket);
+      socket.on('error', () => back.destroy());
+      back.on('error', () => socket.destroy());
+    });
+    front.on('tlsClientError', () => undefined);
+    front.listen(0, '127.0.0.1');
+    await once(front, 'listening');
+    t.after(() => front.close());
+    const httpsProxy = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    assertAllOk(await invoke(secure.url, { HTTPS_PROXY: httpsProxy, AWS_CA_BUNDLE: certs.caFile }));
+    assert.ok(accepted >= 1);
+    assert.match(proxy.log(), new RegExp(`CONNECT 127\\.0\\.0\\.1:${secure.port} HTTP/1\\.1`));
+    // Without the CA, the proxy's own certificate is refused: fatal, not retried forever.
+    const r = await invoke(secure.url, { HTTPS_PROXY: httpsProxy });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /certificate/i);
   });
 });
