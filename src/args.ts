@@ -50,6 +50,10 @@ export interface Options {
   debug: boolean;
   /** --body: one invocation, AWS CLI style (literal, file://, fileb://). */
   body: string | undefined;
+  /** --ca-bundle FILE: the CAs to trust (before AWS_CA_BUNDLE and the profile's ca_bundle). */
+  caBundle: string | undefined;
+  /** --no-verify-ssl: do not check TLS certificates. */
+  noVerifySsl: boolean;
 }
 
 export type Command =
@@ -93,6 +97,8 @@ export const FLAG_SPEC = {
   force: { type: 'boolean' },
   debug: { type: 'boolean' },
   body: { type: 'string' },
+  'ca-bundle': { type: 'string' },
+  'no-verify-ssl': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -204,6 +210,8 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
       force,
       debug: v.debug === true,
       body,
+      caBundle: caBundleOption(str(v['ca-bundle'])),
+      noVerifySsl: v['no-verify-ssl'] === true,
     },
   };
 }
@@ -228,6 +236,11 @@ function secondsOption(name: string, text: string | undefined, fallbackMs: numbe
   if (text === undefined) return fallbackMs;
   if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`${name} must be a number of seconds (0 = no limit), got ${JSON.stringify(text)}`);
   return Math.round(Number(text) * 1000);
+}
+
+function caBundleOption(text: string | undefined): string | undefined {
+  if (text === '') throw new UsageError('--ca-bundle needs a file name (a PEM file of CA certificates)');
+  return text;
 }
 
 function checkUrl(text: string | undefined): string | undefined {

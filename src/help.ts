@@ -39,6 +39,12 @@ AWS options:
   --endpoint-url URL    send to this URL (default: AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
                         AWS_ENDPOINT_URL, the profile's services section or endpoint_url, else
                         https://runtime.sagemaker.REGION.amazonaws.com and the partition's host)
+  --ca-bundle FILE      trust only the CA certificates in this PEM file (default: AWS_CA_BUNDLE,
+                        then the profile's ca_bundle, else Node's roots and NODE_EXTRA_CA_CERTS)
+  --no-verify-ssl       do not verify TLS certificates (a warning is printed once)
+  Proxies, as the AWS CLI reads them: HTTPS_PROXY for https endpoints, HTTP_PROXY for http ones
+  (user:password@ in the URL for Proxy-Authorization; never printed), NO_PROXY (hosts, .domains,
+  host:port, IPs, CIDR networks, *). They also carry the credential chain's own calls.
   Credentials: the standard AWS chain — AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,
   the profile in AWS_SHARED_CREDENTIALS_FILE/AWS_CONFIG_FILE (static keys, credential_process, SSO,
   assume role), AWS_WEB_IDENTITY_TOKEN_FILE, container and instance metadata. Also honoured:

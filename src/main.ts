@@ -83,11 +83,18 @@ async function run(opts: Options): Promise<number> {
   }
 
   const target = await resolveTarget(opts, process.env);
+  // Proxy, CA bundle, --no-verify-ssl: for InvokeEndpoint and the credential chain alike (network.ts).
+  const network = await (await import('./network.js')).resolveNetwork(opts, process.env);
+  for (const w of network.warnings) say(w);
+  if (opts.debug) for (const line of network.describe) say(`debug: ${line}`);
   // A dry run needs no credentials: nothing is signed.
   let provider: ((o?: { forceRefresh?: boolean }) => Promise<import('@smithy/types').AwsCredentialIdentity>) | undefined;
   if (!opts.dryRun) {
     const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
-    const chain = fromNodeProviderChain(target.profile !== undefined ? { profile: target.profile } : {});
+    const { createSdkRequestHandler } = await import('./sdk-http.js');
+    if (network.proxy) (await import('./node-http-proxy.js')).routeNodeHttpThroughProxy(network.proxy);
+    const requestHandler = createSdkRequestHandler(createTransport(4, network.transport).send, { connectTimeoutMs: opts.connectTimeoutMs, timeoutMs: 30_000 });
+    const chain = fromNodeProviderChain({ ...(target.profile !== undefined ? { profile: target.profile } : {}), clientConfig: { requestHandler } });
     provider = chain;
     // Start resolving now, in parallel with the first reads; the signer awaits the same memoized
     // promise, and a failure surfaces as one fatal error on the first record.
@@ -283,7 +290,7 @@ async function run(opts: Options): Promise<number> {
     };
   }
 
-  const transport = createTransport(opts.concurrency);
+  const transport = createTransport(opts.concurrency, network.transport);
   // Flat, small memory however long stdin is (see heap.ts).
   const unboundHeap = heap.boundHeap({ meanRecordBytes: () => (summary.records > 0 ? summary.bytesIn / summary.records : 0) });
   let summaryOut: import('./pipeline.js').Summary;
@@ -399,7 +406,13 @@ async function run(opts: Options): Promise<number> {
   if (readerGone) return EXIT_OK;
   if (result.fatal) {
     const f = result.fatal;
-    if (single && /^(E[A-Z]+|ConnectTimeoutError)$/.test(f.code)) {
+    if (single && f.code === 'ProxyUnreachable') {
+      // The AWS CLI's words, with the proxy's credentials masked as it masks them.
+      const proxyUrl = /cannot connect to proxy (\S+?): /.exec(f.message)?.[1]?.replace('://***@', '://***:***@') ?? '';
+      process.stderr.write(`\nFailed to connect to proxy URL: "${proxyUrl}"\n`);
+      return 255;
+    }
+    if (single && /^(E[A-Z]+|ConnectTimeoutError|UND_ERR_CONNECT_TIMEOUT|ProxyTunnelFailed)$/.test(f.code)) {
       process.stderr.write(`\nCould not connect to the endpoint URL: "${target.url}${opts.defaults.endpointName ? `/endpoints/${opts.defaults.endpointName}/invocations` : ''}"\n`);
       return 255; // the AWS CLI's exit code for a connection failure
     }

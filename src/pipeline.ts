@@ -154,7 +154,8 @@ export interface Summary {
 const ABORTED = Symbol('aborted');
 
 /** Failures to connect at all: if no record has got through yet, the service is not reachable. */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ConnectTimeoutError']);
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ConnectTimeoutError',
+  'UND_ERR_CONNECT_TIMEOUT', 'ProxyUnreachable', 'ProxyTunnelFailed']);
 /** An answer from an earlier run, written again verbatim (--resume-failed). */
 class Kept {
   constructor(readonly text: string) {}
@@ -361,7 +362,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
         if (!anySuccess && kind !== 'final' && CONNECT_ERRORS.has(error.code)) {
           report('fatal: stopping the run');
           return fatal(new FatalError(`cannot reach ${init.target.host}: ${error.code}: ${error.message} (after ${attempt} attempts)`,
-            error.code, 'check --endpoint-url / --region and the network'));
+            error.code, error.code.startsWith('Proxy') ? 'check HTTPS_PROXY / HTTP_PROXY and NO_PROXY' : 'check --endpoint-url / --region and the network'));
         }
         report(kind === 'final' ? `give up: ${error.code} is not retried`
           : quotaEmpty ? `give up: the retry quota is empty (${quota.capacity} tokens left)` : `give up: ${attempt} attempts made (--max-attempts)`);
@@ -584,7 +585,8 @@ function fatalHint(e: RecordError, target: Target): string {
   if (/ExpiredToken/.test(e.code)) return 'the session token has expired: refresh your credentials';
   if (/Signature|Token|Client/.test(e.code)) return 'check the AWS access key and secret (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile)';
   if (e.code === 'UnknownOperationException') return `check --endpoint-url: ${target.host} does not serve InvokeEndpoint at this path`;
-  if (e.status === undefined) return `check the TLS certificate of ${target.host} (extra CAs: NODE_EXTRA_CA_CERTS)`;
+  if (e.code.startsWith('Proxy')) return 'check the proxy URL in HTTPS_PROXY / HTTP_PROXY (user:password@ for credentials) and NO_PROXY';
+  if (e.status === undefined) return `the certificate of ${target.host} is not trusted: give its CA with --ca-bundle FILE or AWS_CA_BUNDLE (or NODE_EXTRA_CA_CERTS), or skip the check with --no-verify-ssl`;
   return 'see the message above';
 }
 

@@ -62,7 +62,14 @@ const TRANSIENT_CODES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeo
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
 const TRANSIENT_NETWORK = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'ECONNABORTED', 'ConnectTimeoutError', 'TimeoutError', 'HPE_INVALID_CONSTANT', 'UND_ERR_SOCKET',
+  'ECONNABORTED', 'ConnectTimeoutError', 'TimeoutError',
+  // undici: connect timeout, headers/body timeouts, a socket closed or broken mid-exchange (including a
+  // 100 Continue nobody asked for), a body that does not match its Content-Length.
+  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  // The proxy could not be reached, or could not reach the endpoint (5xx on CONNECT): like an unreachable
+  // endpoint, fatal while nothing has succeeded yet (pipeline.ts), retried after that.
+  'ProxyUnreachable', 'ProxyTunnelFailed',
 ]);
 /** Auth and account errors: every request will get the same answer. */
 const FATAL_CODES = new Set([
@@ -95,10 +102,13 @@ export function classifyServiceError(e: RecordError, retryModelErrors: boolean):
 const FATAL_NETWORK = new Set([
   'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
-  'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'UND_ERR_PRX_TLS',
+  // The proxy wants credentials, or other ones, or refuses to tunnel to the endpoint: so it will for every record.
+  'ProxyAuthRequired', 'ProxyRefused',
 ]);
 
 export function classifyTransportError(code: string): FailureKind {
-  if (TRANSIENT_NETWORK.has(code)) return 'transient';
+  // HPE_*: llhttp rejected the response (malformed framing or headers); the connection was discarded.
+  if (TRANSIENT_NETWORK.has(code) || code.startsWith('HPE_')) return 'transient';
   return FATAL_NETWORK.has(code) ? 'fatal' : 'final';
 }

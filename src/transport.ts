@@ -1,22 +1,47 @@
-// The only network code: sends one signed request over a pool of keep-alive HTTP/1.1
-// connections, with timeouts and a signal.
+// The only network code: sends one signed request over keep-alive HTTP/1.1 connections (undici's
+// Pool and ProxyAgent), with a whole-attempt timeout, a connect timeout and a signal.
 //
-// The connections are node:net / node:tls sockets driven here, not node:http: InvokeEndpoint needs
-// one request shape (a POST with Content-Length) and one response shape (status, headers, a body
-// framed by Content-Length, chunked or connection close), and `npm run bench` measured node:http's
-// ClientRequest / Agent / IncomingMessage machinery at ~0.12 ms of CPU per request against
-// ~0.03 ms for the same exchange on a bare socket — most of sm-invoke's per-record cost.
+// Why undici's low-level `dispatch` with our own handler object, not its `request()` nor `fetch`:
+// against nginx at 32 in flight, `node scripts/bench-http.mjs` measured ~20 us of CPU per request
+// for this transport, ~26 us for undici's request() and ~36 us for node:http (the hand-written
+// client it replaced: ~16 us); an earlier probe of whole runs gave ~79 / ~110 / ~180 us, in the
+// same order. The handler below gets the raw
+// response head and body chunks straight from undici's llhttp parser and buffers at most
+// MAX_RESPONSE_BYTES. It uses undici's classic handler callbacks (onConnect / onHeaders / onData /
+// onComplete / onError): in 7.x the Client calls exactly these, while a handler written with the
+// newer onRequestStart / onResponse* callbacks is wrapped in an adapter that also builds a header
+// object we would build again (Node's rules: duplicates joined, set-cookie an array).
 //
-// What node:http did that is kept: at most `maxSockets` connections per origin, LIFO reuse of idle
-// ones, TCP no-delay and keep-alive probes, TLS with SNI and session reuse, idle connections closed
-// after 15 s or the server's `Keep-Alive: timeout=N` minus 1 s, duplicate response headers joined
-// with ", " (set-cookie as an array), 1xx responses skipped, and Node's error codes (ECONNRESET,
-// ECONNREFUSED, HPE_*) so the retry rules in service-error.ts read them as before.
-import net from 'node:net';
-import tls from 'node:tls';
+// What undici gives that the tool relies on: llhttp in strict mode (conflicting Content-Length,
+// Content-Length with Transfer-Encoding, obs-fold, invalid header names, NUL or bare CR in values
+// are parse errors, HPE_*, and the connection is destroyed); bytes on an idle connection destroy
+// it; `Keep-Alive: timeout=N` hints; 1xx interim answers skipped (except 100 Continue, which undici
+// treats as a broken answer since no Expect: 100-continue was sent); TLS with SNI and a session
+// cache; CONNECT tunnels and forwarding through an HTTP(S) proxy with Proxy-Authorization.
 import type { IncomingHttpHeaders } from 'node:http';
+import v8 from 'node:v8';
+import type { Dispatcher } from 'undici';
+import Pool from 'undici/lib/dispatcher/pool.js';
+import ProxyAgent from 'undici/lib/dispatcher/proxy-agent.js';
+import { headerNameToString } from 'undici/lib/core/util.js';
+import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
+import apiConnect from 'undici/lib/api/api-connect.js';
 import { MAX_BODY_BYTES } from './constants.js';
+import { proxyFor, redactSecrets, type ProxyRoute, type ProxySettings } from './proxy.js';
 import type { HttpRequestSpec } from './request.js';
+
+// undici's index attaches its promise API to Dispatcher.prototype; ProxyAgent's tunnel needs
+// `connect` from it (CONNECT to the proxy), and only that is attached here.
+const dispatcherProto = DispatcherClass.prototype as unknown as { connect?: unknown };
+dispatcherProto.connect ??= apiConnect;
+
+// undici parses answers with llhttp compiled to WebAssembly, compiled when the first connection is
+// made. Node 20's V8 compiles it with TurboFan as well as Liftoff, which cost ~35 MB of RSS and
+// ~70 ms of CPU in every run (measured: one record against nginx, 99 MB / 0.17 s CPU, against 63 MB
+// / 0.10 s with Liftoff only; the hand-written client took 47 MB / 0.06 s). Liftoff's code parses
+// a 200-byte answer as fast as it matters, and llhttp is the only WebAssembly in the process. V8
+// reads this flag when it compiles a module, so setting it here, before any connection, is enough.
+v8.setFlagsFromString('--liftoff-only');
 
 export interface HttpResponse {
   status: number;
@@ -28,13 +53,17 @@ export interface SendOptions {
   signal?: AbortSignal | undefined;
   /** Whole attempt, from start to the last body byte; 0 = none. */
   timeoutMs: number;
-  /** TCP (and TLS) connect; 0 = none. */
+  /** TCP (and TLS, and the proxy's tunnel) connect; 0 = none. */
   connectTimeoutMs: number;
 }
 
 export type Send = (request: HttpRequestSpec, options: SendOptions) => Promise<HttpResponse>;
 
-/** A failure below HTTP: no (complete) response. `code` follows Node (ECONNRESET...) or is ours. */
+/**
+ * A failure below HTTP: no (complete, well-formed) response. `code` is Node's (ECONNRESET,
+ * ECONNREFUSED, certificate codes), undici's (UND_ERR_*, HPE_* from llhttp) or ours (TimeoutError,
+ * AbortError, ResponseTooLarge, ProxyUnreachable, ProxyAuthRequired, ProxyRefused).
+ */
 export class TransportError extends Error {
   override readonly name = 'TransportError';
   constructor(message: string, readonly code: string) {
@@ -42,295 +71,145 @@ export class TransportError extends Error {
   }
 }
 
-/** Responses beyond the API's 6 MiB are not InvokeEndpoint answers; don't buffer without limit. */
-const MAX_RESPONSE_BYTES = MAX_BODY_BYTES + 1024 * 1024;
-/** Response status line and headers, as Node's default --max-http-header-size. */
-const MAX_HEAD_BYTES = 16 * 1024;
+/** TLS trust for every https connection (the endpoint's, and a tunnel's inner TLS). */
+export interface TlsSettings {
+  /** PEM certificates that replace Node's default roots (AWS_CA_BUNDLE & co); undefined = Node's defaults. */
+  ca?: string[] | undefined;
+  /** false with --no-verify-ssl. */
+  rejectUnauthorized: boolean;
+}
+
+export interface TransportOptions {
+  proxy?: ProxySettings | undefined;
+  tls?: TlsSettings | undefined;
+}
 
 export interface Transport {
   send: Send;
   close(): void;
 }
 
+/** Responses beyond the API's 6 MiB are not InvokeEndpoint answers; don't buffer without limit. */
+export const MAX_RESPONSE_BYTES = MAX_BODY_BYTES + 1024 * 1024;
+/** Response status line and headers, as Node's default --max-http-header-size. */
+const MAX_HEAD_BYTES = 16 * 1024;
 /**
- * Idle keep-alive sockets are closed after this long. Lowered to N - 1 s under a server's
- * `Keep-Alive: timeout=N` hint: an idle socket kept longer may be reused after the server has
- * closed it (the next request then fails with ECONNRESET).
+ * Idle keep-alive sockets are closed after this long, or after the server's `Keep-Alive: timeout=N`
+ * minus 1 s when that is shorter: an idle socket kept longer may be reused after the server has
+ * closed it (the next request then fails with a socket error).
  */
 const FREE_SOCKET_TIMEOUT_MS = 15_000;
+const KEEP_ALIVE_THRESHOLD_MS = 1_000;
 
-/** Bodies up to this size are copied behind the request head so that both go out in one write. */
-const COALESCE_BYTES = 64 * 1024;
-/** What node:http refuses in a header value (ERR_INVALID_CHAR): controls other than tab, and chars above U+00FF. */
-const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-const INVALID_PATH = /[\s\0]/;
 /** Node keeps the first of these when a response repeats them (IncomingMessage._addHeaderLine). */
 const SINGLE_HEADERS = new Set([
   'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
   'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
   'server', 'user-agent',
 ]);
-const CRLF = Buffer.from('\r\n');
-const HEAD_END = Buffer.from('\r\n\r\n');
 
-/** One request from send() to settlement. */
-interface Exchange {
-  readonly head: string;
-  readonly body: Buffer;
-  readonly connectTimeoutMs: number;
-  readonly signal: AbortSignal | undefined;
-  resolve(res: HttpResponse): void;
-  reject(err: Error): void;
+/** undici's raw header list (name, value, name, value...) -> Node's IncomingHttpHeaders. */
+function toHeaders(raw: Buffer[]): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = headerNameToString(raw[i]!);
+    let value = raw[i + 1]!.toString('latin1');
+    // llhttp drops the blanks before a value but keeps those after it; they are not part of it (RFC 9112 5).
+    const last = value.charCodeAt(value.length - 1);
+    if (last === 32 || last === 9) value = value.replace(/[ \t]+$/, '');
+    const prev = headers[name];
+    if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    else if (name === 'set-cookie') (prev as string[]).push(value);
+    else if (!SINGLE_HEADERS.has(name)) headers[name] = `${prev as string}, ${value}`;
+  }
+  return headers;
+}
+
+/** One request from send() to settlement: undici's handler for it. */
+class Exchange implements Dispatcher.DispatchHandler {
+  #abort: ((err?: Error) => void) | undefined;
+  #reason: TransportError | undefined;
+  #status = 0;
+  #headers: IncomingHttpHeaders | undefined;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  settled = false;
   timer: NodeJS.Timeout | undefined;
-  pool: Pool;
-  conn: Connection | undefined;
-  settled: boolean;
-}
 
-type BodyMode = 'length' | 'chunked' | 'close';
-type ChunkState = 'size' | 'data' | 'data-end' | 'trailers';
+  constructor(
+    readonly signal: AbortSignal | undefined,
+    readonly route: ProxyRoute | undefined,
+    readonly resolve: (res: HttpResponse) => void,
+    readonly reject: (err: Error) => void,
+  ) {}
 
-/** A response being parsed. */
-interface Incoming {
-  status: number;
-  headers: IncomingHttpHeaders;
-  mode: BodyMode;
-  /** 'length': bytes still to come; 'chunked': bytes left in the current chunk. */
-  remaining: number;
-  chunks: Buffer[];
-  size: number;
-  keepAlive: boolean;
-  idleMs: number;
-  chunkState: ChunkState;
-}
-
-class Connection {
-  readonly socket: net.Socket;
-  exchange: Exchange | undefined;
-  connected = false;
-  idleSince = 0;
-  idleMs = FREE_SOCKET_TIMEOUT_MS;
-  dead = false;
-  /** Bytes of a response head (or of a chunk-size / trailer line) not yet complete. */
-  #pending: Buffer | undefined;
-  #incoming: Incoming | undefined;
-  #connectTimer: NodeJS.Timeout | undefined;
-  #sawBytes = false;
-
-  constructor(readonly pool: Pool, first: Exchange) {
-    this.exchange = first;
-    first.conn = this;
-    const { pool: p } = this;
-    const options = { host: p.hostname, port: p.port };
-    this.socket = p.secure
-      ? tls.connect({ ...options, servername: net.isIP(p.hostname) ? undefined : p.hostname, session: p.tlsSession })
-      : net.connect(options);
-    this.socket.setNoDelay(true);
-    this.socket.setKeepAlive(true, 1000);
-    if (p.secure) this.socket.on('session', (session: Buffer) => { p.tlsSession = session; });
-    this.socket.once(p.secure ? 'secureConnect' : 'connect', this.#onConnect);
-    this.socket.on('data', this.#onData);
-    this.socket.on('error', this.#onError);
-    this.socket.on('close', this.#onClose);
-    if (first.connectTimeoutMs > 0) {
-      this.#connectTimer = setTimeout(() => {
-        fail(first, new TransportError(`could not connect within ${first.connectTimeoutMs} ms`, 'ConnectTimeoutError'));
-      }, first.connectTimeoutMs);
-    }
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.#reason !== undefined) abort(this.#reason); // timed out or aborted while connecting
+    else this.#abort = abort;
   }
 
-  #onConnect = (): void => {
-    this.connected = true;
-    if (this.#connectTimer) clearTimeout(this.#connectTimer);
-    this.#connectTimer = undefined;
-    const ex = this.exchange;
-    if (ex) this.#write(ex);
-    else this.pool.release(this);
-  };
-
-  /** Starts an exchange on this (connected, idle) connection. */
-  begin(ex: Exchange): void {
-    this.exchange = ex;
-    ex.conn = this;
-    this.socket.ref();
-    this.#write(ex);
+  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, _statusText: string): boolean {
+    // Settled already: either fail() aborted the request (nothing more comes), or undici's forwarding
+    // proxy wrapper reported a 407 through onError and lets the answer run on: read it to its end
+    // (returning false would pause the connection for good).
+    if (this.settled) return true;
+    if (statusCode < 200) return true; // 103 Early Hints and the like: the answer follows
+    if (statusCode === 407 && this.route !== undefined) {
+      // Only a proxy answers 407 (forwarded plain-http requests come back this way).
+      this.fail(proxyError(this.route, 407));
+      return false;
+    }
+    this.#status = statusCode;
+    const headers = toHeaders(rawHeaders);
+    this.#headers = headers;
+    const cl = headers['content-length'];
+    if (cl !== undefined && Number(cl) > MAX_RESPONSE_BYTES) {
+      this.fail(tooLarge());
+      return false;
+    }
+    return true;
   }
 
-  #write(ex: Exchange): void {
-    this.#sawBytes = false;
-    const headBytes = Buffer.byteLength(ex.head, 'latin1');
-    if (ex.body.length <= COALESCE_BYTES) {
-      const out = Buffer.allocUnsafe(headBytes + ex.body.length);
-      out.write(ex.head, 0, 'latin1');
-      ex.body.copy(out, headBytes);
-      this.socket.write(out);
-    } else {
-      this.socket.cork();
-      this.socket.write(ex.head, 'latin1');
-      this.socket.write(ex.body);
-      this.socket.uncork();
+  onData(chunk: Buffer): boolean {
+    if (this.settled) return true;
+    this.#size += chunk.length;
+    if (this.#size > MAX_RESPONSE_BYTES) {
+      this.fail(tooLarge());
+      return false;
     }
+    this.#chunks.push(chunk);
+    return true;
   }
 
-  #onData = (chunk: Buffer): void => {
-    this.#sawBytes = true;
-    const ex = this.exchange;
-    if (!ex) {
-      // Bytes on an idle connection: nothing is owed, so the server is confused; drop it.
-      this.destroy();
-      return;
-    }
-    try {
-      this.#parse(chunk, ex);
-    } catch (err) {
-      const e = err as TransportError;
-      fail(ex, e instanceof TransportError ? e : new TransportError(String(err), 'HPE_INVALID_CONSTANT'));
-    }
-  };
-
-  #parse(chunk: Buffer, ex: Exchange): void {
-    let buf = chunk;
-    let at = 0;
-    for (;;) {
-      let inc = this.#incoming;
-      if (inc === undefined) {
-        // The status line and headers.
-        if (this.#pending !== undefined) {
-          buf = Buffer.concat([this.#pending, buf.subarray(at)]);
-          at = 0;
-          this.#pending = undefined;
-        }
-        const end = buf.indexOf(HEAD_END, at);
-        if (end === -1) {
-          if (buf.length - at > MAX_HEAD_BYTES) throw new TransportError('response headers too large', 'HPE_HEADER_OVERFLOW');
-          this.#pending = buf.subarray(at);
-          return;
-        }
-        if (end - at > MAX_HEAD_BYTES) throw new TransportError('response headers too large', 'HPE_HEADER_OVERFLOW');
-        inc = parseHead(buf.toString('latin1', at, end));
-        at = end + 4;
-        if (inc.status < 200 && inc.status !== 101) continue; // 100 Continue, 103 Early Hints: the answer follows
-        if (inc.status === 101) throw new TransportError('unexpected protocol upgrade', 'HPE_INVALID_CONSTANT');
-        this.#incoming = inc;
-        if (inc.mode === 'length' && inc.remaining === 0) {
-          this.#complete(ex, inc, buf.length > at);
-          return;
-        }
-      }
-      if (at >= buf.length) return;
-      if (inc.mode === 'length') {
-        const n = Math.min(inc.remaining, buf.length - at);
-        inc.chunks.push(at === 0 && n === buf.length ? buf : buf.subarray(at, at + n));
-        inc.size += n;
-        inc.remaining -= n;
-        at += n;
-        if (inc.remaining === 0) this.#complete(ex, inc, at < buf.length);
-        return;
-      }
-      if (inc.mode === 'close') {
-        addBody(inc, at === 0 ? buf : buf.subarray(at));
-        return;
-      }
-      // Chunked.
-      if (this.#chunked(ex, inc, buf, at)) return;
-      return;
-    }
+  onComplete(_trailers: string[] | null): void {
+    if (this.settled) return;
+    const chunks = this.#chunks;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size);
+    this.#chunks = [];
+    settle(this);
+    const res: HttpResponse = { status: this.#status, headers: this.#headers ?? (Object.create(null) as IncomingHttpHeaders), body };
+    // With one request per connection undici frees the connection in a setImmediate() queued after this
+    // callback returns (it waits a loop turn in case the server closes it after all). Resolving after
+    // that lets a request sent straight after this answer reuse the connection; resolving now would
+    // make the pool open another one (two connections for strictly sequential requests).
+    queueMicrotask(() => setImmediate(this.resolve, res));
   }
 
-  /** Feeds chunked body bytes; true when the response completed. */
-  #chunked(ex: Exchange, inc: Incoming, input: Buffer, from: number): boolean {
-    let buf = input;
-    let at = from;
-    if (this.#pending !== undefined) {
-      buf = Buffer.concat([this.#pending, buf.subarray(at)]);
-      at = 0;
-      this.#pending = undefined;
-    }
-    while (at < buf.length) {
-      if (inc.chunkState === 'data') {
-        const n = Math.min(inc.remaining, buf.length - at);
-        addBody(inc, buf.subarray(at, at + n));
-        inc.remaining -= n;
-        at += n;
-        if (inc.remaining === 0) inc.chunkState = 'data-end';
-        continue;
-      }
-      const eol = buf.indexOf(CRLF, at);
-      if (eol === -1) {
-        if (buf.length - at > MAX_HEAD_BYTES) throw new TransportError('chunk line too long', 'HPE_INVALID_CHUNK_SIZE');
-        this.#pending = buf.subarray(at);
-        return false;
-      }
-      const line = buf.toString('latin1', at, eol);
-      at = eol + 2;
-      if (inc.chunkState === 'data-end') {
-        if (line !== '') throw new TransportError('missing CRLF after chunk data', 'HPE_STRICT');
-        inc.chunkState = 'size';
-      } else if (inc.chunkState === 'size') {
-        const m = /^([0-9A-Fa-f]{1,16})[ \t]*(?:;.*)?$/.exec(line);
-        if (!m) throw new TransportError(`invalid chunk size ${JSON.stringify(line.slice(0, 40))}`, 'HPE_INVALID_CHUNK_SIZE');
-        const size = parseInt(m[1]!, 16);
-        if (size === 0) inc.chunkState = 'trailers';
-        else {
-          if (inc.size + size > MAX_RESPONSE_BYTES) throw tooLarge();
-          inc.remaining = size;
-          inc.chunkState = 'data';
-        }
-      } else if (line === '') {
-        // The empty line after the trailers ends the message.
-        this.#complete(ex, inc, at < buf.length);
-        return true;
-      }
-    }
-    return false;
+  onError(err: Error): void {
+    if (this.settled) return;
+    settle(this);
+    this.reject(toTransportError(err, this.route));
   }
 
-  /** A whole response has arrived: hand the connection back (or close it), then resolve. */
-  #complete(ex: Exchange, inc: Incoming, extraBytes: boolean): void {
-    this.#incoming = undefined;
-    this.#pending = undefined;
-    this.exchange = undefined;
-    ex.conn = undefined;
-    const body = inc.chunks.length === 1 ? inc.chunks[0]! : Buffer.concat(inc.chunks, inc.size);
-    if (inc.keepAlive && !extraBytes && inc.mode !== 'close') {
-      this.idleMs = inc.idleMs;
-      this.pool.release(this);
-    } else {
-      this.destroy();
-    }
-    succeed(ex, { status: inc.status, headers: inc.headers, body });
-  }
-
-  #onError = (err: NodeJS.ErrnoException): void => {
-    this.dead = true;
-    const ex = this.exchange;
-    if (ex) fail(ex, new TransportError(err.message, err.code ?? 'NetworkError'));
-  };
-
-  #onClose = (): void => {
-    this.dead = true;
-    if (this.#connectTimer) clearTimeout(this.#connectTimer);
-    this.pool.forget(this);
-    const ex = this.exchange;
-    if (!ex) return;
-    const inc = this.#incoming;
-    if (inc?.mode === 'close') {
-      this.#complete(ex, inc, false); // the body ends with the connection
-      return;
-    }
-    this.exchange = undefined;
-    fail(ex, new TransportError(this.#sawBytes ? 'connection closed mid-response' : 'socket hang up', 'ECONNRESET'));
-  };
-
-  /** Abandons whatever is in progress and closes the socket. */
-  destroy(): void {
-    if (this.dead && this.socket.destroyed) return;
-    this.dead = true;
-    this.exchange = undefined;
-    this.#incoming = undefined;
-    this.#pending = undefined;
-    this.socket.destroy();
-    this.pool.forget(this);
+  /** Settles with `err` now, and closes the connection the request is on (or will be on). */
+  fail(err: TransportError): void {
+    if (this.settled) return;
+    settle(this);
+    this.#reason = err;
+    this.#chunks = [];
+    // Aborting a request that is on a connection destroys that connection: a half-read answer is never reused.
+    this.#abort?.(err);
+    this.reject(err);
   }
 }
 
@@ -338,175 +217,61 @@ function tooLarge(): TransportError {
   return new TransportError(`response body exceeds ${MAX_RESPONSE_BYTES} bytes`, 'ResponseTooLarge');
 }
 
-function addBody(inc: Incoming, bytes: Buffer): void {
-  if (bytes.length === 0) return;
-  inc.size += bytes.length;
-  if (inc.size > MAX_RESPONSE_BYTES) throw tooLarge();
-  inc.chunks.push(bytes);
+function proxyError(route: ProxyRoute, status: number): TransportError {
+  // 401 to a CONNECT: some proxies (tinyproxy) answer wrong credentials so; only the proxy answers a CONNECT.
+  if (status === 407 || status === 401) {
+    return new TransportError(`proxy ${route.display} wants authentication (${status === 407 ? '407 Proxy Authentication Required' : '401 Unauthorized'})${route.hasCredentials
+      ? ': it refused the credentials in the proxy URL' : ': put user:password@ in the proxy URL'}`, 'ProxyAuthRequired');
+  }
+  if (status === 403) return new TransportError(`proxy ${route.display} refused the tunnel (403 Forbidden)`, 'ProxyRefused');
+  return new TransportError(`proxy ${route.display} could not open the tunnel (status ${status})`, 'ProxyTunnelFailed');
 }
 
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/;
+const PROXY_STATUS = /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling$/;
+/** Errors raised while talking to the proxy itself, before the endpoint is reached. */
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
 
-const isBlank = (c: number): boolean => c === 32 || c === 9;
-
-/** Header names as servers send them -> lower case; a server repeats the same few, so remember them. */
-const lowerNames = new Map<string, string>();
-function lowerName(raw: string): string {
-  let name = lowerNames.get(raw);
-  if (name === undefined) {
-    name = raw.toLowerCase();
-    if (lowerNames.size < 256) lowerNames.set(raw, name);
+/** Whatever undici, Node or the proxy raised -> a TransportError whose code the retry rules know. */
+function toTransportError(err: Error, route: ProxyRoute | undefined): TransportError {
+  if (err instanceof TransportError) return err;
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  let code = typeof e.code === 'string' && e.code !== '' ? e.code : 'NetworkError';
+  let message = err.message;
+  if (route !== undefined) {
+    const m = PROXY_STATUS.exec(message);
+    if (m) return proxyError(route, Number(m[1]));
+    if (code === 'UND_ERR_INVALID_ARG' && /\(407\)/.test(message)) return proxyError(route, 407);
+    // A socket error that names the proxy's own address happened on the way to the proxy.
+    if (CONNECT_CODES.has(code) && (message.includes(route.address) || isProxyConnect(e, route))) {
+      return new TransportError(`cannot connect to proxy ${route.display}: ${code}: ${redactSecrets(message)}`, 'ProxyUnreachable');
+    }
+    message = redactSecrets(message);
   }
-  return name;
+  // undici 7.30 builds HTTPParserError's code from llhttp's error *number* looked up in a name->number
+  // table, so `code` comes out undefined: every llhttp rejection gets one code of ours.
+  if (err.name === 'HTTPParserError' && code === 'NetworkError') code = 'HPE_PARSE_ERROR';
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') code = 'HPE_HEADER_OVERFLOW';
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return tooLarge();
+  return new TransportError(message, code);
 }
 
-/** Status line and header lines (latin1, without the final CRLF CRLF) -> a response being read. */
-function parseHead(text: string): Incoming {
-  let eol = text.indexOf('\r\n');
-  if (eol === -1) eol = text.length;
-  const statusLine = text.slice(0, eol);
-  const m = STATUS_LINE.exec(statusLine);
-  if (!m) throw new TransportError(`not an HTTP/1.x response: ${JSON.stringify(statusLine.slice(0, 40))}`, 'HPE_INVALID_CONSTANT');
-  const http10 = m[1] === '0';
-  const status = Number(m[2]);
-  const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders;
-  let last: string | undefined;
-  // One pass over the text, no split(): 1.6 us instead of 3 us for nginx's six headers.
-  for (let at = eol + 2; at < text.length;) {
-    let end = text.indexOf('\r\n', at);
-    if (end === -1) end = text.length;
-    const c = text.charCodeAt(at);
-    if (c === 32 || c === 9) {
-      // obs-fold: a continuation of the previous header's value.
-      if (last === undefined) throw new TransportError('header continuation without a header', 'HPE_INVALID_HEADER_TOKEN');
-      const prev = headers[last];
-      if (typeof prev === 'string') headers[last] = `${prev} ${text.slice(at, end).trim()}`;
-      at = end + 2;
-      continue;
-    }
-    const colon = text.indexOf(':', at);
-    if (colon <= at || colon > end) throw new TransportError(`invalid header line ${JSON.stringify(text.slice(at, Math.min(end, at + 40)))}`, 'HPE_INVALID_HEADER_TOKEN');
-    const name = lowerName(text.slice(at, colon));
-    let from = colon + 1;
-    let to = end;
-    while (from < to && isBlank(text.charCodeAt(from))) from++;
-    while (to > from && isBlank(text.charCodeAt(to - 1))) to--;
-    const value = text.slice(from, to);
-    last = name;
-    const prev = headers[name];
-    if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
-    else if (name === 'set-cookie') (prev as string[]).push(value);
-    else if (!SINGLE_HEADERS.has(name)) headers[name] = `${prev as string}, ${value}`;
-    at = end + 2;
-  }
-
-  const connection = (headers.connection ?? '').toLowerCase();
-  const keepAlive = http10 ? connection.includes('keep-alive') : !connection.includes('close');
-  let idleMs = FREE_SOCKET_TIMEOUT_MS;
-  const hint = /timeout=(\d+)/i.exec(String(headers['keep-alive'] ?? ''));
-  if (hint) idleMs = Math.min(idleMs, Math.max(0, Number(hint[1]) * 1000 - 1000));
-
-  const inc: Incoming = { status, headers, mode: 'length', remaining: 0, chunks: [], size: 0, keepAlive, idleMs, chunkState: 'size' };
-  const te = headers['transfer-encoding'];
-  if (status === 204 || status === 304 || (status >= 100 && status < 200)) return inc;
-  if (te !== undefined) {
-    if (!/(?:^|,)\s*chunked\s*$/i.test(te)) {
-      inc.mode = 'close';
-      inc.keepAlive = false;
-      return inc;
-    }
-    inc.mode = 'chunked';
-    return inc;
-  }
-  const cl = headers['content-length'];
-  if (cl !== undefined) {
-    if (!/^\d{1,15}$/.test(cl)) throw new TransportError(`invalid content-length ${JSON.stringify(cl)}`, 'HPE_INVALID_CONTENT_LENGTH');
-    const n = Number(cl);
-    if (n > MAX_RESPONSE_BYTES) throw tooLarge();
-    inc.remaining = n;
-    return inc;
-  }
-  inc.mode = 'close';
-  inc.keepAlive = false;
-  return inc;
-}
-
-/** Connections to one origin. */
-class Pool {
-  readonly secure: boolean;
-  tlsSession: Buffer | undefined;
-  /** Connected and idle, most recently used last (LIFO). */
-  readonly idle: Connection[] = [];
-  readonly all = new Set<Connection>();
-  readonly queue: Exchange[] = [];
-
-  constructor(readonly hostname: string, readonly port: number, secure: boolean, readonly maxSockets: number) {
-    this.secure = secure;
-  }
-
-  dispatch(ex: Exchange): void {
-    const now = Date.now();
-    while (this.idle.length > 0) {
-      const conn = this.idle.pop()!;
-      if (conn.dead) continue;
-      if (now - conn.idleSince > conn.idleMs) {
-        conn.destroy();
-        continue;
-      }
-      conn.begin(ex);
-      return;
-    }
-    if (this.all.size < this.maxSockets) {
-      this.all.add(new Connection(this, ex));
-      return;
-    }
-    this.queue.push(ex);
-  }
-
-  /** A connection finished its exchange (or connected with nothing to do). */
-  release(conn: Connection): void {
-    const next = this.queue.shift();
-    if (next !== undefined) {
-      conn.begin(next);
-      return;
-    }
-    conn.idleSince = Date.now();
-    conn.socket.unref();
-    this.idle.push(conn);
-  }
-
-  forget(conn: Connection): void {
-    if (!this.all.delete(conn)) return;
-    const i = this.idle.indexOf(conn);
-    if (i !== -1) this.idle.splice(i, 1);
-    // A slot opened: a queued request may now connect.
-    const next = this.queue.shift();
-    if (next !== undefined) this.dispatch(next);
-  }
-
-  unqueue(ex: Exchange): void {
-    const i = this.queue.indexOf(ex);
-    if (i !== -1) this.queue.splice(i, 1);
-  }
-
-  destroy(): void {
-    for (const ex of this.queue.splice(0)) fail(ex, new TransportError('transport closed', 'AbortError'));
-    for (const conn of [...this.all]) conn.destroy();
-  }
+function isProxyConnect(e: NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string }, route: ProxyRoute): boolean {
+  if (e.address !== undefined && `${e.address}:${e.port}` === route.address) return true;
+  // DNS errors name the host only (getaddrinfo ENOTFOUND proxy.corp).
+  return e.hostname !== undefined && e.hostname === route.url.hostname;
 }
 
 /** Every exchange waiting on a signal, so that each signal gets one listener, not one per request. */
 const bySignal = new WeakMap<AbortSignal, Set<Exchange>>();
 
-function watch(ex: Exchange): void {
-  const signal = ex.signal!;
+function watch(ex: Exchange, signal: AbortSignal): void {
   let set = bySignal.get(signal);
   if (set === undefined) {
     const created = new Set<Exchange>();
     set = created;
     bySignal.set(signal, created);
     signal.addEventListener('abort', () => {
-      for (const e of [...created]) fail(e, new TransportError('request aborted', 'AbortError'));
+      for (const e of [...created]) e.fail(new TransportError('request aborted', 'AbortError'));
     }, { once: true });
   }
   set.add(ex);
@@ -518,82 +283,110 @@ function settle(ex: Exchange): void {
   if (ex.signal) bySignal.get(ex.signal)?.delete(ex);
 }
 
-function succeed(ex: Exchange, res: HttpResponse): void {
-  if (ex.settled) return;
-  settle(ex);
-  ex.resolve(res);
+/** One origin's way out: a direct Pool, or a ProxyAgent for the proxy that NO_PROXY did not exclude. */
+interface Route {
+  dispatcher: Dispatcher;
+  origin: string;
+  proxy: ProxyRoute | undefined;
 }
 
-function fail(ex: Exchange, err: TransportError): void {
-  if (ex.settled) return;
-  settle(ex);
-  const conn = ex.conn;
-  ex.conn = undefined;
-  if (conn) conn.destroy(); // its response, if any, is no longer wanted
-  else ex.pool.unqueue(ex);
-  ex.reject(err);
-}
-
-function requestHead(req: HttpRequestSpec): string {
-  if (INVALID_PATH.test(req.path)) throw new TransportError(`request path contains unescaped characters: ${JSON.stringify(req.path)}`, 'ERR_UNESCAPED_CHARACTERS');
-  let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
-  const h = req.headers;
-  for (const name in h) {
-    const value = h[name]!;
-    if (INVALID_HEADER_VALUE.test(value)) throw new TransportError(`invalid character in header ${JSON.stringify(name)}`, 'ERR_INVALID_CHAR');
-    head += `${name}: ${value}\r\n`;
-  }
-  return `${head}connection: keep-alive\r\n\r\n`;
-}
-
-export function createTransport(maxSockets: number): Transport {
-  const pools = new Map<string, Pool>();
+export function createTransport(maxSockets: number, options: TransportOptions = {}): Transport {
+  const routes = new Map<string, Route>();
+  const dispatchers: Dispatcher[] = [];
+  const proxyAgents = new Map<string, ProxyAgent>();
   let closed = false;
+  const tls = options.tls;
+  const tlsOptions = {
+    ...(tls?.ca !== undefined ? { ca: tls.ca } : {}),
+    ...(tls !== undefined && !tls.rejectUnauthorized ? { rejectUnauthorized: false } : {}),
+  };
+  const poolOptions = (connectTimeoutMs: number): Pool.Options => ({
+    connections: maxSockets,
+    pipelining: 1,
+    keepAliveTimeout: FREE_SOCKET_TIMEOUT_MS,
+    keepAliveMaxTimeout: FREE_SOCKET_TIMEOUT_MS,
+    keepAliveTimeoutThreshold: KEEP_ALIVE_THRESHOLD_MS,
+    // The whole-attempt timer below covers these; undici's own defaults (300 s) must not cut in first.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    maxHeaderSize: MAX_HEAD_BYTES,
+    maxResponseSize: MAX_RESPONSE_BYTES,
+    connect: { timeout: connectTimeoutMs, keepAlive: true, keepAliveInitialDelay: 1000, ...tlsOptions },
+  });
 
-  const poolFor = (req: HttpRequestSpec): Pool => {
+  const routeFor = (req: HttpRequestSpec, connectTimeoutMs: number): Route => {
     const secure = req.protocol === 'https:';
     const port = req.port ?? (secure ? 443 : 80);
-    const key = `${req.protocol}//${req.hostname}:${port}`;
-    let pool = pools.get(key);
-    if (pool === undefined) {
-      pool = new Pool(req.hostname, port, secure, maxSockets);
-      pools.set(key, pool);
+    // IPv6 literals go back into brackets for the origin.
+    const host = req.hostname.includes(':') ? `[${req.hostname}]` : req.hostname;
+    const origin = `${req.protocol}//${host}:${port}`;
+    const key = `${origin}|${connectTimeoutMs}`;
+    let route = routes.get(key);
+    if (route !== undefined) return route;
+    const proxy = options.proxy ? proxyFor(options.proxy, req.protocol, req.hostname, port) : undefined;
+    let dispatcher: Dispatcher;
+    if (proxy === undefined) {
+      dispatcher = new Pool(origin, poolOptions(connectTimeoutMs));
+      dispatchers.push(dispatcher);
+    } else {
+      const agentKey = `${proxy.url.href}|${connectTimeoutMs}`;
+      let agent = proxyAgents.get(agentKey);
+      if (agent === undefined) {
+        const po = poolOptions(connectTimeoutMs);
+        agent = new ProxyAgent({
+          uri: proxy.url.href,
+          // Plain-http endpoints are forwarded (absolute-form request line), https ones tunnelled with
+          // CONNECT: what the AWS CLI (urllib3) does.
+          proxyTunnel: false,
+          ...po,
+          // Pools per endpoint origin (and the forwarding pool to the proxy) with our limits.
+          factory: (o: string | URL, opts: object) => new Pool(o, { ...po, ...opts, connections: maxSockets }),
+          proxyTls: { timeout: connectTimeoutMs, ...tlsOptions },
+          requestTls: { timeout: connectTimeoutMs, ...tlsOptions },
+        } as ProxyAgent.Options);
+        proxyAgents.set(agentKey, agent);
+        dispatchers.push(agent);
+      }
+      dispatcher = agent;
     }
-    return pool;
+    route = { dispatcher, origin, proxy };
+    routes.set(key, route);
+    return route;
   };
 
-  const send: Send = (req, options) =>
+  const send: Send = (req, sendOptions) =>
     new Promise<HttpResponse>((resolve, reject) => {
-      const { signal } = options;
+      const { signal } = sendOptions;
       if (signal?.aborted || closed) {
         reject(new TransportError(closed ? 'transport closed' : 'request aborted', 'AbortError'));
         return;
       }
-      const ex: Exchange = {
-        head: requestHead(req), // throws a TransportError for bad input: the promise rejects with it
-        body: req.body,
-        connectTimeoutMs: options.connectTimeoutMs,
-        signal,
-        resolve,
-        reject,
-        timer: undefined,
-        pool: poolFor(req),
-        conn: undefined,
-        settled: false,
-      };
-      if (options.timeoutMs > 0) {
-        ex.timer = setTimeout(() => fail(ex, new TransportError(`no complete response within ${options.timeoutMs} ms`, 'TimeoutError')), options.timeoutMs);
+      const route = routeFor(req, sendOptions.connectTimeoutMs);
+      const ex = new Exchange(signal, route.proxy, resolve, reject);
+      if (sendOptions.timeoutMs > 0) {
+        ex.timer = setTimeout(() => ex.fail(new TransportError(`no complete response within ${sendOptions.timeoutMs} ms`, 'TimeoutError')), sendOptions.timeoutMs);
       }
-      if (signal) watch(ex);
-      ex.pool.dispatch(ex);
+      if (signal) watch(ex, signal);
+      route.dispatcher.dispatch({
+        origin: route.origin,
+        method: req.method as Dispatcher.HttpMethod,
+        path: req.path,
+        headers: req.headers,
+        body: req.body,
+        // POST is not idempotent: never replayed by undici on another connection.
+        idempotent: false,
+        blocking: true,
+      }, ex);
     });
 
   return {
     send,
     close() {
       closed = true;
-      for (const pool of pools.values()) pool.destroy();
-      pools.clear();
+      for (const d of dispatchers) d.destroy().catch(() => undefined);
+      dispatchers.length = 0;
+      routes.clear();
+      proxyAgents.clear();
     },
   };
 }

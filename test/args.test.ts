@@ -96,3 +96,13 @@ test('usage errors name the option and what is allowed', () => {
 test('--envelope without --endpoint-name is allowed (records name their endpoint)', () => {
   assert.deepEqual(run(['--envelope']).defaults, {});
 });
+
+test('--ca-bundle FILE and --no-verify-ssl (the AWS CLI names); parsing reads no file', () => {
+  const o = run(['--endpoint-name', 'ep', '--ca-bundle', '/no/such/ca.pem', '--no-verify-ssl']);
+  assert.equal(o.caBundle, '/no/such/ca.pem');
+  assert.equal(o.noVerifySsl, true);
+  const d = run(['--endpoint-name', 'ep']);
+  assert.equal(d.caBundle, undefined);
+  assert.equal(d.noVerifySsl, false);
+  usage(['--endpoint-name', 'ep', '--ca-bundle='], /--ca-bundle needs a file name/);
+});

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runEmulatorCli } from '../src/emulator/cli.js';
 import { admin, send } from './emulator-fixtures/client.js';
+import { haveOpenssl, makeTestCerts } from './helpers/tls.js';
 
 const RUN_CLI = fileURLToPath(new URL('./emulator-fixtures/run-cli.js', import.meta.url));
 const LISTENING = /^sm-invoke emulator listening on (http:\/\/127\.0\.0\.1:(\d+))\n$/;
@@ -137,5 +138,27 @@ describe('runEmulatorCli (in process)', () => {
     await child.exit;
     assert.equal(r.code, 1);
     assert.equal(r.err, `sm-invoke emulate: cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`);
+  });
+
+  test('--tls-cert/--tls-key: serves HTTPS with that certificate; missing or half given is a usage error', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'emu-cli-tls-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    let r = await capture(['--tls-cert', join(dir, 'nope.pem')]);
+    assert.equal(r.code, 2);
+    assert.equal(r.err, 'sm-invoke emulate: --tls-cert and --tls-key must be given together\n');
+    r = await capture(['--tls-cert', join(dir, 'nope.pem'), '--tls-key', join(dir, 'nope.key')]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /cannot read --tls-cert .*nope\.pem: ENOENT/);
+    if (!haveOpenssl()) {
+      t.skip('openssl is not available to make a test certificate');
+      return;
+    }
+    const certs = makeTestCerts(dir);
+    r = await capture(['--tls-cert', certs.certFile, '--tls-key', certs.keyFile]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^sm-invoke emulator listening on https:\/\/127\.0\.0\.1:\d+\n$/);
+    const swapped = await capture(['--tls-cert', certs.keyFile, '--tls-key', certs.certFile]);
+    assert.equal(swapped.code, 2);
+    assert.match(swapped.err, /^sm-invoke emulate: --tls-cert \/ --tls-key: /);
   });
 });

@@ -535,7 +535,9 @@ describe('--debug', () => {
     }
     assertNoSecrets(Buffer.concat([r.stdout, Buffer.from(r.stderr)]), 'stdout + stderr');
 
-    const attempts = r.stderr.split(/^(?=sm-invoke: debug: )/m).filter((b) => b.startsWith('sm-invoke: debug: '));
+    // One block per attempt (`debug: line N attempt M`), after the run's `debug: network:` lines.
+    assert.match(r.stderr, /^sm-invoke: debug: network: no proxy/m);
+    const attempts = r.stderr.split(/^(?=sm-invoke: debug: )/m).filter((b) => b.startsWith('sm-invoke: debug: line '));
     assert.equal(attempts.length, 4, r.stderr);
     const [a1, a2, a3, a4] = attempts as [string, string, string, string];
     assert.match(a1, new RegExp(`^sm-invoke: debug: line 1 attempt 1: POST ${emu.url}/endpoints/demo/invocations \\(\\d+ bytes\\)\n`));

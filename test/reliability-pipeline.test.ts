@@ -323,7 +323,7 @@ describe('keep-alive', () => {
   test('a server that closes a kept-alive connection as the next request arrives: retried, never a failure', async () => {
     // A plain HTTP server standing in for a load balancer's idle timeout racing our reuse of the
     // socket: the first request on a connection is proxied to the emulator, any later one is
-    // answered by closing the connection ("socket hang up", ECONNRESET).
+    // answered by closing the connection (undici: UND_ERR_SOCKET "other side closed").
     const used = new WeakSet<object>();
     let closed = 0;
     const lb = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {

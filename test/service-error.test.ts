@@ -143,12 +143,15 @@ describe('classifyServiceError: each answer the service gives (reference §3.2, 
 
 describe('classifyTransportError: failures below HTTP', () => {
   const transient = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-    'ECONNABORTED', 'TimeoutError', 'ConnectTimeoutError', 'HPE_INVALID_CONSTANT', 'UND_ERR_SOCKET'];
+    'ECONNABORTED', 'TimeoutError', 'ConnectTimeoutError', 'HPE_INVALID_CONSTANT', 'HPE_PARSE_ERROR', 'HPE_HEADER_OVERFLOW',
+    'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+    'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ProxyUnreachable', 'ProxyTunnelFailed'];
   for (const code of transient) test(`${code} -> transient`, () => assert.equal(classifyTransportError(code), 'transient'));
-  for (const code of ['ResponseTooLarge', 'NetworkError', 'ERR_INVALID_ARG_TYPE']) {
+  for (const code of ['ResponseTooLarge', 'NetworkError', 'ERR_INVALID_ARG_TYPE', 'UND_ERR_INVALID_ARG', 'UND_ERR_DESTROYED']) {
     test(`${code} -> final`, () => assert.equal(classifyTransportError(code), 'final'));
   }
-  for (const code of ['CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER']) {
-    test(`${code} -> fatal (TLS: every record would fail)`, () => assert.equal(classifyTransportError(code), 'fatal'));
+  for (const code of ['CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER',
+    'UND_ERR_PRX_TLS', 'ProxyAuthRequired', 'ProxyRefused']) {
+    test(`${code} -> fatal (TLS or the proxy's refusal: every record would fail)`, () => assert.equal(classifyTransportError(code), 'fatal'));
   }
 });

@@ -18,6 +18,8 @@ options:
   --access-key-id K        accepted access key (with --secret-access-key)
   --secret-access-key S    its secret
   --seed N                 PRNG seed for routing, latency ranges, random faults
+  --tls-cert FILE          serve HTTPS with this PEM certificate (chain allowed; with --tls-key)
+  --tls-key FILE           the certificate's PEM private key
   --quiet                  do not log requests to stderr
   -h, --help               show this help
 `;
@@ -43,7 +45,21 @@ function intFlag(name: string, v: string | undefined, min: number, max: number):
   return n;
 }
 
-async function buildConfig(argv: string[]): Promise<{ config: EmulatorConfigInput; quiet: boolean } | 'help'> {
+interface Built {
+  config: EmulatorConfigInput;
+  quiet: boolean;
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+async function readPem(flag: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new UsageError(`cannot read --${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+async function buildConfig(argv: string[]): Promise<Built | 'help'> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -60,6 +76,8 @@ async function buildConfig(argv: string[]): Promise<{ config: EmulatorConfigInpu
         'access-key-id': { type: 'string' },
         'secret-access-key': { type: 'string' },
         seed: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -98,7 +116,12 @@ async function buildConfig(argv: string[]): Promise<{ config: EmulatorConfigInpu
     config.endpoints = { ...config.endpoints };
     for (const name of v.endpoint) config.endpoints[name] ??= { variants: [{ name: 'AllTraffic', weight: 1 }] };
   }
-  return { config, quiet: v.quiet === true };
+  if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key must be given together');
+  }
+  const built: Built = { config, quiet: v.quiet === true };
+  if (v['tls-cert'] !== undefined) built.tls = { cert: await readPem('tls-cert', v['tls-cert']), key: await readPem('tls-key', v['tls-key']!) };
+  return built;
 }
 
 const describe = (e: RequestLogEntry): string =>
@@ -118,13 +141,17 @@ export async function runEmulatorCli(argv: string[], io: CliIo = defaultIo): Pro
     io.stdout(USAGE);
     return 0;
   }
-  const { config, quiet } = built;
+  const { config, quiet, tls } = built;
 
   let emu;
   try {
-    emu = await startEmulator(config, quiet ? {} : { onRequest: (e) => io.stderr(describe(e)) });
+    emu = await startEmulator(config, { ...(quiet ? {} : { onRequest: (e: RequestLogEntry) => io.stderr(describe(e)) }), ...(tls ? { tls } : {}) });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    if (tls && /PEM|key|certificate|asn1|ssl/i.test(e.message) && e.code !== 'EADDRINUSE') {
+      io.stderr(`sm-invoke emulate: --tls-cert / --tls-key: ${e.message}\n`);
+      return 2;
+    }
     if (e instanceof TypeError) {
       io.stderr(`sm-invoke emulate: ${e.message}\n`);
       return 2;

@@ -3,6 +3,7 @@
 // admin routes under /_emulator/.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { handleAdmin } from './admin.js';
 import {
@@ -66,6 +67,8 @@ export interface EmulatorOptions {
   now?: () => number;
   /** Called once per logged request, when its response is done or abandoned. */
   onRequest?: (entry: RequestLogEntry) => void;
+  /** Serve HTTPS with this certificate (PEM, chain allowed) and key instead of plain HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface Emulator {
@@ -124,19 +127,30 @@ class EmulatorServer implements Emulator {
     this.#indexCredentials();
     // requestTimeout 0: a stalled request stays open until the client gives up.
     // A long keep-alive avoids racing clients that reuse idle sockets.
-    this.#server = createServer({ requestTimeout: 0, keepAliveTimeout: 60_000 }, (req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.#handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) {
           res.writeHead(500, { 'Content-Type': 'text/plain' });
           res.end(`emulator bug: ${String(err)}`);
         }
       });
-    });
+    };
+    const serverOptions = { requestTimeout: 0, keepAliveTimeout: 60_000 };
+    this.#scheme = options.tls ? 'https' : 'http';
+    if (options.tls) {
+      const tlsServer = createTlsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, handler);
+      tlsServer.on('tlsClientError', () => undefined); // a client that does not trust us: its problem
+      this.#server = tlsServer;
+    } else {
+      this.#server = createServer(serverOptions, handler);
+    }
   }
+
+  readonly #scheme: 'http' | 'https';
 
   get url(): string {
     const host = this.host.includes(':') ? `[${this.host}]` : this.host;
-    return `http://${host}:${this.port}`;
+    return `${this.#scheme}://${host}:${this.port}`;
   }
   get host(): string {
     return this.#config.host;
