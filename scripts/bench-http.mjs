@@ -43,7 +43,7 @@ if (o.serve) {
   const headers = { host: target.host, 'content-type': 'application/json', 'content-length': String(body.length) };
   const path = '/endpoints/demo/invocations';
 
-  const { createTransport } = await import(join(root, 'dist/lib/src/transport.js'));
+  const { createTransport } = await import(join(root, 'dist/lib/src/http/transport.js'));
   const { Pool } = await import('undici');
 
   const clients = {

@@ -6,7 +6,7 @@
 //
 // Prints us/op (median of the rounds) for each input, ours and today's.
 import { parseArgs } from 'node:util';
-import { compactJson, scanObject } from '../dist/lib/src/json-exact.js';
+import { compactJson, scanObject } from '../dist/lib/src/core/json-exact.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, ms: { type: 'string', default: '300' } } });
 const ROUNDS = Number(values.rounds);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundle src/main.ts into dist/sm-invoke.cjs and package it as a Node single
+// Bundle src/cli/main.ts into dist/sm-invoke.cjs and package it as a Node single
 // executable application (SEA), dist/sm-invoke, for the machine's own Node.
 //
 //   node scripts/build.mjs [--no-minify] [--no-code-cache] [--no-strip] [--bundle-only]
@@ -29,7 +29,7 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const paths = {
-  entry: join(root, 'src', 'main.ts'),
+  entry: join(root, 'src', 'cli', 'main.ts'),
   bundle: join(dist, 'sm-invoke.cjs'),
   meta: join(dist, 'sm-invoke.meta.json'),
   startupModules: join(dist, 'startup-modules.json'),

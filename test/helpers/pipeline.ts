@@ -1,10 +1,10 @@
 // runPipeline against an emulator with the real signer and HTTP transport: the settings every
 // in-process pipeline test shares. Tests spread their own overrides over `init`.
-import type { FieldValues } from '../../src/fields.js';
-import type { PipelineInit } from '../../src/pipeline.js';
-import { parseTarget } from '../../src/request.js';
-import { createSigner, type CredentialProvider } from '../../src/sign.js';
-import { createTransport, type Transport } from '../../src/transport.js';
+import type { FieldValues } from '../../src/core/fields.js';
+import type { PipelineInit } from '../../src/core/pipeline.js';
+import { parseTarget } from '../../src/core/request.js';
+import { createSigner, type CredentialProvider } from '../../src/aws/sign.js';
+import { createTransport, type Transport } from '../../src/http/transport.js';
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY } from './cli.js';
 
 export const STATIC_CREDENTIALS: CredentialProvider = async () => ({ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY });

@@ -1,0 +1,275 @@
+// Pure: argv + environment in, validated options out (or a UsageError). No I/O.
+import { parseArgs as nodeParseArgs } from 'node:util';
+import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES, MAX_CONCURRENCY } from '../constants.js';
+import { UsageError } from '../errors.js';
+import { FIELDS, checkField, type FieldValues } from '../core/fields.js';
+
+export type OutputMode = 'result' | 'body';
+
+export interface Options {
+  /** Per-record defaults from the flags (`--content-type` etc.), already validated. */
+  defaults: FieldValues;
+  /**
+   * The flags given on the command line (long names): a flag wins over the environment and the profile
+   * (retry-config.ts reads AWS_MAX_ATTEMPTS and the profile's max_attempts when --max-attempts is absent).
+   */
+  given: ReadonlySet<string>;
+  region: string | undefined;
+  profile: string | undefined;
+  endpointUrl: string | undefined;
+  /** Records in flight at most (with --concurrency auto: the adaptive limit's ceiling). */
+  concurrency: number;
+  /** --concurrency auto: find the endpoint's capacity (AIMD on throttling and latency). */
+  adaptive: boolean;
+  /** --rate: attempts per second, smoothly spaced. */
+  rate: number | undefined;
+  envelope: boolean;
+  output: OutputMode;
+  /** Positional outfile; undefined or '-' means stdout. */
+  outfile: string | undefined;
+  /** Per-attempt request timeout; 0 disables it. */
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  maxLineBytes: number;
+  /** Bytes of records in flight and results waiting behind a slower earlier record, at most. */
+  maxBufferBytes: number;
+  maxAttempts: number;
+  retryModelErrors: boolean;
+  /** Stop after this many failed records; 0 = never. */
+  maxErrors: number;
+  /** undefined: a status line only when stderr is a terminal. */
+  progress: boolean | undefined;
+  /** undefined: stats at the end only when stderr is a terminal. */
+  stats: boolean | undefined;
+  statsJson: string | undefined;
+  dryRun: boolean;
+  resume: boolean;
+  resumeFailed: boolean;
+  /** Replace an existing non-empty outfile (without it, such a file is a usage error). */
+  force: boolean;
+  debug: boolean;
+  /** --body: one invocation, AWS CLI style (literal, file://, fileb://). */
+  body: string | undefined;
+  /** --ca-bundle FILE: the CAs to trust (before AWS_CA_BUNDLE and the profile's ca_bundle). */
+  caBundle: string | undefined;
+  /** --no-verify-ssl: do not check TLS certificates. */
+  noVerifySsl: boolean;
+}
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'run'; options: Options };
+
+/** Longest input line accepted by default: a 6 MiB body as base64 in an envelope, plus room. */
+export const DEFAULT_MAX_LINE_BYTES = Math.ceil((MAX_BODY_BYTES * 4) / 3) + 1024 * 1024;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_MAX_CONCURRENCY = 256;
+/** Records in flight plus results waiting behind a slower earlier record: 32 MiB at most. */
+export const DEFAULT_MAX_BUFFER_MIB = 32;
+
+export const FLAG_SPEC = {
+  ...Object.fromEntries(FIELDS.map((f) => [f.flag, { type: 'string' as const }])),
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  concurrency: { type: 'string' },
+  envelope: { type: 'boolean' },
+  output: { type: 'string' },
+  timeout: { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'max-line-bytes': { type: 'string' },
+  'max-buffer-mib': { type: 'string' },
+  'max-attempts': { type: 'string' },
+  'retry-model-errors': { type: 'boolean' },
+  'max-errors': { type: 'string' },
+  'max-concurrency': { type: 'string' },
+  rate: { type: 'string' },
+  progress: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  stats: { type: 'boolean' },
+  'no-stats': { type: 'boolean' },
+  'stats-json': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  resume: { type: 'boolean' },
+  'resume-failed': { type: 'boolean' },
+  force: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  body: { type: 'string' },
+  'ca-bundle': { type: 'string' },
+  'no-verify-ssl': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function parseArgs(argv: readonly string[], env: Env): Command {
+  let parsed;
+  try {
+    parsed = nodeParseArgs({ args: [...argv], options: FLAG_SPEC, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(describeParseError(err));
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (v.help) return { kind: 'help' };
+  if (v.version) return { kind: 'version' };
+
+  if (parsed.positionals.length > 1) {
+    throw new UsageError(`expected at most one outfile, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
+  }
+
+  const defaults: FieldValues = {};
+  for (const rule of FIELDS) {
+    const value = v[rule.flag];
+    if (typeof value !== 'string' || value === '') continue; // "" = not set, as in the AWS SDKs
+    const problem = checkField(rule, value);
+    if (problem) throw new UsageError(`--${rule.flag} ${problem}`);
+    defaults[rule.key] = value;
+  }
+  const envelope = v.envelope === true;
+  if (!envelope && defaults.endpointName === undefined) {
+    throw new UsageError('--endpoint-name is required (or use --envelope with an endpointName in every record)');
+  }
+
+  const output = str(v.output) ?? 'result';
+  if (output !== 'result' && output !== 'body') {
+    throw new UsageError(`--output must be "result" or "body", got ${JSON.stringify(output)}`);
+  }
+
+  // AWS_MAX_ATTEMPTS and the profile's max_attempts come after the flag: retry-config.ts.
+  const maxAttemptsText = str(v['max-attempts']);
+  const maxAttemptsFlag = '--max-attempts';
+
+  const concurrencyText = str(v.concurrency);
+  const adaptive = concurrencyText === 'auto';
+  const maxConcurrency = intOption('--max-concurrency', str(v['max-concurrency']), DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY);
+  if (v['max-concurrency'] !== undefined && !adaptive) throw new UsageError('--max-concurrency goes with --concurrency auto');
+  if (concurrencyText !== undefined && !adaptive && !/^\d+$/.test(concurrencyText)) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY} or "auto", got ${JSON.stringify(concurrencyText)}`);
+  }
+  const concurrency = adaptive ? maxConcurrency : intOption('--concurrency', concurrencyText, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY);
+
+  const rateText = str(v.rate);
+  let rate: number | undefined;
+  if (rateText !== undefined) {
+    rate = Number(rateText);
+    if (!/^\d+(\.\d+)?$/.test(rateText) || !(rate > 0)) throw new UsageError(`--rate must be a number of records per second above 0, got ${JSON.stringify(rateText)}`);
+  }
+
+  const outfile = parsed.positionals[0];
+  const toFile = outfile !== undefined && outfile !== '-';
+  const resume = v.resume === true;
+  const resumeFailed = v['resume-failed'] === true;
+  const dryRun = v['dry-run'] === true;
+  const body = str(v.body);
+  if ((resume || resumeFailed) && !toFile) throw new UsageError(`--${resumeFailed ? 'resume-failed' : 'resume'} needs an outfile to resume (the positional argument)`);
+  if (resumeFailed && output !== 'result') throw new UsageError('--resume-failed needs --output result (body lines do not say which records failed)');
+  if ((resume || resumeFailed) && dryRun) throw new UsageError('--dry-run cannot resume an outfile');
+  const force = v.force === true;
+  if (force && (resume || resumeFailed)) throw new UsageError(`--force replaces the outfile; --${resumeFailed ? 'resume-failed' : 'resume'} keeps it: give one of them`);
+  if (force && !toFile) throw new UsageError('--force goes with an outfile (the positional argument): it allows replacing one that is not empty');
+  if (body !== undefined) {
+    if (envelope) throw new UsageError('--body sends one request; it does not go with --envelope');
+    if (resume || resumeFailed || dryRun || output !== 'result') throw new UsageError('--body goes with none of --resume, --resume-failed, --dry-run, --output');
+    if (outfile === undefined) throw new UsageError('--body needs an outfile for the response body (- for stdout), as the AWS CLI does');
+  }
+  const bothWays = (on: string, off: string): boolean | undefined => {
+    if (v[on] === true && v[off] === true) throw new UsageError(`--${on} and --${off} contradict each other`);
+    return v[on] === true ? true : v[off] === true ? false : undefined;
+  };
+
+  return {
+    kind: 'run',
+    options: {
+      defaults,
+      given: new Set(Object.keys(v).filter((k) => v[k] !== undefined)),
+      region: str(v.region),
+      profile: str(v.profile),
+      endpointUrl: checkUrl(str(v['endpoint-url'])),
+      concurrency,
+      adaptive,
+      rate,
+      envelope,
+      output,
+      outfile,
+      timeoutMs: secondsOption('--timeout', str(v.timeout), DEFAULT_TIMEOUT_MS),
+      connectTimeoutMs: secondsOption('--connect-timeout', str(v['connect-timeout']), DEFAULT_CONNECT_TIMEOUT_MS),
+      maxLineBytes: intOption('--max-line-bytes', str(v['max-line-bytes']), DEFAULT_MAX_LINE_BYTES, 16, 1 << 30),
+      maxBufferBytes: intOption('--max-buffer-mib', str(v['max-buffer-mib']), DEFAULT_MAX_BUFFER_MIB, 1, 1 << 20) * 1024 * 1024,
+      maxAttempts: intOption(maxAttemptsFlag, maxAttemptsText, DEFAULT_MAX_ATTEMPTS, 1, 100),
+      retryModelErrors: v['retry-model-errors'] === true,
+      maxErrors: intOption('--max-errors', str(v['max-errors']), 0, 0, Number.MAX_SAFE_INTEGER),
+      progress: bothWays('progress', 'no-progress'),
+      stats: bothWays('stats', 'no-stats'),
+      statsJson: str(v['stats-json']),
+      dryRun,
+      resume,
+      resumeFailed,
+      force,
+      debug: v.debug === true,
+      body,
+      caBundle: caBundleOption(str(v['ca-bundle'])),
+      noVerifySsl: v['no-verify-ssl'] === true,
+    },
+  };
+}
+
+function str(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function intOption(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got ${text}`);
+  return n;
+}
+
+function secondsOption(name: string, text: string | undefined, fallbackMs: number): number {
+  if (text === undefined) return fallbackMs;
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`${name} must be a number of seconds (0 = no limit), got ${JSON.stringify(text)}`);
+  return Math.round(Number(text) * 1000);
+}
+
+function caBundleOption(text: string | undefined): string | undefined {
+  if (text === '') throw new UsageError('--ca-bundle needs a file name (a PEM file of CA certificates)');
+  return text;
+}
+
+function checkUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--endpoint-url must be an absolute http(s) URL, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--endpoint-url must use http or https, got ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+/** node:util parseArgs errors are multi-line with advice for scripts; keep the first line, in our words. */
+function describeParseError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const first = (e.message ?? String(err)).split('\n')[0] ?? '';
+  const opt = /'([^']+)'/.exec(first)?.[1]?.replace(/ <value>$/, '');
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${opt ?? first} (see --help)`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (first.includes('ambiguous')) return `${opt ?? 'option'} needs a value; write a value that starts with "-" as ${opt ?? '--option'}=VALUE`;
+      if (first.includes('argument missing') || first.includes('requires an argument')) return `option ${opt ?? ''} needs a value`;
+      return first;
+    default:
+      return first;
+  }
+}

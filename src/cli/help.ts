@@ -1,0 +1,108 @@
+// The --help text. Kept apart so --help loads nothing else.
+import { DEFAULT_CONCURRENCY } from '../constants.js';
+
+export const HELP = `sm-invoke — stream NDJSON records through an Amazon SageMaker endpoint
+
+Usage:
+  sm-invoke --endpoint-name NAME [options] [outfile] < records.ndjson
+  sm-invoke --envelope [options] [outfile] < envelopes.ndjson
+  sm-invoke --endpoint-name NAME --body VALUE [options] outfile    one call, like the AWS CLI
+  sm-invoke emulate [--port N] [--config FILE]      run the local SageMaker Runtime emulator
+
+Each input line is one record. By default the line's bytes are the request body, sent as they are.
+With --envelope each line is a JSON object: {"body": <JSON value or string>} or {"bodyBase64": "..."},
+plus optional per-record endpointName, contentType, accept, customAttributes, targetModel,
+targetVariant, targetContainerHostname, inferenceId, inferenceComponentName, sessionId,
+enableExplanations (each overrides the flag; null clears it) and meta (copied to the result).
+One JSON result line is written per record, in input order, to stdout or the outfile.
+
+Request options (the AWS CLI's names; the default for every record; default: not sent):
+  --endpoint-name NAME              endpoint to invoke (required unless every envelope names one)
+  --content-type TYPE               MIME type of the body (none by default, as the AWS CLI)
+  --accept TYPE                     desired MIME type of the response
+  --custom-attributes TEXT          opaque value passed to the model (<= 1024 visible ASCII)
+  --target-model NAME               model of a multi-model endpoint
+  --target-variant NAME             production variant to invoke
+  --target-container-hostname NAME  container of a multi-container endpoint
+  --inference-id ID                 id recorded with data capture (1-64 printable ASCII)
+  --inference-component-name NAME   inference component to invoke
+  --session-id ID                   stateful session id, or NEW_SESSION
+  --enable-explanations EXPR        JMESPath expression overriding Clarify's EnableExplanations
+  --body VALUE                      send one request with this body and write the response body to
+                                    outfile (- for stdout), printing the AWS CLI's metadata JSON:
+                                    literal text, file://PATH (text) or fileb://PATH (bytes)
+
+AWS options:
+  --region REGION       default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, then EC2
+                        instance metadata (IMDSv2; off with AWS_EC2_METADATA_DISABLED=true)
+  --profile NAME        shared config/credentials profile (default: AWS_PROFILE, then "default")
+  --endpoint-url URL    send to this URL (default: AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
+                        AWS_ENDPOINT_URL, the profile's services section or endpoint_url, else
+                        https://runtime.sagemaker.REGION.amazonaws.com and the partition's host)
+  --ca-bundle FILE      trust only the CA certificates in this PEM file (default: AWS_CA_BUNDLE,
+                        then the profile's ca_bundle, else Node's roots and NODE_EXTRA_CA_CERTS)
+  --no-verify-ssl       do not verify TLS certificates (a warning is printed once)
+  Proxies, as the AWS CLI reads them: HTTPS_PROXY for https endpoints, HTTP_PROXY for http ones
+  (user:password@ in the URL for Proxy-Authorization; never printed), NO_PROXY (hosts, .domains,
+  host:port, IPs, CIDR networks, *). They also carry the credential chain's own calls.
+  Credentials: the standard AWS chain — AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,
+  the profile in AWS_SHARED_CREDENTIALS_FILE/AWS_CONFIG_FILE (static keys, credential_process, SSO,
+  assume role), AWS_WEB_IDENTITY_TOKEN_FILE, container and instance metadata. Also honoured:
+  AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
+  AWS_RETRY_MODE / the profile's retry_mode (adaptive = --concurrency auto unless --concurrency is
+  given; legacy runs as standard), AWS_EC2_METADATA_SERVICE_ENDPOINT.
+
+Run options:
+  --envelope              read JSON envelopes instead of raw bodies
+  --concurrency N|auto    requests in flight (default ${DEFAULT_CONCURRENCY}, 1-1024); auto: start low, grow while
+                          the endpoint keeps up, back off on throttling or rising latency
+  --max-concurrency N     ceiling for --concurrency auto (default 256)
+  --rate R                at most R requests per second, evenly spaced (default: no limit)
+  --output result|body    result: one JSON result per record (default); body: the response
+                          body only (a failure: an empty line here, a message on stderr)
+  --timeout SECONDS       per-attempt request timeout (default 70; 0 = none)
+  --connect-timeout S     connection timeout (default 10; 0 = none)
+  --max-attempts N        attempts per record, first included (default 3; AWS_MAX_ATTEMPTS, then
+                          the profile's max_attempts)
+  --retry-model-errors    also retry ModelError (424) answers (default: never)
+  --max-errors N          stop after N failed records (default 0 = never)
+  --max-line-bytes N      longest input line (default 9437184); a longer one is an error result
+  --max-buffer-mib N      memory for records in flight and results waiting behind a slower
+                          earlier record (default 32); fewer records go out at once when full
+  --dry-run               validate every record and print the request it would send (no
+                          credentials, no network); invalid records get their usual errors
+  --resume                outfile exists from an interrupted run: keep its complete lines, skip
+                          the records they answer, append the rest
+  --resume-failed         like --resume, and also send again the records whose results failed
+  --force                 replace an outfile that is not empty (without it, or --resume /
+                          --resume-failed, such an outfile is left alone: exit 2)
+  --progress, --no-progress   live status line on stderr (default: when stderr is a terminal)
+  --stats, --no-stats     summary on stderr at the end (default: when stderr is a terminal)
+  --stats-json FILE       write the summary as JSON to FILE
+  --debug                 log every attempt on stderr: canonical request, headers (secrets
+                          redacted), status, timing, retry decision
+  -h, --help              show this help
+  --version               print the version
+
+Results (--output result):
+  {"line":1,"ok":true,"status":200,"contentType":"application/json",
+   "invokedProductionVariant":"AllTraffic","body":{...},"attempts":1,"latencyMs":42}
+  {"line":2,"ok":false,"error":{"code":"ModelError","message":"...","status":424,...},"attempts":1}
+
+Exit status: 0 all records ok; 1 some records failed; 2 usage error; 3 fatal error (credentials,
+unknown endpoint, unreachable service: the run stopped early); 4 stopped by --max-errors;
+130/143 interrupted by SIGINT/SIGTERM. With --body, as the AWS CLI: 254 service error, 255
+connection failure.
+
+Examples:
+  # a plain pipe: each line is a JSON body
+  sm-invoke --endpoint-name my-ep --content-type application/json < payloads.ndjson > results.ndjson
+
+  # a jq envelope pipeline: per-record ids and variant, join results back by meta
+  jq -c '{inferenceId: .id, targetVariant: "canary", body: {inputs: .text}, meta: {id: .id}}' in.jsonl \\
+    | sm-invoke --endpoint-name my-ep --envelope --concurrency 16 | jq -c '{id: .meta.id, out: .body}'
+
+  # a cron job: resumable output, stats for monitoring, stop on a bad day
+  0 2 * * * sm-invoke --endpoint-name my-ep --content-type application/json --concurrency auto \\
+    --resume --max-errors 1000 --stats-json /var/log/sm-invoke.json /data/out.ndjson < /data/in.ndjson
+`;

@@ -1,0 +1,188 @@
+// Pure: an input line becomes a record (or a record error); a result becomes one output line.
+import { isUtf8 } from 'node:buffer';
+import { MAX_BODY_BYTES } from '../constants.js';
+import type { RecordError } from '../errors.js';
+import { FIELDS, FIELD_BY_KEY, checkField, preview, type FieldKey, type FieldValues } from './fields.js';
+import { scanObject, type JsonKind, type JsonMember } from './json-exact.js';
+import { OVERFLOW_MARK } from './lines.js';
+
+/** A line that is ready to send. */
+export interface GoodRecord {
+  line: number;
+  fields: FieldValues;
+  body: Buffer;
+  /** The envelope's `meta` as written (compact JSON text), copied to the result untouched. */
+  meta?: string;
+  error?: undefined;
+}
+
+/** A line that cannot be sent; its result is this error. */
+export interface BadRecord {
+  line: number;
+  error: RecordError;
+  /** Known even for a bad record when the envelope parsed, so the error can be joined back. */
+  inferenceId?: string;
+  meta?: string;
+}
+
+export type DecodedRecord = GoodRecord | BadRecord;
+
+export interface DecodeOptions {
+  envelope: boolean;
+  defaults: FieldValues;
+  maxLineBytes: number;
+}
+
+const BOM = '\u00ef\u00bb\u00bf'; // EF BB BF as latin1
+const NON_ASCII = /[\x80-\xff]/;
+const BLANK = /^[ \t\r]*$/;
+// A flat character class (no repeated group): a grouped pattern overflows V8's regex stack on MB-sized input.
+const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+const isBase64 = (s: string): boolean => s.length % 4 === 0 && BASE64_CHARS.test(s);
+
+export const ENVELOPE_KEYS: readonly string[] = ['body', 'bodyBase64', 'meta', ...FIELDS.map((f) => f.key)];
+
+/**
+ * Decodes one input line, given as latin1 text (one char per byte, see lines.ts).
+ * Returns undefined for a blank line, which is not a record.
+ */
+export function decodeLine(raw: string, line: number, opts: DecodeOptions): DecodedRecord | undefined {
+  let text = raw;
+  if (line === 1 && text.startsWith(BOM)) text = text.slice(3);
+  if (text.endsWith(OVERFLOW_MARK)) {
+    return bad(line, 'LineTooLong', `line is longer than the limit of ${opts.maxLineBytes} bytes (--max-line-bytes); it was skipped`);
+  }
+  if (BLANK.test(text)) return undefined;
+  return opts.envelope ? decodeEnvelope(text, line, opts.defaults) : decodeBody(text, line, opts.defaults);
+}
+
+function decodeBody(text: string, line: number, defaults: FieldValues): DecodedRecord {
+  if (text.length > MAX_BODY_BYTES) return bodyTooLarge(line, text.length);
+  return { line, fields: defaults, body: Buffer.from(text, 'latin1') };
+}
+
+function decodeEnvelope(latin1: string, line: number, defaults: FieldValues): DecodedRecord {
+  let text = latin1;
+  if (NON_ASCII.test(latin1)) {
+    const bytes = Buffer.from(latin1, 'latin1');
+    if (!isUtf8(bytes)) return bad(line, 'InvalidUtf8', 'line is not valid UTF-8 (JSON text must be UTF-8; send binary bodies as bodyBase64)');
+    text = bytes.toString('utf8');
+  }
+  // Values are kept as written (numbers are never rewritten): body and meta go on as their own text.
+  const scan = scanObject(text);
+  if (!scan.ok) {
+    if (scan.code === 'InvalidJson') return bad(line, 'InvalidJson', `line is not valid JSON: ${scan.message}`);
+    return bad(line, 'InvalidRecord', scan.message, scan.key);
+  }
+  const fields: FieldValues = { ...defaults };
+  let problem: { field: string; message: string } | undefined;
+  let body: JsonMember | undefined;
+  let bodyBase64: JsonMember | undefined;
+  let meta: string | undefined;
+  let inferenceId: string | undefined;
+
+  for (const m of scan.members) {
+    const key = m.key;
+    if (key === 'body') body = m;
+    else if (key === 'bodyBase64') bodyBase64 = m;
+    else if (key === 'meta') meta = m.raw;
+    else {
+      const rule = FIELD_BY_KEY.get(key);
+      if (!rule) {
+        problem ??= { field: key.length > 60 ? `${key.slice(0, 60)}…` : key, message: `unknown envelope key ${preview(key, 60)}${suggest(key)}; allowed keys: ${ENVELOPE_KEYS.join(', ')}` };
+        continue;
+      }
+      if (m.kind === 'null' || m.value === '') {
+        delete fields[rule.key as FieldKey]; // null or "" clears a flag's default for this record
+      } else if (m.kind !== 'string') {
+        problem ??= { field: key, message: `${key} must be a string, got ${KIND_NAMES[m.kind]}` };
+      } else {
+        const v = m.value!;
+        if (key === 'inferenceId') inferenceId = v;
+        const why = checkField(rule, v);
+        if (why) problem ??= { field: key, message: `${key} ${why}` };
+        else fields[rule.key] = v;
+      }
+    }
+  }
+  const fail = (field: string, message: string): BadRecord => {
+    const r = bad(line, 'InvalidRecord', message, field);
+    if (inferenceId !== undefined) r.inferenceId = inferenceId;
+    if (meta !== undefined) r.meta = meta;
+    return r;
+  };
+  if (problem) return fail(problem.field, problem.message);
+
+  if (body !== undefined && bodyBase64 !== undefined) return fail('body', 'give either body or bodyBase64, not both');
+  if (body === undefined && bodyBase64 === undefined) return fail('body', 'missing body: give body (a JSON value or a string) or bodyBase64 (binary, base64)');
+  let bytes: Buffer;
+  if (bodyBase64 !== undefined) {
+    const b64 = bodyBase64.value;
+    if (bodyBase64.kind !== 'string' || b64 === undefined || !isBase64(b64)) {
+      return fail('bodyBase64', `bodyBase64 must be a standard base64 string (A-Z a-z 0-9 + /, padded with =), got ${b64 !== undefined ? preview(b64, 40) : KIND_NAMES[bodyBase64.kind]}`);
+    }
+    bytes = Buffer.from(b64, 'base64');
+  } else {
+    // A string body is its text; any other JSON value is sent as written (compacted).
+    bytes = Buffer.from(body!.kind === 'string' ? body!.value! : body!.raw, 'utf8');
+  }
+  if (bytes.length > MAX_BODY_BYTES) {
+    const r = bodyTooLarge(line, bytes.length);
+    if (inferenceId !== undefined) r.inferenceId = inferenceId;
+    if (meta !== undefined) r.meta = meta;
+    return r;
+  }
+  if (fields.endpointName === undefined) {
+    return fail('endpointName', 'no endpoint: give --endpoint-name or an endpointName in the record');
+  }
+  const rec: GoodRecord = { line, fields, body: bytes };
+  if (meta !== undefined) rec.meta = meta;
+  return rec;
+}
+
+const KIND_NAMES: Record<JsonKind, string> = {
+  object: 'an object', array: 'an array', string: 'a string', number: 'a number', true: 'a boolean', false: 'a boolean', null: 'null',
+};
+
+function bad(line: number, code: string, message: string, field?: string): BadRecord {
+  const error: RecordError = { code, message };
+  if (field !== undefined) error.field = field;
+  return { line, error };
+}
+
+function bodyTooLarge(line: number, size: number): BadRecord {
+  return bad(line, 'InvalidRecord', `body is ${size} bytes; InvokeEndpoint accepts at most ${MAX_BODY_BYTES} bytes (6 MiB)`, 'body');
+}
+
+/**
+ * " (did you mean "targetVariant"?)" for a key within a small edit distance of a real one. Keys much
+ * longer than any real one are not compared: edit distance is quadratic.
+ */
+function suggest(key: string): string {
+  if (key.length > 40) return '';
+  const lower = key.toLowerCase().replace(/[-_]/g, '');
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of ENVELOPE_KEYS) {
+    const d = distance(lower, candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best ? ` (did you mean ${JSON.stringify(best)}?)` : '';
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}

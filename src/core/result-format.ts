@@ -1,0 +1,160 @@
+// Pure: a finished record becomes its output line.
+import { isUtf8 } from 'node:buffer';
+import type { RecordError } from '../errors.js';
+import { compactJson, scanObject } from './json-exact.js';
+
+export interface Result {
+  line: number;
+  ok: boolean;
+  inferenceId?: string | undefined;
+  status?: number;
+  contentType?: string | undefined;
+  invokedProductionVariant?: string | undefined;
+  customAttributes?: string | undefined;
+  newSessionId?: string | undefined;
+  closedSessionId?: string | undefined;
+  /** Raw response body (success only). */
+  body?: Buffer;
+  /** The envelope's meta, as written (compact JSON text). */
+  meta?: string;
+  attempts?: number;
+  latencyMs?: number;
+  error?: RecordError;
+  /** --dry-run: the request that would be sent. */
+  request?: DryRunRequest;
+}
+
+export interface DryRunRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  bodyBytes: number;
+  bodyPreview: string;
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)|^text\/json\s*(?:;|$)/i;
+
+/** An endpoint answers with the same content type record after record: remember the last verdict. */
+let lastType: string | undefined;
+let lastTypeIsJson = false;
+
+export function isJsonContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  if (contentType !== lastType) {
+    lastTypeIsJson = JSON_TYPE.test(contentType);
+    lastType = contentType;
+  }
+  return lastTypeIsJson;
+}
+
+/**
+ * The response body as a JSON fragment: the JSON value itself when the content type says JSON and
+ * it parses, a JSON string when it is UTF-8 text, otherwise undefined (the caller uses base64).
+ * Never re-serialised: values reach the output exactly as the endpoint wrote them.
+ */
+export function bodyAsJson(body: Buffer, contentType: string | undefined): { json: string } | { text: string } | undefined {
+  if (!isUtf8(body)) return undefined;
+  const text = body.toString('utf8');
+  if (isJsonContentType(contentType)) {
+    // Valid JSON is embedded as received, only the whitespace between tokens dropped (a multi-line
+    // answer becomes one line); numbers are never rewritten. Anything else (not JSON, a lone
+    // surrogate, nesting deeper than the scanner's limit) is kept as text.
+    const compact = compactJson(text);
+    return compact.ok ? { json: compact.json } : { text };
+  }
+  return { text };
+}
+
+// A result line starts `{"line":N,["inferenceId":"...",]"ok":true|false`: the head that --resume reads
+// back without parsing the whole (maybe megabytes long) line.
+const RESULT_HEAD = /^\{"line":(\d+),(?:"inferenceId":"(?:[^"\\\x00-\x1f]|\\.)*",)?"ok":(true|false)[,}]/;
+
+/** The line number and outcome of a result line, from its first bytes; undefined for any other text. */
+export function readResultHead(text: string): { line: number; ok: boolean } | undefined {
+  const m = RESULT_HEAD.exec(text);
+  if (m === null) return undefined;
+  return { line: Number(m[1]), ok: m[2] === 'true' };
+}
+
+/** What --resume compares of a result line with the input record it answers. */
+export interface ResultIdentity {
+  line?: number;
+  inferenceId?: string;
+  /** As written in the result line (compact JSON text). */
+  meta?: string;
+}
+
+/** The identity of a whole result line; undefined when it is not one. */
+export function readResultIdentity(text: string): ResultIdentity | undefined {
+  const scan = scanObject(text);
+  if (!scan.ok) return undefined;
+  const id: ResultIdentity = {};
+  for (const m of scan.members) {
+    if (m.key === 'line' && m.kind === 'number') id.line = Number(m.raw);
+    else if (m.key === 'inferenceId' && m.kind === 'string') id.inferenceId = m.value!;
+    else if (m.key === 'meta') id.meta = m.raw;
+  }
+  return id;
+}
+
+/** One compact JSON line (no trailing newline) for `--output result`. */
+export function encodeResult(r: Result): string {
+  const parts = encodeResultParts(r, Infinity);
+  return typeof parts === 'string' ? parts : parts.join('');
+}
+
+/**
+ * The same line, with a JSON body of `rawAbove` bytes or more that needs no change (valid, no
+ * whitespace between tokens) left as its own bytes between the line's head and tail: writing it
+ * as received saves two copies of a large answer (a string flattened, then encoded again).
+ */
+export function encodeResultParts(r: Result, rawAbove: number): string | [string, Buffer, string] {
+  let s = `{"line":${r.line}`;
+  if (r.inferenceId !== undefined) s += `,"inferenceId":${JSON.stringify(r.inferenceId)}`;
+  s += `,"ok":${r.ok}`;
+  if (r.status !== undefined) s += `,"status":${r.status}`;
+  if (r.contentType !== undefined) s += `,"contentType":${JSON.stringify(r.contentType)}`;
+  if (r.invokedProductionVariant !== undefined) s += `,"invokedProductionVariant":${JSON.stringify(r.invokedProductionVariant)}`;
+  if (r.customAttributes !== undefined) s += `,"customAttributes":${JSON.stringify(r.customAttributes)}`;
+  if (r.newSessionId !== undefined) s += `,"newSessionId":${JSON.stringify(r.newSessionId)}`;
+  if (r.closedSessionId !== undefined) s += `,"closedSessionId":${JSON.stringify(r.closedSessionId)}`;
+  let raw: Buffer | undefined;
+  if (r.body !== undefined) {
+    const b = bodyAsJson(r.body, r.contentType);
+    if (b === undefined) s += `,"bodyBase64":"${r.body.toString('base64')}"`;
+    else if ('json' in b) {
+      if (r.body.length >= rawAbove && b.json.length === r.body.length) {
+        // Same length as the bytes received: nothing was dropped, so the bytes are the JSON text.
+        s += ',"body":';
+        raw = r.body;
+      } else s += `,"body":${b.json}`;
+    } else s += `,"body":${JSON.stringify(b.text)}`;
+  }
+  let tail = '';
+  if (r.request !== undefined) tail += `,"request":${JSON.stringify(r.request)}`;
+  if (r.error !== undefined) tail += `,"error":${JSON.stringify(r.error)}`;
+  if (r.meta !== undefined) tail += `,"meta":${r.meta}`;
+  if (r.attempts !== undefined) tail += `,"attempts":${r.attempts}`;
+  if (r.latencyMs !== undefined) tail += `,"latencyMs":${r.latencyMs}`;
+  tail += '}';
+  return raw === undefined ? s + tail : [s, raw, tail];
+}
+
+/**
+ * `--output body`: the response body alone on one line — compact JSON for JSON, otherwise the text
+ * with `\` `\n` `\r` escaped as `\\` `\n` `\r` so that it stays one line (binary: base64).
+ * A failed record gives an empty line (keeping line i = record i) and a message for stderr; an empty
+ * successful body gives `""`, so that the two are never confused (--resume counts empty lines as failed).
+ */
+export function encodeBodyOnly(r: Result): { line: string; stderr?: string } {
+  if (!r.ok || r.body === undefined) {
+    const e = r.error;
+    return { line: '', stderr: `line ${r.line}: ${e ? `${e.code}: ${e.message}` : 'failed'}` };
+  }
+  // An empty answer is `""`: an empty line is what a failure leaves.
+  if (r.body.length === 0) return { line: '""' };
+  const b = bodyAsJson(r.body, r.contentType);
+  if (b === undefined) return { line: r.body.toString('base64') };
+  if ('json' in b) return { line: b.json };
+  return { line: b.text.replace(/[\\\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : '\\r')) };
+}

@@ -1,0 +1,392 @@
+// The only network code: sends one signed request over keep-alive HTTP/1.1 connections (undici's
+// Pool and ProxyAgent), with a whole-attempt timeout, a connect timeout and a signal.
+//
+// Why undici's low-level `dispatch` with our own handler object, not its `request()` nor `fetch`:
+// against nginx at 32 in flight, `node scripts/bench-http.mjs` measured ~20 us of CPU per request
+// for this transport, ~26 us for undici's request() and ~36 us for node:http (the hand-written
+// client it replaced: ~16 us); an earlier probe of whole runs gave ~79 / ~110 / ~180 us, in the
+// same order. The handler below gets the raw
+// response head and body chunks straight from undici's llhttp parser and buffers at most
+// MAX_RESPONSE_BYTES. It uses undici's classic handler callbacks (onConnect / onHeaders / onData /
+// onComplete / onError): in 7.x the Client calls exactly these, while a handler written with the
+// newer onRequestStart / onResponse* callbacks is wrapped in an adapter that also builds a header
+// object we would build again (Node's rules: duplicates joined, set-cookie an array).
+//
+// What undici gives that the tool relies on: llhttp in strict mode (conflicting Content-Length,
+// Content-Length with Transfer-Encoding, obs-fold, invalid header names, NUL or bare CR in values
+// are parse errors, HPE_*, and the connection is destroyed); bytes on an idle connection destroy
+// it; `Keep-Alive: timeout=N` hints; 1xx interim answers skipped (except 100 Continue, which undici
+// treats as a broken answer since no Expect: 100-continue was sent); TLS with SNI and a session
+// cache; CONNECT tunnels and forwarding through an HTTP(S) proxy with Proxy-Authorization.
+import type { IncomingHttpHeaders } from 'node:http';
+import v8 from 'node:v8';
+import type { Dispatcher } from 'undici';
+import Pool from 'undici/lib/dispatcher/pool.js';
+import ProxyAgent from 'undici/lib/dispatcher/proxy-agent.js';
+import { headerNameToString } from 'undici/lib/core/util.js';
+import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
+import apiConnect from 'undici/lib/api/api-connect.js';
+import { MAX_BODY_BYTES } from '../constants.js';
+import { proxyFor, redactSecrets, type ProxyRoute, type ProxySettings } from './proxy.js';
+import type { HttpRequestSpec } from '../core/request.js';
+
+// undici's index attaches its promise API to Dispatcher.prototype; ProxyAgent's tunnel needs
+// `connect` from it (CONNECT to the proxy), and only that is attached here.
+const dispatcherProto = DispatcherClass.prototype as unknown as { connect?: unknown };
+dispatcherProto.connect ??= apiConnect;
+
+// undici parses answers with llhttp compiled to WebAssembly, compiled when the first connection is
+// made. Node 20's V8 compiles it with TurboFan as well as Liftoff, which cost ~35 MB of RSS and
+// ~70 ms of CPU in every run (measured: one record against nginx, 99 MB / 0.17 s CPU, against 63 MB
+// / 0.10 s with Liftoff only; the hand-written client took 47 MB / 0.06 s). Liftoff's code parses
+// a 200-byte answer as fast as it matters, and llhttp is the only WebAssembly in the process. V8
+// reads this flag when it compiles a module, so setting it here, before any connection, is enough.
+v8.setFlagsFromString('--liftoff-only');
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface SendOptions {
+  signal?: AbortSignal | undefined;
+  /** Whole attempt, from start to the last body byte; 0 = none. */
+  timeoutMs: number;
+  /** TCP (and TLS, and the proxy's tunnel) connect; 0 = none. */
+  connectTimeoutMs: number;
+}
+
+export type Send = (request: HttpRequestSpec, options: SendOptions) => Promise<HttpResponse>;
+
+/**
+ * A failure below HTTP: no (complete, well-formed) response. `code` is Node's (ECONNRESET,
+ * ECONNREFUSED, certificate codes), undici's (UND_ERR_*, HPE_* from llhttp) or ours (TimeoutError,
+ * AbortError, ResponseTooLarge, ProxyUnreachable, ProxyAuthRequired, ProxyRefused).
+ */
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(message: string, readonly code: string) {
+    super(message);
+  }
+}
+
+/** TLS trust for every https connection (the endpoint's, and a tunnel's inner TLS). */
+export interface TlsSettings {
+  /** PEM certificates that replace Node's default roots (AWS_CA_BUNDLE & co); undefined = Node's defaults. */
+  ca?: string[] | undefined;
+  /** false with --no-verify-ssl. */
+  rejectUnauthorized: boolean;
+}
+
+export interface TransportOptions {
+  proxy?: ProxySettings | undefined;
+  tls?: TlsSettings | undefined;
+}
+
+export interface Transport {
+  send: Send;
+  close(): void;
+}
+
+/** Responses beyond the API's 6 MiB are not InvokeEndpoint answers; don't buffer without limit. */
+export const MAX_RESPONSE_BYTES = MAX_BODY_BYTES + 1024 * 1024;
+/** Response status line and headers, as Node's default --max-http-header-size. */
+const MAX_HEAD_BYTES = 16 * 1024;
+/**
+ * Idle keep-alive sockets are closed after this long, or after the server's `Keep-Alive: timeout=N`
+ * minus 1 s when that is shorter: an idle socket kept longer may be reused after the server has
+ * closed it (the next request then fails with a socket error).
+ */
+const FREE_SOCKET_TIMEOUT_MS = 15_000;
+const KEEP_ALIVE_THRESHOLD_MS = 1_000;
+
+/** Node keeps the first of these when a response repeats them (IncomingMessage._addHeaderLine). */
+const SINGLE_HEADERS = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
+  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
+  'server', 'user-agent',
+]);
+
+/** undici's raw header list (name, value, name, value...) -> Node's IncomingHttpHeaders. */
+function toHeaders(raw: Buffer[]): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = headerNameToString(raw[i]!);
+    let value = raw[i + 1]!.toString('latin1');
+    // llhttp drops the blanks before a value but keeps those after it; they are not part of it (RFC 9112 5).
+    const last = value.charCodeAt(value.length - 1);
+    if (last === 32 || last === 9) value = value.replace(/[ \t]+$/, '');
+    const prev = headers[name];
+    if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    else if (name === 'set-cookie') (prev as string[]).push(value);
+    else if (!SINGLE_HEADERS.has(name)) headers[name] = `${prev as string}, ${value}`;
+  }
+  return headers;
+}
+
+/** One request from send() to settlement: undici's handler for it. */
+class Exchange implements Dispatcher.DispatchHandler {
+  #abort: ((err?: Error) => void) | undefined;
+  #reason: TransportError | undefined;
+  #status = 0;
+  #headers: IncomingHttpHeaders | undefined;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  settled = false;
+  timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly signal: AbortSignal | undefined,
+    readonly route: ProxyRoute | undefined,
+    readonly resolve: (res: HttpResponse) => void,
+    readonly reject: (err: Error) => void,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.#reason !== undefined) abort(this.#reason); // timed out or aborted while connecting
+    else this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, _statusText: string): boolean {
+    // Settled already: either fail() aborted the request (nothing more comes), or undici's forwarding
+    // proxy wrapper reported a 407 through onError and lets the answer run on: read it to its end
+    // (returning false would pause the connection for good).
+    if (this.settled) return true;
+    if (statusCode < 200) return true; // 103 Early Hints and the like: the answer follows
+    if (statusCode === 407 && this.route !== undefined) {
+      // Only a proxy answers 407 (forwarded plain-http requests come back this way).
+      this.fail(proxyError(this.route, 407));
+      return false;
+    }
+    this.#status = statusCode;
+    const headers = toHeaders(rawHeaders);
+    this.#headers = headers;
+    const cl = headers['content-length'];
+    if (cl !== undefined && Number(cl) > MAX_RESPONSE_BYTES) {
+      this.fail(tooLarge());
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.settled) return true;
+    this.#size += chunk.length;
+    if (this.#size > MAX_RESPONSE_BYTES) {
+      this.fail(tooLarge());
+      return false;
+    }
+    this.#chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(_trailers: string[] | null): void {
+    if (this.settled) return;
+    const chunks = this.#chunks;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size);
+    this.#chunks = [];
+    settle(this);
+    const res: HttpResponse = { status: this.#status, headers: this.#headers ?? (Object.create(null) as IncomingHttpHeaders), body };
+    // With one request per connection undici frees the connection in a setImmediate() queued after this
+    // callback returns (it waits a loop turn in case the server closes it after all). Resolving after
+    // that lets a request sent straight after this answer reuse the connection; resolving now would
+    // make the pool open another one (two connections for strictly sequential requests).
+    queueMicrotask(() => setImmediate(this.resolve, res));
+  }
+
+  onError(err: Error): void {
+    if (this.settled) return;
+    settle(this);
+    this.reject(toTransportError(err, this.route));
+  }
+
+  /** Settles with `err` now, and closes the connection the request is on (or will be on). */
+  fail(err: TransportError): void {
+    if (this.settled) return;
+    settle(this);
+    this.#reason = err;
+    this.#chunks = [];
+    // Aborting a request that is on a connection destroys that connection: a half-read answer is never reused.
+    this.#abort?.(err);
+    this.reject(err);
+  }
+}
+
+function tooLarge(): TransportError {
+  return new TransportError(`response body exceeds ${MAX_RESPONSE_BYTES} bytes`, 'ResponseTooLarge');
+}
+
+function proxyError(route: ProxyRoute, status: number): TransportError {
+  // 401 to a CONNECT: some proxies (tinyproxy) answer wrong credentials so; only the proxy answers a CONNECT.
+  if (status === 407 || status === 401) {
+    return new TransportError(`proxy ${route.display} wants authentication (${status === 407 ? '407 Proxy Authentication Required' : '401 Unauthorized'})${route.hasCredentials
+      ? ': it refused the credentials in the proxy URL' : ': put user:password@ in the proxy URL'}`, 'ProxyAuthRequired');
+  }
+  if (status === 403) return new TransportError(`proxy ${route.display} refused the tunnel (403 Forbidden)`, 'ProxyRefused');
+  return new TransportError(`proxy ${route.display} could not open the tunnel (status ${status})`, 'ProxyTunnelFailed');
+}
+
+const PROXY_STATUS = /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling$/;
+/** Errors raised while talking to the proxy itself, before the endpoint is reached. */
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
+
+/** Whatever undici, Node or the proxy raised -> a TransportError whose code the retry rules know. */
+function toTransportError(err: Error, route: ProxyRoute | undefined): TransportError {
+  if (err instanceof TransportError) return err;
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  let code = typeof e.code === 'string' && e.code !== '' ? e.code : 'NetworkError';
+  let message = err.message;
+  if (route !== undefined) {
+    const m = PROXY_STATUS.exec(message);
+    if (m) return proxyError(route, Number(m[1]));
+    if (code === 'UND_ERR_INVALID_ARG' && /\(407\)/.test(message)) return proxyError(route, 407);
+    // A socket error that names the proxy's own address happened on the way to the proxy.
+    if (CONNECT_CODES.has(code) && (message.includes(route.address) || isProxyConnect(e, route))) {
+      return new TransportError(`cannot connect to proxy ${route.display}: ${code}: ${redactSecrets(message)}`, 'ProxyUnreachable');
+    }
+    message = redactSecrets(message);
+  }
+  // undici 7.30 builds HTTPParserError's code from llhttp's error *number* looked up in a name->number
+  // table, so `code` comes out undefined: every llhttp rejection gets one code of ours.
+  if (err.name === 'HTTPParserError' && code === 'NetworkError') code = 'HPE_PARSE_ERROR';
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') code = 'HPE_HEADER_OVERFLOW';
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return tooLarge();
+  return new TransportError(message, code);
+}
+
+function isProxyConnect(e: NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string }, route: ProxyRoute): boolean {
+  if (e.address !== undefined && `${e.address}:${e.port}` === route.address) return true;
+  // DNS errors name the host only (getaddrinfo ENOTFOUND proxy.corp).
+  return e.hostname !== undefined && e.hostname === route.url.hostname;
+}
+
+/** Every exchange waiting on a signal, so that each signal gets one listener, not one per request. */
+const bySignal = new WeakMap<AbortSignal, Set<Exchange>>();
+
+function watch(ex: Exchange, signal: AbortSignal): void {
+  let set = bySignal.get(signal);
+  if (set === undefined) {
+    const created = new Set<Exchange>();
+    set = created;
+    bySignal.set(signal, created);
+    signal.addEventListener('abort', () => {
+      for (const e of [...created]) e.fail(new TransportError('request aborted', 'AbortError'));
+    }, { once: true });
+  }
+  set.add(ex);
+}
+
+function settle(ex: Exchange): void {
+  ex.settled = true;
+  if (ex.timer) clearTimeout(ex.timer);
+  if (ex.signal) bySignal.get(ex.signal)?.delete(ex);
+}
+
+/** One origin's way out: a direct Pool, or a ProxyAgent for the proxy that NO_PROXY did not exclude. */
+interface Route {
+  dispatcher: Dispatcher;
+  origin: string;
+  proxy: ProxyRoute | undefined;
+}
+
+export function createTransport(maxSockets: number, options: TransportOptions = {}): Transport {
+  const routes = new Map<string, Route>();
+  const dispatchers: Dispatcher[] = [];
+  const proxyAgents = new Map<string, ProxyAgent>();
+  let closed = false;
+  const tls = options.tls;
+  const tlsOptions = {
+    ...(tls?.ca !== undefined ? { ca: tls.ca } : {}),
+    ...(tls !== undefined && !tls.rejectUnauthorized ? { rejectUnauthorized: false } : {}),
+  };
+  const poolOptions = (connectTimeoutMs: number): Pool.Options => ({
+    connections: maxSockets,
+    pipelining: 1,
+    keepAliveTimeout: FREE_SOCKET_TIMEOUT_MS,
+    keepAliveMaxTimeout: FREE_SOCKET_TIMEOUT_MS,
+    keepAliveTimeoutThreshold: KEEP_ALIVE_THRESHOLD_MS,
+    // The whole-attempt timer below covers these; undici's own defaults (300 s) must not cut in first.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    maxHeaderSize: MAX_HEAD_BYTES,
+    maxResponseSize: MAX_RESPONSE_BYTES,
+    connect: { timeout: connectTimeoutMs, keepAlive: true, keepAliveInitialDelay: 1000, ...tlsOptions },
+  });
+
+  const routeFor = (req: HttpRequestSpec, connectTimeoutMs: number): Route => {
+    const secure = req.protocol === 'https:';
+    const port = req.port ?? (secure ? 443 : 80);
+    // IPv6 literals go back into brackets for the origin.
+    const host = req.hostname.includes(':') ? `[${req.hostname}]` : req.hostname;
+    const origin = `${req.protocol}//${host}:${port}`;
+    const key = `${origin}|${connectTimeoutMs}`;
+    let route = routes.get(key);
+    if (route !== undefined) return route;
+    const proxy = options.proxy ? proxyFor(options.proxy, req.protocol, req.hostname, port) : undefined;
+    let dispatcher: Dispatcher;
+    if (proxy === undefined) {
+      dispatcher = new Pool(origin, poolOptions(connectTimeoutMs));
+      dispatchers.push(dispatcher);
+    } else {
+      const agentKey = `${proxy.url.href}|${connectTimeoutMs}`;
+      let agent = proxyAgents.get(agentKey);
+      if (agent === undefined) {
+        const po = poolOptions(connectTimeoutMs);
+        agent = new ProxyAgent({
+          uri: proxy.url.href,
+          // Plain-http endpoints are forwarded (absolute-form request line), https ones tunnelled with
+          // CONNECT: what the AWS CLI (urllib3) does.
+          proxyTunnel: false,
+          ...po,
+          // Pools per endpoint origin (and the forwarding pool to the proxy) with our limits.
+          factory: (o: string | URL, opts: object) => new Pool(o, { ...po, ...opts, connections: maxSockets }),
+          proxyTls: { timeout: connectTimeoutMs, ...tlsOptions },
+          requestTls: { timeout: connectTimeoutMs, ...tlsOptions },
+        } as ProxyAgent.Options);
+        proxyAgents.set(agentKey, agent);
+        dispatchers.push(agent);
+      }
+      dispatcher = agent;
+    }
+    route = { dispatcher, origin, proxy };
+    routes.set(key, route);
+    return route;
+  };
+
+  const send: Send = (req, sendOptions) =>
+    new Promise<HttpResponse>((resolve, reject) => {
+      const { signal } = sendOptions;
+      if (signal?.aborted || closed) {
+        reject(new TransportError(closed ? 'transport closed' : 'request aborted', 'AbortError'));
+        return;
+      }
+      const route = routeFor(req, sendOptions.connectTimeoutMs);
+      const ex = new Exchange(signal, route.proxy, resolve, reject);
+      if (sendOptions.timeoutMs > 0) {
+        ex.timer = setTimeout(() => ex.fail(new TransportError(`no complete response within ${sendOptions.timeoutMs} ms`, 'TimeoutError')), sendOptions.timeoutMs);
+      }
+      if (signal) watch(ex, signal);
+      route.dispatcher.dispatch({
+        origin: route.origin,
+        method: req.method as Dispatcher.HttpMethod,
+        path: req.path,
+        headers: req.headers,
+        body: req.body,
+        // POST is not idempotent: never replayed by undici on another connection.
+        idempotent: false,
+        blocking: true,
+      }, ex);
+    });
+
+  return {
+    send,
+    close() {
+      closed = true;
+      for (const d of dispatchers) d.destroy().catch(() => undefined);
+      dispatchers.length = 0;
+      routes.clear();
+      proxyAgents.clear();
+    },
+  };
+}
