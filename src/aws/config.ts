@@ -3,10 +3,9 @@
 // order (reference §5.3, §6.4, §6.5; docs/aws-config.md). Reads ~/.aws/config; sends nothing, except the
 // instance-metadata region lookup on loopback-or-link-local IMDS.
 import { loadSharedConfigFiles, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
-import type { Options } from '../cli/args.js';
 import { UsageError } from '../errors.js';
 import { parseBool, resolveEndpoint, type ResolvedEndpoint } from './endpoint.js';
-import { applyRetrySettings, resolveRetrySettings, type RetrySettings } from './retry-config.js';
+import { resolveRetrySettings, type RetrySettings } from './retry-config.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -18,8 +17,15 @@ export interface AwsTarget extends ResolvedEndpoint {
   /** Where the region came from, for messages. */
   regionSource: string;
   retry: RetrySettings;
-  /** The run's options with the retry settings applied (max attempts; retry mode adaptive = --concurrency auto). */
-  options: Options;
+}
+
+/** What the command line says about where to send and how to retry. */
+export interface TargetInput {
+  region: string | undefined;
+  profile: string | undefined;
+  endpointUrl: string | undefined;
+  /** --max-attempts, when given (it wins over AWS_MAX_ATTEMPTS and the profile). */
+  maxAttempts: number | undefined;
 }
 
 export interface TargetDeps {
@@ -35,7 +41,7 @@ export const INSTANCE_METADATA = 'instance metadata (IMDS)';
 
 const SERVICE_KEY = 'sagemaker_runtime';
 
-export async function resolveTarget(opts: Options, env: Env, deps: TargetDeps = {}): Promise<AwsTarget> {
+export async function resolveTarget(opts: TargetInput, env: Env, deps: TargetDeps = {}): Promise<AwsTarget> {
   const explicitProfile = opts.profile ?? nonEmpty(env.AWS_PROFILE);
   const profileName = explicitProfile ?? 'default';
   const files = await loadSharedConfigFiles({
@@ -90,10 +96,10 @@ export async function resolveTarget(opts: Options, env: Env, deps: TargetDeps = 
       throw new UsageError(`configured endpoint URL ${JSON.stringify(endpointUrl)} is not an http(s) URL`);
     }
   }
-  const retry = resolveRetrySettings(opts.given.has('max-attempts') ? opts.maxAttempts : undefined, env, profile, profileName);
+  const retry = resolveRetrySettings(opts.maxAttempts, env, profile, profileName);
   return {
     ...resolveEndpoint({ region, useFips, useDualStack, endpointUrl }),
-    profile: explicitProfile, region, regionSource, retry, options: applyRetrySettings(opts, retry),
+    profile: explicitProfile, region, regionSource, retry,
   };
 }
 

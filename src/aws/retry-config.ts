@@ -6,7 +6,6 @@
 // more strictly than the SDK does (its parseInt reads "3x" as 3 and lets 0 through, and it silently
 // falls back to the next source on a bad value): a bad value is a usage error naming where it is.
 import { DEFAULT_MAX_ATTEMPTS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, NODE_RETRY_MODE_CONFIG_OPTIONS, RETRY_MODES } from '@smithy/core/retry';
-import { DEFAULT_MAX_CONCURRENCY, type Options } from '../cli/args.js';
 import { UsageError } from '../errors.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -54,21 +53,6 @@ export function resolveRetrySettings(flag: number | undefined, env: Env, profile
   }
   const retryMode: RetryMode = configured === RETRY_MODES.ADAPTIVE ? 'adaptive' : 'standard';
   return { maxAttempts, maxAttemptsSource, retryMode, retryModeConfigured: configured, retryModeSource };
-}
-
-/**
- * The run's options with the retry settings applied: the attempt bound, and `adaptive` retry mode read as
- * `--concurrency auto` (the closest thing sm-invoke has to the SDK's client-side rate limiting) unless
- * `--concurrency` was given.
- */
-export function applyRetrySettings(opts: Options, s: RetrySettings): Options {
-  const adaptive = opts.adaptive || (s.retryMode === 'adaptive' && !opts.given.has('concurrency'));
-  return {
-    ...opts,
-    maxAttempts: s.maxAttempts,
-    adaptive,
-    concurrency: adaptive && !opts.adaptive ? DEFAULT_MAX_CONCURRENCY : opts.concurrency,
-  };
 }
 
 /** Runs one of the SDK's selectors; its own complaint about a value becomes a usage error naming the source. */

@@ -15,7 +15,7 @@ import { createHash, createHmac, createSecretKey, type Hash, type Hmac, type Key
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Checksum, ChecksumConstructor, DateInput, Provider, SourceData } from '@smithy/types';
 import { SIGNING_NAME } from '../constants.js';
-import type { HttpRequestSpec } from '../core/request.js';
+import type { HttpRequestSpec } from '../wire.js';
 
 export type CredentialProvider = Provider<AwsCredentialIdentity>;
 

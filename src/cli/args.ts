@@ -3,8 +3,10 @@ import { parseArgs as nodeParseArgs } from 'node:util';
 import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES, MAX_CONCURRENCY } from '../constants.js';
 import { UsageError } from '../errors.js';
 import { FIELDS, checkField, type FieldValues } from '../core/fields.js';
+import type { OutputMode } from '../core/result-format.js';
+import type { RetrySettings } from '../aws/retry-config.js';
 
-export type OutputMode = 'result' | 'body';
+export type { OutputMode };
 
 export interface Options {
   /** Per-record defaults from the flags (`--content-type` etc.), already validated. */
@@ -273,3 +275,19 @@ function describeParseError(err: unknown): string {
       return first;
   }
 }
+
+/**
+ * The run's options with the retry settings applied: the attempt bound, and `adaptive` retry mode read as
+ * `--concurrency auto` (the closest thing sm-invoke has to the SDK's client-side rate limiting) unless
+ * `--concurrency` was given.
+ */
+export function applyRetrySettings(opts: Options, s: Pick<RetrySettings, 'maxAttempts' | 'retryMode'>): Options {
+  const adaptive = opts.adaptive || (s.retryMode === 'adaptive' && !opts.given.has('concurrency'));
+  return {
+    ...opts,
+    maxAttempts: s.maxAttempts,
+    adaptive,
+    concurrency: adaptive && !opts.adaptive ? DEFAULT_MAX_CONCURRENCY : opts.concurrency,
+  };
+}
+

@@ -1,6 +1,6 @@
 // --debug: what each attempt sent and got, with every secret redacted. Pure formatting.
 import type { AttemptInfo } from '../core/pipeline.js';
-import type { HttpRequestSpec } from '../core/request.js';
+import type { HttpRequestSpec } from '../wire.js';
 
 const REDACTED = '<redacted>';
 

@@ -1,7 +1,7 @@
 // The only module that touches `process`: argv, env, stdin/stdout/stderr, signals, exit codes.
 // Heavy modules (credential chain, signer, HTTP) are imported only for a real run, so
 // `--help` and `--version` start as fast as Node itself.
-import { parseArgs, type Options } from './args.js';
+import { applyRetrySettings, parseArgs, type Options } from './args.js';
 import {
   EXIT_FATAL, EXIT_OK, EXIT_RECORD_ERRORS, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TOO_MANY_ERRORS, EXIT_USAGE, UsageError,
 } from '../errors.js';
@@ -82,7 +82,7 @@ async function run(opts: Options): Promise<number> {
     say('reading records from the terminal, one per line (Ctrl-D ends); to read a file: sm-invoke ... < FILE');
   }
 
-  const target = await resolveTarget(opts, process.env);
+  const target = await resolveTarget({ ...opts, maxAttempts: opts.given.has('max-attempts') ? opts.maxAttempts : undefined }, process.env);
   // Proxy, CA bundle, --no-verify-ssl: for InvokeEndpoint and the credential chain alike (network.ts).
   const network = await (await import('../http/network.js')).resolveNetwork(opts, process.env);
   for (const w of network.warnings) say(w);
@@ -102,7 +102,7 @@ async function run(opts: Options): Promise<number> {
   }
 
   // Max attempts and retry mode from AWS_MAX_ATTEMPTS/AWS_RETRY_MODE and the profile (adaptive = --concurrency auto).
-  opts = target.options;
+  opts = applyRetrySettings(opts, target.retry);
 
   // --- output: stdout, a file, or (--resume-failed) a file rewritten through a temporary one ---
   let resume: import('../core/pipeline.js').ResumeInput | undefined;

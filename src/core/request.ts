@@ -2,16 +2,9 @@
 import { FIELDS } from './fields.js';
 import type { GoodRecord } from './records.js';
 import { VERSION } from '../version.js';
+import type { HttpRequestSpec } from '../wire.js';
 
-export interface HttpRequestSpec {
-  method: string;
-  protocol: 'https:' | 'http:';
-  hostname: string;
-  port: number | undefined;
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
+export type { HttpRequestSpec };
 
 export interface Target {
   protocol: 'https:' | 'http:';

@@ -3,6 +3,9 @@ import { isUtf8 } from 'node:buffer';
 import type { RecordError } from '../errors.js';
 import { compactJson, scanObject } from './json-exact.js';
 
+/** `--output result` (a JSON line per record) or `--output body` (the answer's body alone). */
+export type OutputMode = 'result' | 'body';
+
 export interface Result {
   line: number;
   ok: boolean;

@@ -5,7 +5,6 @@
 // requests (node-http-proxy.ts). See docs/network.md.
 import { readFileSync } from 'node:fs';
 import { loadSharedConfigFiles } from '@smithy/core/config';
-import type { Options } from '../cli/args.js';
 import { UsageError } from '../errors.js';
 import { ProxyConfigError, readProxySettings, type ProxySettings } from './proxy.js';
 import { chooseCaBundle, loadCaBundle, NO_VERIFY_WARNING, type CaBundleChoice } from './tls-trust.js';
@@ -23,7 +22,7 @@ export interface NetworkSetup {
   warnings: string[];
 }
 
-export async function resolveNetwork(opts: Pick<Options, 'caBundle' | 'noVerifySsl' | 'profile'>, env: Env): Promise<NetworkSetup> {
+export async function resolveNetwork(opts: { caBundle: string | undefined; noVerifySsl: boolean; profile: string | undefined }, env: Env): Promise<NetworkSetup> {
   let proxy: ProxySettings | undefined;
   try {
     proxy = readProxySettings(env);

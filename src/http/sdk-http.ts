@@ -4,7 +4,7 @@
 // `clientConfig.requestHandler`.
 import type { HttpRequest as SdkRequest, HttpResponse as SdkResponse, QueryParameterBag } from '@smithy/types';
 import type { Readable } from 'node:stream';
-import type { HttpRequestSpec } from '../core/request.js';
+import type { HttpRequestSpec } from '../wire.js';
 import type { Send } from './transport.js';
 
 export interface SdkHandlerOptions {

@@ -28,7 +28,9 @@ import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
 import apiConnect from 'undici/lib/api/api-connect.js';
 import { MAX_BODY_BYTES } from '../constants.js';
 import { proxyFor, redactSecrets, type ProxyRoute, type ProxySettings } from './proxy.js';
-import type { HttpRequestSpec } from '../core/request.js';
+import { TransportError, type HttpRequestSpec, type HttpResponse, type Send, type SendOptions } from '../wire.js';
+
+export { TransportError, type HttpResponse, type Send, type SendOptions };
 
 // undici's index attaches its promise API to Dispatcher.prototype; ProxyAgent's tunnel needs
 // `connect` from it (CONNECT to the proxy), and only that is attached here.
@@ -42,34 +44,6 @@ dispatcherProto.connect ??= apiConnect;
 // a 200-byte answer as fast as it matters, and llhttp is the only WebAssembly in the process. V8
 // reads this flag when it compiles a module, so setting it here, before any connection, is enough.
 v8.setFlagsFromString('--liftoff-only');
-
-export interface HttpResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-export interface SendOptions {
-  signal?: AbortSignal | undefined;
-  /** Whole attempt, from start to the last body byte; 0 = none. */
-  timeoutMs: number;
-  /** TCP (and TLS, and the proxy's tunnel) connect; 0 = none. */
-  connectTimeoutMs: number;
-}
-
-export type Send = (request: HttpRequestSpec, options: SendOptions) => Promise<HttpResponse>;
-
-/**
- * A failure below HTTP: no (complete, well-formed) response. `code` is Node's (ECONNRESET,
- * ECONNREFUSED, certificate codes), undici's (UND_ERR_*, HPE_* from llhttp) or ours (TimeoutError,
- * AbortError, ResponseTooLarge, ProxyUnreachable, ProxyAuthRequired, ProxyRefused).
- */
-export class TransportError extends Error {
-  override readonly name = 'TransportError';
-  constructor(message: string, readonly code: string) {
-    super(message);
-  }
-}
 
 /** TLS trust for every https connection (the endpoint's, and a tunnel's inner TLS). */
 export interface TlsSettings {
