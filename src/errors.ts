@@ -1,16 +1,4 @@
-// Error types and the process exit codes they map to (main.ts is the only place that exits).
-
-export const EXIT_OK = 0;
-/** Some records failed (their error results are in the output). */
-export const EXIT_RECORD_ERRORS = 1;
-/** Bad command line or configuration: nothing was sent. */
-export const EXIT_USAGE = 2;
-/** The run could not work at all (credentials, endpoint, region...): stopped early. */
-export const EXIT_FATAL = 3;
-/** Stopped by --max-errors. */
-export const EXIT_TOO_MANY_ERRORS = 4;
-export const EXIT_SIGINT = 130;
-export const EXIT_SIGTERM = 143;
+// Error types shared by every layer (cli/exit-codes.ts maps them to exit codes).
 
 /** A bad command line or environment. Printed as one line, exit 2. */
 export class UsageError extends Error {

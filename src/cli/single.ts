@@ -2,7 +2,14 @@
 // Pure helpers: reading the --body argument like the AWS CLI (raw-in-base64-out, never
 // base64-decoding), and printing the response metadata and errors the way the CLI prints them.
 import { isUtf8 } from 'node:buffer';
-import { UsageError, type RecordError } from '../errors.js';
+import fs from 'node:fs';
+import { homedir } from 'node:os';
+import { MAX_BODY_BYTES } from '../constants.js';
+import { UsageError, type FatalError, type RecordError } from '../errors.js';
+import type { DecodedRecord } from '../core/records.js';
+import type { Options } from './args.js';
+import { EXIT_CLI_CONNECT, EXIT_CLI_SERVICE_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import type { Io } from './io.js';
 import type { Result } from '../core/result-format.js';
 
 export interface BodyFs {
@@ -59,5 +66,70 @@ export function formatCliError(e: RecordError, attempts: number | undefined): st
   return `\nAn error occurred (${e.code}) when calling the InvokeEndpoint operation${retries}: ${message}\n`;
 }
 
-/** The AWS CLI v2's exit code for a service error. */
-export const EXIT_CLI_SERVICE_ERROR = 254;
+
+/** The single call as a run: its one record, what to do with its result, and its exit code. */
+export interface SingleCall {
+  records: AsyncIterable<DecodedRecord>;
+  onResult(r: Result): Promise<void>;
+  /** The exit code once the result was handled (undefined before). */
+  exitCode: number | undefined;
+  /** A write of the response body that failed. */
+  writeError: NodeJS.ErrnoException | undefined;
+}
+
+export function singleCall(opts: Options, io: Io): SingleCall {
+  const body = readBodyArgument(opts.body!, { readFile: (p) => fs.readFileSync(p), home: homedir(), env: io.env });
+  if (body.length > MAX_BODY_BYTES) throw new UsageError(`--body is ${body.length} bytes; InvokeEndpoint accepts at most ${MAX_BODY_BYTES} bytes (6 MiB)`);
+  const call: SingleCall = {
+    records: (async function* () { yield { line: 1, fields: opts.defaults, body }; })(),
+    exitCode: undefined,
+    writeError: undefined,
+    async onResult(r) {
+      if (!r.ok || r.body === undefined) {
+        io.stderr.write(formatCliError(r.error!, r.attempts));
+        call.exitCode = r.error?.status !== undefined ? EXIT_CLI_SERVICE_ERROR : EXIT_USAGE;
+        return;
+      }
+      if (opts.outfile === '-') await writeAll(io.stdout, r.body);
+      else {
+        try {
+          fs.writeFileSync(opts.outfile!, r.body);
+        } catch (err) {
+          call.writeError = err as NodeJS.ErrnoException;
+          return;
+        }
+      }
+      io.stdout.write(formatCliMetadata(r));
+      call.exitCode = EXIT_OK;
+    },
+  };
+  return call;
+}
+
+/**
+ * A fatal stop in --body mode, the AWS CLI's way: a proxy or endpoint that cannot be reached is
+ * exit 255 with its words; a service error is its error line and 254. Undefined: report it as a
+ * stream run does (credentials).
+ */
+export function singleFatal(f: FatalError, endpointUrl: string, opts: Options, io: Io): number | undefined {
+  if (f.code === 'ProxyUnreachable') {
+    // The AWS CLI's words, with the proxy's credentials masked as it masks them.
+    const proxyUrl = /cannot connect to proxy (\S+?): /.exec(f.message)?.[1]?.replace('://***@', '://***:***@') ?? '';
+    io.stderr.write(`\nFailed to connect to proxy URL: "${proxyUrl}"\n`);
+    return EXIT_CLI_CONNECT;
+  }
+  if (/^(E[A-Z]+|ConnectTimeoutError|UND_ERR_CONNECT_TIMEOUT|ProxyTunnelFailed)$/.test(f.code)) {
+    io.stderr.write(`\nCould not connect to the endpoint URL: "${endpointUrl}${opts.defaults.endpointName ? `/endpoints/${opts.defaults.endpointName}/invocations` : ''}"\n`);
+    return EXIT_CLI_CONNECT;
+  }
+  if (f.code === 'CredentialsError') return undefined;
+  io.stderr.write(formatCliError({ code: f.code, message: f.message.slice(f.code.length + 2), status: 0 }, undefined));
+  return EXIT_CLI_SERVICE_ERROR;
+}
+
+function writeAll(stream: NodeJS.WritableStream, data: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.write(data)) resolve();
+    else stream.once('drain', () => resolve());
+  });
+}
