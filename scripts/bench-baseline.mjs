@@ -97,11 +97,13 @@ async function worker() {
     const t0 = performance.now();
     let result;
     try {
-      const res = await client.send(new InvokeEndpointCommand({
-        EndpointName: opts['endpoint-name'],
-        Body: Buffer.from(text, 'utf8'),
-        ...(opts['content-type'] ? { ContentType: opts['content-type'] } : {}),
-      }));
+      const res = await client.send(
+        new InvokeEndpointCommand({
+          EndpointName: opts['endpoint-name'],
+          Body: Buffer.from(text, 'utf8'),
+          ...(opts['content-type'] ? { ContentType: opts['content-type'] } : {}),
+        }),
+      );
       const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
       const bodyText = Buffer.from(res.Body).toString('utf8');
       let body = bodyText;

@@ -27,9 +27,12 @@ const { values: opts } = parseArgs({
 const only = new Set(opts.only.split(','));
 const quick = opts.quick;
 const env = {
-  PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'smi-bench-home-')),
-  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-  AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true',
+  PATH: process.env.PATH,
+  HOME: mkdtempSync(join(tmpdir(), 'smi-bench-home-')),
+  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  AWS_REGION: 'us-east-1',
+  AWS_EC2_METADATA_DISABLED: 'true',
 };
 
 async function startEmulator(config) {
@@ -58,8 +61,10 @@ function runClient(url, endpoint, n, args) {
   const dir = mkdtempSync(join(tmpdir(), 'smi-bench-run-'));
   const statsFile = join(dir, 'stats.json');
   const start = Date.now();
-  const child = spawn(BINARY, ['--endpoint-name', endpoint, '--endpoint-url', url, '--max-attempts', '20', '--stats-json', statsFile, ...args],
-    { env, stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(BINARY, ['--endpoint-name', endpoint, '--endpoint-url', url, '--max-attempts', '20', '--stats-json', statsFile, ...args], {
+    env,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   const progress = [];
   let err = '';
   child.stderr.on('data', (c) => {
@@ -78,10 +83,12 @@ function runClient(url, endpoint, n, args) {
     }
     child.stdin.end();
   })();
-  return new Promise((res) => child.on('exit', (code) => {
-    const wallS = (Date.now() - start) / 1000;
-    res({ code, wallS, stats: JSON.parse(readFileSync(statsFile, 'utf8')), progress });
-  }));
+  return new Promise((res) =>
+    child.on('exit', (code) => {
+      const wallS = (Date.now() - start) / 1000;
+      res({ code, wallS, stats: JSON.parse(readFileSync(statsFile, 'utf8')), progress });
+    }),
+  );
 }
 
 const results = {};
@@ -101,18 +108,44 @@ if (only.has('6')) {
   const auto = await runClient(emu.url, 'capped', n, ['--concurrency', 'auto', '--max-concurrency', '128']);
   const autoRate = auto.stats.recordsPerSecond;
   const throttled = auto.stats.throttles / auto.stats.attempts;
-  results.adaptive = { K, latencyMs: latency, records: n, fixed, best, auto: { recordsPerS: autoRate, throttledShare: throttled, finalConcurrency: auto.stats.concurrency } };
-  table.push(['6 auto vs best fixed (K=16, 50 ms)', `${autoRate.toFixed(0)}/s vs ${best.recordsPerS.toFixed(0)}/s at ${best.concurrency}`,
-    `${((autoRate / best.recordsPerS) * 100).toFixed(1)}% (target >= 90%)`]);
+  results.adaptive = {
+    K,
+    latencyMs: latency,
+    records: n,
+    fixed,
+    best,
+    auto: { recordsPerS: autoRate, throttledShare: throttled, finalConcurrency: auto.stats.concurrency },
+  };
+  table.push([
+    '6 auto vs best fixed (K=16, 50 ms)',
+    `${autoRate.toFixed(0)}/s vs ${best.recordsPerS.toFixed(0)}/s at ${best.concurrency}`,
+    `${((autoRate / best.recordsPerS) * 100).toFixed(1)}% (target >= 90%)`,
+  ]);
   table.push(['6 auto throttled attempts', `${(throttled * 100).toFixed(2)}%`, 'target < 5%']);
 
   // K changes mid-run: 32, then 8 from 5 s, then 32 again from 10 s.
-  await emu.admin('/_emulator/config', { endpoints: { capped: { maxConcurrency: 32, schedule: [{ atMs: 0, maxConcurrency: 32 }, { atMs: 5000, maxConcurrency: 8 }, { atMs: 10000, maxConcurrency: 32 }] } } });
+  await emu.admin('/_emulator/config', {
+    endpoints: {
+      capped: {
+        maxConcurrency: 32,
+        schedule: [
+          { atMs: 0, maxConcurrency: 32 },
+          { atMs: 5000, maxConcurrency: 8 },
+          { atMs: 10000, maxConcurrency: 32 },
+        ],
+      },
+    },
+  });
   const follow = await runClient(emu.url, 'capped', quick ? 6000 : 9000, ['--concurrency', 'auto', '--max-concurrency', '128', '--progress']);
   const settle = (from, to, pred) => follow.progress.find((p) => p.t >= from && p.t < to && pred(p.concurrency));
   const down = settle(5, 10, (c) => c <= 10);
   const up = settle(10, 30, (c) => c >= 26);
-  results.adaptiveFollow = { timeline: follow.progress, downWithinS: down ? down.t - 5 : null, upWithinS: up ? up.t - 10 : null, throttledShare: follow.stats.throttles / follow.stats.attempts };
+  results.adaptiveFollow = {
+    timeline: follow.progress,
+    downWithinS: down ? down.t - 5 : null,
+    upWithinS: up ? up.t - 10 : null,
+    throttledShare: follow.stats.throttles / follow.stats.attempts,
+  };
   table.push(['6 follows K 32 -> 8 (at 5 s)', down ? `${(down.t - 5).toFixed(1)} s` : 'not within 5 s', 'within seconds']);
   table.push(['6 follows K 8 -> 32 (at 10 s)', up ? `${(up.t - 10).toFixed(1)} s` : 'not seen', 'within seconds']);
   emu.stop();

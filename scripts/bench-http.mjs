@@ -18,15 +18,22 @@ import { parseArgs } from 'node:util';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: o } = parseArgs({
   options: {
-    url: { type: 'string' }, requests: { type: 'string', default: '20000' }, inflight: { type: 'string', default: '32' },
-    rounds: { type: 'string', default: '3' }, 'body-bytes': { type: 'string', default: '200' }, serve: { type: 'boolean', default: false },
+    url: { type: 'string' },
+    requests: { type: 'string', default: '20000' },
+    inflight: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '3' },
+    'body-bytes': { type: 'string', default: '200' },
+    serve: { type: 'boolean', default: false },
   },
 });
 
 if (o.serve) {
   const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     req.resume();
-    req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end('{"predictions":[0.5]}'); });
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"predictions":[0.5]}');
+    });
   });
   server.listen(0, '127.0.0.1', () => process.send(server.address().port));
 } else {
@@ -66,15 +73,16 @@ if (o.serve) {
     'node:http (keep-alive agent)': () => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: K });
       return {
-        one: () => new Promise((resolveOne, reject) => {
-          const req = http.request({ agent, method: 'POST', host: target.hostname, port: target.port, path, headers }, (res) => {
-            const chunks = [];
-            res.on('data', (c) => chunks.push(c));
-            res.on('end', () => resolveOne(Buffer.concat(chunks).length));
-          });
-          req.on('error', reject);
-          req.end(body);
-        }),
+        one: () =>
+          new Promise((resolveOne, reject) => {
+            const req = http.request({ agent, method: 'POST', host: target.hostname, port: target.port, path, headers }, (res) => {
+              const chunks = [];
+              res.on('data', (c) => chunks.push(c));
+              res.on('end', () => resolveOne(Buffer.concat(chunks).length));
+            });
+            req.on('error', reject);
+            req.end(body);
+          }),
         close: () => agent.destroy(),
       };
     },
@@ -86,9 +94,11 @@ if (o.serve) {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: K }, async () => {
-      while (next++ < N) await c.one();
-    }));
+    await Promise.all(
+      Array.from({ length: K }, async () => {
+        while (next++ < N) await c.one();
+      }),
+    );
     const cpu = process.cpuUsage(cpu0);
     const ms = performance.now() - t0;
     c.close();
@@ -104,7 +114,13 @@ if (o.serve) {
   }
   console.log(`${N} requests, ${K} in flight, ${url}, node ${process.version}, median of ${o.rounds} alternating rounds`);
   for (const [name, runs] of Object.entries(results)) {
-    console.log(`${name.padEnd(30)} ${median(runs.map((x) => x.usPerRequest)).toFixed(1).padStart(6)} us CPU/request  ${median(runs.map((x) => x.rps)).toFixed(0).padStart(6)} req/s`);
+    console.log(
+      `${name.padEnd(30)} ${median(runs.map((x) => x.usPerRequest))
+        .toFixed(1)
+        .padStart(6)} us CPU/request  ${median(runs.map((x) => x.rps))
+        .toFixed(0)
+        .padStart(6)} req/s`,
+    );
   }
   child?.kill();
 }

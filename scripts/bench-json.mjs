@@ -16,9 +16,9 @@ const MS = Number(values.ms);
 const small = '{"inferenceId":"a1","body":{"inputs":"hello world"},"meta":{"id":7}}';
 
 function kib1() {
-  const head = '{"inferenceId":"rec-000123","endpointName":"my-endpoint","contentType":"application/json",' +
-    '"body":{"inputs":"';
-  const tail = '","parameters":{"max_new_tokens":256,"temperature":0.7,"top_p":0.9,"stop":["\\n\\n","###"]}},' +
+  const head = '{"inferenceId":"rec-000123","endpointName":"my-endpoint","contentType":"application/json",' + '"body":{"inputs":"';
+  const tail =
+    '","parameters":{"max_new_tokens":256,"temperature":0.7,"top_p":0.9,"stop":["\\n\\n","###"]}},' +
     '"meta":{"id":123,"source":"batch-7","tags":["a","b"],"score":1.10}}';
   const words = 'The quick brown fox jumps over the lazy dog. ';
   const fill = words.repeat(40).slice(0, 1024 - head.length - tail.length);
@@ -26,7 +26,9 @@ function kib1() {
 }
 const kib = kib1();
 
-const b64 = Buffer.alloc(786429).map((_, i) => (i * 131 + (i >> 7)) & 255).toString('base64');
+const b64 = Buffer.alloc(786429)
+  .map((_, i) => (i * 131 + (i >> 7)) & 255)
+  .toString('base64');
 const mibBase64 = `{"inferenceId":"big","bodyBase64":"${b64}"}`;
 
 function mibEscaped() {
@@ -39,7 +41,8 @@ const mibEsc = mibEscaped();
 
 // Text as a JSON encoder writes it: newlines, tabs and non-ASCII escaped, quotes rare.
 function mibProseText() {
-  const para = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor. Caf\\u00e9 cr\\u00e8me.\\n\\tUt enim ad minim veniam, quis nostrud exercitation ullamco laboris.\\n';
+  const para =
+    'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor. Caf\\u00e9 cr\\u00e8me.\\n\\tUt enim ad minim veniam, quis nostrud exercitation ullamco laboris.\\n';
   const body = para.repeat(Math.floor((1 << 20) / para.length));
   return `{"inferenceId":"prose","body":"${body}"}`;
 }

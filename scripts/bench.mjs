@@ -252,7 +252,9 @@ function runClient(client, args, input, { expect, rssAt = [], latencies = true, 
       let timeOut = '';
       try {
         timeOut = readFileSync(timeFile, 'utf8').trim().split('\n').pop();
-      } catch { /* reported below */ }
+      } catch {
+        /* reported below */
+      }
       const [, user, sys, maxKb] = timeOut.split(' ').map(Number);
       const cpuMs = (user + sys) * 1000;
       const sorted = lat ? Array.from(lat.subarray(0, Math.min(lines, expect))).sort((a, b) => a - b) : [];
@@ -294,10 +296,17 @@ async function compareClients(label, args, input, expect, extra = {}) {
       const c = CLIENTS[(round + k) % CLIENTS.length];
       if (extra.skip?.(c)) continue;
       const before = extra.serverPid ? procCpuMs(extra.serverPid) : undefined;
-      const run = await runClient(c, args, typeof input === 'function' ? input(c) : input, { expect: extra.expectFor?.(c) ?? expect, label, rssAt: extra.rssAt?.(c), latencies: extra.latencies ?? true });
+      const run = await runClient(c, args, typeof input === 'function' ? input(c) : input, {
+        expect: extra.expectFor?.(c) ?? expect,
+        label,
+        rssAt: extra.rssAt?.(c),
+        latencies: extra.latencies ?? true,
+      });
       if (extra.serverPid) run.serverCpuMsPerRecord = r3((procCpuMs(extra.serverPid) - before) / Math.max(1, run.records));
       runs[c.name].push(run);
-      console.log(`  ${label} round ${round + 1} ${c.name.padEnd(17)} ${fmt(run.rps, 0).padStart(7)} rec/s  ${fmt(run.cpuMsPerRecord, 3)} ms CPU/rec  ${fmt(run.peakRssMB, 0)} MB  p50 ${fmt(run.p50Ms)} p99 ${fmt(run.p99Ms)} ms`);
+      console.log(
+        `  ${label} round ${round + 1} ${c.name.padEnd(17)} ${fmt(run.rps, 0).padStart(7)} rec/s  ${fmt(run.cpuMsPerRecord, 3)} ms CPU/rec  ${fmt(run.peakRssMB, 0)} MB  p50 ${fmt(run.p50Ms)} p99 ${fmt(run.p99Ms)} ms`,
+      );
     }
   }
   const summary = {};
@@ -305,8 +314,13 @@ async function compareClients(label, args, input, expect, extra = {}) {
     if (rs.length === 0) continue;
     const m = (k) => median(rs.map((r) => r[k]));
     summary[name] = {
-      rps: r2(m('rps')), cpuMsPerRecord: r3(m('cpuMsPerRecord')), peakRssMB: r2(m('peakRssMB')),
-      p50Ms: r2(m('p50Ms')), p99Ms: r2(m('p99Ms')), wallS: r3(m('wallS')), records: rs[0].records,
+      rps: r2(m('rps')),
+      cpuMsPerRecord: r3(m('cpuMsPerRecord')),
+      peakRssMB: r2(m('peakRssMB')),
+      p50Ms: r2(m('p50Ms')),
+      p99Ms: r2(m('p99Ms')),
+      wallS: r3(m('wallS')),
+      records: rs[0].records,
       ...(rs[0].serverCpuMsPerRecord !== undefined ? { serverCpuMsPerRecord: r3(m('serverCpuMsPerRecord')) } : {}),
       ...(rs.some((r) => r.problem) ? { problems: rs.filter((r) => r.problem).map((r) => r.problem) } : {}),
     };
@@ -341,7 +355,10 @@ async function waitForPort(port, ms = 5000) {
   for (;;) {
     const ok = await new Promise((res) => {
       const s = connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); res(true); });
+      s.once('connect', () => {
+        s.destroy();
+        res(true);
+      });
       s.once('error', () => res(false));
     });
     if (ok) return;
@@ -358,7 +375,9 @@ async function startNginx() {
   const prefix = join(work, 'nginx');
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   const conf = join(prefix, 'nginx.conf');
-  writeFileSync(conf, `daemon off;
+  writeFileSync(
+    conf,
+    `daemon off;
 master_process off;
 worker_processes 1;
 pid ${prefix}/nginx.pid;
@@ -383,11 +402,14 @@ http {
     }
   }
 }
-`);
+`,
+  );
   const proc = spawn(bin, ['-p', prefix, '-c', conf, '-e', join(prefix, 'logs', 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(proc);
   let err = '';
-  proc.stderr.on('data', (d) => { err += d; });
+  proc.stderr.on('data', (d) => {
+    err += d;
+  });
   try {
     await waitForPort(port);
   } catch (e) {
@@ -396,8 +418,16 @@ http {
   }
   const v = spawnSync(bin, ['-v'], { encoding: 'utf8' });
   return {
-    kind: 'nginx', version: (v.stderr || v.stdout).trim().replace(/^nginx version: /, ''), url: `http://127.0.0.1:${port}`, pid: proc.pid,
-    stop: () => new Promise((r) => { proc.once('close', r); proc.kill('SIGTERM'); children.delete(proc); }),
+    kind: 'nginx',
+    version: (v.stderr || v.stdout).trim().replace(/^nginx version: /, ''),
+    url: `http://127.0.0.1:${port}`,
+    pid: proc.pid,
+    stop: () =>
+      new Promise((r) => {
+        proc.once('close', r);
+        proc.kill('SIGTERM');
+        children.delete(proc);
+      }),
   };
 }
 
@@ -405,8 +435,10 @@ http {
 async function startEmulator(latencyMs) {
   const cfg = join(work, `emulator-${latencyMs}.json`);
   writeFileSync(cfg, JSON.stringify({ logLimit: 0 }));
-  const proc = spawn(process.execPath, [BUNDLE, 'emulate', '--port', '0', '--latency-ms', String(latencyMs), '--quiet', '--config', cfg],
-    { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const proc = spawn(process.execPath, [BUNDLE, 'emulate', '--port', '0', '--latency-ms', String(latencyMs), '--quiet', '--config', cfg], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   children.add(proc);
   const url = await new Promise((res, rej) => {
     let out = '';
@@ -414,14 +446,29 @@ async function startEmulator(latencyMs) {
     proc.stdout.on('data', (d) => {
       out += d;
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(t); res(m[1]); }
+      if (m) {
+        clearTimeout(t);
+        res(m[1]);
+      }
     });
-    proc.on('close', (code) => { clearTimeout(t); rej(new Error(`emulator exited ${code}`)); });
+    proc.on('close', (code) => {
+      clearTimeout(t);
+      rej(new Error(`emulator exited ${code}`));
+    });
   });
   proc.stderr.resume();
   return {
-    kind: 'emulator', version: `sm-invoke emulate --latency-ms ${latencyMs}`, url, pid: proc.pid,
-    stop: () => new Promise((r) => { proc.removeAllListeners('close'); proc.once('close', r); proc.kill('SIGTERM'); children.delete(proc); }),
+    kind: 'emulator',
+    version: `sm-invoke emulate --latency-ms ${latencyMs}`,
+    url,
+    pid: proc.pid,
+    stop: () =>
+      new Promise((r) => {
+        proc.removeAllListeners('close');
+        proc.once('close', r);
+        proc.kill('SIGTERM');
+        children.delete(proc);
+      }),
   };
 }
 
@@ -452,7 +499,11 @@ async function scenario1() {
     const res = await compareClients('s1', clientArgs(server.url, 32), input, count, { serverPid: server.pid });
     const r = res.summary.ratio;
     return {
-      title: 'zero-work endpoint, 200 B records, concurrency 32', server: server.kind, serverVersion: server.version, records: count, concurrency: 32,
+      title: 'zero-work endpoint, 200 B records, concurrency 32',
+      server: server.kind,
+      serverVersion: server.version,
+      records: count,
+      concurrency: 32,
       ...res,
       targets: r && {
         rpsAtLeast5x: { value: r.rps, pass: r.rps >= 5 },
@@ -477,7 +528,9 @@ async function scenario2() {
       // The emulator's own ceiling at this concurrency, so that it is not mistaken for the client's:
       // the same records, signed beforehand, over c keep-alive sockets and nothing else.
       const ceiling = await rawCeiling(server, file, c);
-      console.log(`  concurrency ${c}: ideal ${ideal} rec/s; emulator ceiling ${fmt(ceiling.rps, 0)} rec/s (pre-signed raw client, p50 ${fmt(ceiling.p50Ms)} ms; emulator ${fmt(ceiling.emulatorCpuMsPerRequest, 3)} ms CPU/request)`);
+      console.log(
+        `  concurrency ${c}: ideal ${ideal} rec/s; emulator ceiling ${fmt(ceiling.rps, 0)} rec/s (pre-signed raw client, p50 ${fmt(ceiling.p50Ms)} ms; emulator ${fmt(ceiling.emulatorCpuMsPerRequest, 3)} ms CPU/request)`,
+      );
       const res = await compareClients(`s2/c${c}`, clientArgs(server.url, c), { file }, count, { serverPid: server.pid });
       const bound = Math.min(ideal, ceiling.rps);
       for (const [name, s] of Object.entries(res.summary)) {
@@ -488,9 +541,15 @@ async function scenario2() {
       const want = c === 32 ? 0.97 : 0.95;
       const sm = res.summary['sm-invoke'];
       out.byConcurrency[c] = {
-        idealRps: ideal, records: count, ceiling, ...res,
+        idealRps: ideal,
+        records: count,
+        ceiling,
+        ...res,
         target: sm && {
-          want, efficiency: sm.efficiency, efficiencyOfCeiling: sm.efficiencyOfCeiling, ceilingBelowIdeal: ceiling.rps < ideal * want,
+          want,
+          efficiency: sm.efficiency,
+          efficiencyOfCeiling: sm.efficiencyOfCeiling,
+          ceilingBelowIdeal: ceiling.rps < ideal * want,
           pass: sm.efficiency >= want || (ceiling.rps < ideal && sm.efficiencyOfCeiling >= want),
         },
       };
@@ -512,7 +571,9 @@ async function rawCeiling(server, file, concurrency) {
   const { connect } = await import('node:net');
   const target = parseTarget(server.url);
   const sign = createSigner({ credentials: async () => ({ accessKeyId: KEY_ID, secretAccessKey: SECRET }), region: 'us-east-1' });
-  const lines = readFileSync(file, 'latin1').split('\n').filter((l) => l !== '');
+  const lines = readFileSync(file, 'latin1')
+    .split('\n')
+    .filter((l) => l !== '');
   const date = new Date();
   const wire = [];
   for (let i = 0; i < lines.length; i++) {
@@ -569,7 +630,12 @@ async function rawCeiling(server, file, concurrency) {
   const sorted = Array.from(lat).sort((a, b) => a - b);
   return {
     // Steady state, as for the clients: completions after the first, over the time since it.
-    concurrency, records: count, failed, rps: r2((count - 1) / ((lastAt - firstAt) / 1000)), p50Ms: r2(percentile(sorted, 0.5)), p99Ms: r2(percentile(sorted, 0.99)),
+    concurrency,
+    records: count,
+    failed,
+    rps: r2((count - 1) / ((lastAt - firstAt) / 1000)),
+    p50Ms: r2(percentile(sorted, 0.5)),
+    p99Ms: r2(percentile(sorted, 0.99)),
     emulatorCpuMsPerRequest: r3((procCpuMs(server.pid) - cpu0) / count),
   };
 }
@@ -602,7 +668,12 @@ function finish3(res, server, count, early, baseCount) {
   const rEarly = at(early);
   const rLate = at(count);
   return {
-    title: `${count} records streamed, RSS over the run`, server: server.kind, records: count, baselineRecords: baseCount, concurrency: 32, ...res,
+    title: `${count} records streamed, RSS over the run`,
+    server: server.kind,
+    records: count,
+    baselineRecords: baseCount,
+    concurrency: 32,
+    ...res,
     targets: {
       peakUnder80MB: { value: sm.peakRssMB, pass: sm.peakRssMB < 80 },
       growthWithin10pct: { early: rEarly, late: rLate, value: r3(rLate / rEarly - 1), pass: Math.abs(rLate / rEarly - 1) <= 0.1 },
@@ -624,7 +695,12 @@ async function scenario4() {
     await server.stop();
   }
   return {
-    title: '1 MiB bodies: hashing cost', server: server.kind, records: count, concurrency, micro, ...res,
+    title: '1 MiB bodies: hashing cost',
+    server: server.kind,
+    records: count,
+    concurrency,
+    micro,
+    ...res,
     target: { want: 'signing a 1 MiB request costs <= 1.2x native SHA-256 of 1 MiB', value: micro.signOverNative, pass: micro.signOverNative <= 1.2 },
   };
 }
@@ -637,7 +713,10 @@ async function hashMicro(size) {
   const body = Buffer.alloc(size, 0x61);
   const credentials = async () => ({ accessKeyId: KEY_ID, secretAccessKey: SECRET });
   const request = {
-    method: 'POST', protocol: 'https:', hostname: 'runtime.sagemaker.us-east-1.amazonaws.com', port: undefined,
+    method: 'POST',
+    protocol: 'https:',
+    hostname: 'runtime.sagemaker.us-east-1.amazonaws.com',
+    port: undefined,
     path: '/endpoints/demo/invocations',
     headers: { host: 'runtime.sagemaker.us-east-1.amazonaws.com', 'content-length': String(size), 'content-type': 'application/json', 'user-agent': 'bench' },
     body,
@@ -655,16 +734,27 @@ async function hashMicro(size) {
   const sign = createSigner({ credentials, region: 'us-east-1' });
   const smithyJs = new SignatureV4({ service: 'sagemaker', region: 'us-east-1', credentials, sha256: Sha256, uriEscapePath: true });
   const native = await time(40, () => createHash('sha256').update(body).digest('hex'));
-  const js = await time(4, async () => { const h = new Sha256(); h.update(body); await h.digest(); });
+  const js = await time(4, async () => {
+    const h = new Sha256();
+    h.update(body);
+    await h.digest();
+  });
   const signMs = await time(40, () => sign(request, new Date()));
   const smithyJsMs = await time(4, () => smithyJs.sign({ ...request, query: {} }, { signingDate: new Date() }));
   const hmacMs = await time(2000, () => createHmac('sha256', 'k').update('x'.repeat(300)).digest('hex'));
   const out = {
-    bytes: size, nativeSha256Ms: native, sha256JsMs: js, jsOverNative: r2(js / native),
-    smInvokeSignMs: signMs, signOverNative: r2(signMs / native),
-    smithySha256JsSignMs: smithyJsMs, nativeHmacSmallMs: hmacMs,
+    bytes: size,
+    nativeSha256Ms: native,
+    sha256JsMs: js,
+    jsOverNative: r2(js / native),
+    smInvokeSignMs: signMs,
+    signOverNative: r2(signMs / native),
+    smithySha256JsSignMs: smithyJsMs,
+    nativeHmacSmallMs: hmacMs,
   };
-  console.log(`  SHA-256 of 1 MiB: native ${native} ms, @aws-crypto/sha256-js ${js} ms (${out.jsOverNative}x); sm-invoke sign() of a 1 MiB request ${signMs} ms (${out.signOverNative}x native); @smithy/signature-v4 + sha256-js hashing the body itself ${smithyJsMs} ms`);
+  console.log(
+    `  SHA-256 of 1 MiB: native ${native} ms, @aws-crypto/sha256-js ${js} ms (${out.jsOverNative}x); sm-invoke sign() of a 1 MiB request ${signMs} ms (${out.signOverNative}x native); @smithy/signature-v4 + sha256-js hashing the body itself ${smithyJsMs} ms`,
+  );
   return out;
 }
 
@@ -678,7 +768,8 @@ async function scenario5() {
   const v = get('dist/sm-invoke --version');
   const h = get('dist/sm-invoke --help');
   return {
-    title: 'binary start-up vs node -e 0', results: s.results,
+    title: 'binary start-up vs node -e 0',
+    results: s.results,
     targets: {
       version: { value: v?.ratioMedian, pass: v !== undefined && v.ratioMedian <= 1.3 },
       help: { value: h?.ratioMedian, pass: h !== undefined && h.ratioMedian <= 1.3 },
@@ -706,7 +797,9 @@ async function profile() {
   let total = 0;
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const counts = new Map();
-  prof.samples.forEach((id, i) => counts.set(id, (counts.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
+  prof.samples.forEach((id, i) => {
+    counts.set(id, (counts.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  });
   for (const [id, us] of counts) {
     const cf = byId.get(id).callFrame;
     total += us;
@@ -733,26 +826,59 @@ async function profile() {
 
 function printTable() {
   const rows = [];
-  const add = (scenario, client, s, note = '') => rows.push([scenario, client, fmt(s.rps, 0), fmt(s.cpuMsPerRecord, 3), fmt(s.peakRssMB, 0), fmt(s.p50Ms), fmt(s.p99Ms), note]);
+  const add = (scenario, client, s, note = '') =>
+    rows.push([scenario, client, fmt(s.rps, 0), fmt(s.cpuMsPerRecord, 3), fmt(s.peakRssMB, 0), fmt(s.p50Ms), fmt(s.p99Ms), note]);
   const pass = (b) => (b ? 'PASS' : 'SHORT');
   const sc = report.scenarios;
   const clientsOf = (summary) => Object.keys(summary).filter((k) => k !== 'ratio');
   if (sc['1']?.summary) {
     for (const c of clientsOf(sc['1'].summary)) add(`1 zero-work (${sc['1'].server})`, c, sc['1'].summary[c]);
     const r = sc['1'].summary.ratio;
-    if (r) rows.push(['', 'ratio sm/base', `${fmt(r.rps, 2)}x`, `${fmt(r.cpuMsPerRecord, 3)}x`, `${fmt(r.peakRssMB, 2)}x`, '', '',
-      `rec/s >=5x ${pass(sc['1'].targets.rpsAtLeast5x.pass)}, CPU <=0.2x ${pass(sc['1'].targets.cpuAtMostOneFifth.pass)}`]);
+    if (r)
+      rows.push([
+        '',
+        'ratio sm/base',
+        `${fmt(r.rps, 2)}x`,
+        `${fmt(r.cpuMsPerRecord, 3)}x`,
+        `${fmt(r.peakRssMB, 2)}x`,
+        '',
+        '',
+        `rec/s >=5x ${pass(sc['1'].targets.rpsAtLeast5x.pass)}, CPU <=0.2x ${pass(sc['1'].targets.cpuAtMostOneFifth.pass)}`,
+      ]);
   }
   if (sc['2']?.byConcurrency) {
     for (const [c, v] of Object.entries(sc['2'].byConcurrency)) {
-      rows.push([`2 emulator 50ms c=${c}`, 'emulator ceiling', fmt(v.ceiling.rps, 0), '', '', fmt(v.ceiling.p50Ms), fmt(v.ceiling.p99Ms),
-        `pre-signed raw client: ${fmt((100 * v.ceiling.rps) / v.idealRps)}% of ${v.idealRps}/s; emulator ${fmt(v.ceiling.emulatorCpuMsPerRequest, 3)} ms CPU/req`]);
+      rows.push([
+        `2 emulator 50ms c=${c}`,
+        'emulator ceiling',
+        fmt(v.ceiling.rps, 0),
+        '',
+        '',
+        fmt(v.ceiling.p50Ms),
+        fmt(v.ceiling.p99Ms),
+        `pre-signed raw client: ${fmt((100 * v.ceiling.rps) / v.idealRps)}% of ${v.idealRps}/s; emulator ${fmt(v.ceiling.emulatorCpuMsPerRequest, 3)} ms CPU/req`,
+      ]);
       for (const name of clientsOf(v.summary)) {
         const s = v.summary[name];
-        add(`2 emulator 50ms c=${c}`, name, s, `${fmt(100 * s.efficiency)}% of ${v.idealRps}/s, ${fmt(100 * s.efficiencyOfCeiling)}% of the bound`
-          + `${name === 'sm-invoke' ? ` (want >=${v.target.want * 100}%: ${pass(v.target.pass)})` : ''}`);
+        add(
+          `2 emulator 50ms c=${c}`,
+          name,
+          s,
+          `${fmt(100 * s.efficiency)}% of ${v.idealRps}/s, ${fmt(100 * s.efficiencyOfCeiling)}% of the bound` +
+            `${name === 'sm-invoke' ? ` (want >=${v.target.want * 100}%: ${pass(v.target.pass)})` : ''}`,
+        );
       }
-      if (v.summary.ratio) rows.push(['', 'ratio sm/base', `${fmt(v.summary.ratio.rps, 2)}x`, `${fmt(v.summary.ratio.cpuMsPerRecord, 3)}x`, `${fmt(v.summary.ratio.peakRssMB, 2)}x`, '', '', '']);
+      if (v.summary.ratio)
+        rows.push([
+          '',
+          'ratio sm/base',
+          `${fmt(v.summary.ratio.rps, 2)}x`,
+          `${fmt(v.summary.ratio.cpuMsPerRecord, 3)}x`,
+          `${fmt(v.summary.ratio.peakRssMB, 2)}x`,
+          '',
+          '',
+          '',
+        ]);
     }
   }
   if (sc['3']?.summary) {
@@ -760,8 +886,12 @@ function printTable() {
     for (const c of clientsOf(sc['3'].summary)) {
       const run = sc['3'].runs[c][0];
       const rss = (run.rssAt ?? []).map((x) => `${x.records / 1000}k: ${fmt(x.rssMB, 0)} MB`).join(', ');
-      add(`3 ${sc['3'].summary[c].records / 1000}k records`, c, sc['3'].summary[c],
-        `RSS ${rss}${c === 'sm-invoke' ? ` (peak <80 MB ${pass(t.peakUnder80MB.pass)}, growth ${fmt(100 * t.growthWithin10pct.value)}% ${pass(t.growthWithin10pct.pass)})` : ''}`);
+      add(
+        `3 ${sc['3'].summary[c].records / 1000}k records`,
+        c,
+        sc['3'].summary[c],
+        `RSS ${rss}${c === 'sm-invoke' ? ` (peak <80 MB ${pass(t.peakUnder80MB.pass)}, growth ${fmt(100 * t.growthWithin10pct.value)}% ${pass(t.growthWithin10pct.pass)})` : ''}`,
+      );
     }
   }
   if (sc['4']?.summary) {
@@ -769,16 +899,29 @@ function printTable() {
     for (const c of clientsOf(sc['4'].summary)) add(`4 1 MiB bodies c=${sc['4'].concurrency}`, c, sc['4'].summary[c]);
     const r = sc['4'].summary.ratio;
     if (r) rows.push(['', 'ratio sm/base', `${fmt(r.rps, 2)}x`, `${fmt(r.cpuMsPerRecord, 3)}x`, `${fmt(r.peakRssMB, 2)}x`, '', '', '']);
-    rows.push(['4 hashing 1 MiB', 'micro', '', '', '', '', '',
-      `native ${m.nativeSha256Ms} ms, sha256-js ${m.sha256JsMs} ms, sm-invoke sign ${m.smInvokeSignMs} ms = ${m.signOverNative}x native (<=1.2x ${pass(sc['4'].target.pass)})`]);
+    rows.push([
+      '4 hashing 1 MiB',
+      'micro',
+      '',
+      '',
+      '',
+      '',
+      '',
+      `native ${m.nativeSha256Ms} ms, sha256-js ${m.sha256JsMs} ms, sm-invoke sign ${m.smInvokeSignMs} ms = ${m.signOverNative}x native (<=1.2x ${pass(sc['4'].target.pass)})`,
+    ]);
   }
   if (sc['5']?.results) {
-    for (const r of sc['5'].results) rows.push(['5 start-up', r.name, '', '', '', fmt(r.medianMs), fmt(r.p90Ms), `${fmt(r.ratioMedian, 2)}x node -e 0 (p50/p90 ms)`]);
+    for (const r of sc['5'].results)
+      rows.push(['5 start-up', r.name, '', '', '', fmt(r.medianMs), fmt(r.p90Ms), `${fmt(r.ratioMedian, 2)}x node -e 0 (p50/p90 ms)`]);
     rows.push(['', '', '', '', '', '', '', `--version <=1.3x ${pass(sc['5'].targets.version.pass)}, --help ${pass(sc['5'].targets.help.pass)}`]);
   }
   const header = ['scenario', 'client', 'rec/s', 'CPU ms/rec', 'peak MB', 'p50 ms', 'p99 ms', 'notes'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) => cells.map((c, i) => (i < 2 || i === 7 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (cells) =>
+    cells
+      .map((c, i) => (i < 2 || i === 7 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   console.log(`\n${line(header)}`);
   for (const r of rows) console.log(line(r));
 }
@@ -797,7 +940,9 @@ for (const [id, fn] of Object.entries(scenarios)) {
 }
 report.loadavgEnd = loadavg().map((n) => +n.toFixed(2));
 printTable();
-console.log(`\nload average at start ${report.loadavgStart.join(' ')}, at end ${report.loadavgEnd.join(' ')} (2 cores: a load well above 2 means other work shared the CPU)`);
+console.log(
+  `\nload average at start ${report.loadavgStart.join(' ')}, at end ${report.loadavgEnd.join(' ')} (2 cores: a load well above 2 means other work shared the CPU)`,
+);
 mkdirSync(dirname(opts.json), { recursive: true });
 writeFileSync(opts.json, JSON.stringify(report, null, 2) + '\n');
 console.log(`wrote ${opts.json}`);

@@ -124,9 +124,11 @@ async function bundle(version) {
   await writeFile(paths.startupModules, JSON.stringify(eagerSized, null, 2) + '\n');
   const eagerBytes = eagerSized.reduce((n, m) => n + m.bytesInOutput, 0);
   const total = Object.keys(out.inputs).length;
-  step(`bundled ${rel(paths.bundle)} ${(out.bytes / 1024).toFixed(0)} KiB; ` +
-    `evaluated at startup: ${eager.length}/${total} modules, ${(eagerBytes / 1024).toFixed(1)} KiB ` +
-    `(details: node scripts/startup-bench.mjs --explain)`);
+  step(
+    `bundled ${rel(paths.bundle)} ${(out.bytes / 1024).toFixed(0)} KiB; ` +
+      `evaluated at startup: ${eager.length}/${total} modules, ${(eagerBytes / 1024).toFixed(1)} KiB ` +
+      `(details: node scripts/startup-bench.mjs --explain)`,
+  );
 }
 
 const builtins = new Set(createRequire(import.meta.url)('node:module').builtinModules);
@@ -177,11 +179,16 @@ async function makeBinary() {
 
   // = npx postject <bin> NODE_SEA_BLOB <blob> --sentinel-fuse ..., without npx's registry lookups.
   const cli = join(dirname(createRequire(import.meta.url).resolve('postject')), 'cli.js');
-  const r = spawnSync(process.execPath, [cli, paths.binaryTmp, 'NODE_SEA_BLOB', paths.blob, '--sentinel-fuse', SEA_FUSE],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(process.execPath, [cli, paths.binaryTmp, 'NODE_SEA_BLOB', paths.blob, '--sentinel-fuse', SEA_FUSE], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // LIEF warns once per ELF note it cannot name (node's binary has many); harmless.
   const noteNoise = /^warning: Can't find string offset for section name '\.note[^']*'$/;
-  const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => l.trim() !== '');
+  const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const noise = lines.filter((l) => noteNoise.test(l)).length;
   for (const l of lines.filter((l) => !noteNoise.test(l))) console.log(`  postject: ${l}`);
   if (r.error || r.status !== 0) {
@@ -234,9 +241,10 @@ async function verify(binary, version) {
         : 'the packaged app did not answer --version as expected';
       throw new BuildError(
         `verification failed: ${hint}\n` +
-        `  expected stdout ${JSON.stringify(want)}, exit 0\n` +
-        `  got stdout ${JSON.stringify(v.stdout)}, stderr ${JSON.stringify(v.stderr)}, ` +
-        `exit ${v.status}${v.signal ? ` signal ${v.signal}` : ''}${v.error ? ` error ${v.error.message}` : ''}`);
+          `  expected stdout ${JSON.stringify(want)}, exit 0\n` +
+          `  got stdout ${JSON.stringify(v.stdout)}, stderr ${JSON.stringify(v.stderr)}, ` +
+          `exit ${v.status}${v.signal ? ` signal ${v.signal}` : ''}${v.error ? ` error ${v.error.message}` : ''}`,
+      );
     }
     if (v.stderr !== '') throw new BuildError(`verification failed: --version wrote to stderr: ${JSON.stringify(v.stderr)}`);
 
@@ -263,6 +271,6 @@ function run(file, args, options) {
 main().catch(async (err) => {
   await rm(paths.binaryTmp, { force: true }).catch(() => {});
   await rm(`${paths.binaryTmp}.stripped`, { force: true }).catch(() => {});
-  console.error(`build: FAILED: ${err instanceof BuildError ? err.message : err?.stack ?? err}`);
+  console.error(`build: FAILED: ${err instanceof BuildError ? err.message : (err?.stack ?? err)}`);
   process.exitCode = 1;
 });

@@ -16,9 +16,20 @@ if (!existsSync(bin)) {
 }
 const dir = mkdtempSync(join(tmpdir(), 'sm-invoke-demo-'));
 const config = join(dir, 'emulator.json');
-writeFileSync(config, JSON.stringify({
-  endpoints: { demo: { variants: [{ name: 'AllTraffic', weight: 3 }, { name: 'canary', weight: 1 }], latencyMs: { min: 5, max: 40 } } },
-}));
+writeFileSync(
+  config,
+  JSON.stringify({
+    endpoints: {
+      demo: {
+        variants: [
+          { name: 'AllTraffic', weight: 3 },
+          { name: 'canary', weight: 1 },
+        ],
+        latencyMs: { min: 5, max: 40 },
+      },
+    },
+  }),
+);
 
 const emulator = spawn(bin, ['emulate', '--port', '0', '--quiet', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
 const url = await new Promise((resolve, reject) => {
@@ -43,8 +54,10 @@ const env = {
   AWS_EC2_METADATA_DISABLED: 'true',
 };
 const { openSync } = await import('node:fs');
-const run = spawn(bin, ['--envelope', '--endpoint-name', 'demo', '--content-type', 'application/json', '--endpoint-url', url],
-  { stdio: [openSync(sample, 'r'), 'inherit', 'inherit'], env });
+const run = spawn(bin, ['--envelope', '--endpoint-name', 'demo', '--content-type', 'application/json', '--endpoint-url', url], {
+  stdio: [openSync(sample, 'r'), 'inherit', 'inherit'],
+  env,
+});
 const code = await new Promise((resolve) => run.on('exit', (c) => resolve(c ?? 1)));
 emulator.kill('SIGTERM');
 console.error(`(sm-invoke exited ${code}: 1 means some records failed — here on purpose, lines 5 and 7)`);

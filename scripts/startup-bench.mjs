@@ -109,8 +109,15 @@ function bench() {
   });
 
   const header = ['command', 'median ms', 'p90 ms', 'min ms', 'x median', 'x p90', 'exit'];
-  const rows = results.map((r) => [r.name, r.medianMs.toFixed(1), r.p90Ms.toFixed(1), r.minMs.toFixed(1),
-    r.ratioMedian.toFixed(2), r.ratioP90.toFixed(2), r.exitCodes.join(',')]);
+  const rows = results.map((r) => [
+    r.name,
+    r.medianMs.toFixed(1),
+    r.p90Ms.toFixed(1),
+    r.minMs.toFixed(1),
+    r.ratioMedian.toFixed(2),
+    r.ratioP90.toFixed(2),
+    r.exitCodes.join(','),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
   console.log(`node ${process.version}, ${runs} alternating runs each after ${warmup} warm-up, ratios vs node -e 0`);
@@ -122,8 +129,7 @@ function bench() {
   console.log(`target: dist/sm-invoke --version median within ${TARGET_RATIO}x of node -e 0: ${pass ? 'PASS' : 'FAIL'} (${bin.ratioMedian}x)`);
 
   if (opts.json) {
-    const report = { node: process.version, platform: `${process.platform}-${process.arch}`, runs, warmup,
-      targetRatio: TARGET_RATIO, pass, results };
+    const report = { node: process.version, platform: `${process.platform}-${process.arch}`, runs, warmup, targetRatio: TARGET_RATIO, pass, results };
     writeFileSync(opts.json, JSON.stringify(report, null, 2) + '\n');
     console.log(`wrote ${opts.json}`);
   }

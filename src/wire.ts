@@ -36,7 +36,10 @@ export type Send = (request: HttpRequestSpec, options: SendOptions) => Promise<H
  */
 export class TransportError extends Error {
   override readonly name = 'TransportError';
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
   }
 }

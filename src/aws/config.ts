@@ -45,14 +45,18 @@ export async function resolveTarget(opts: TargetInput, env: Env, deps: TargetDep
   const explicitProfile = opts.profile ?? nonEmpty(env.AWS_PROFILE);
   const profileName = explicitProfile ?? 'default';
   const files = await loadSharedConfigFiles({
-    ignoreCache: true, filepath: nonEmpty(env.AWS_SHARED_CREDENTIALS_FILE), configFilepath: nonEmpty(env.AWS_CONFIG_FILE),
+    ignoreCache: true,
+    filepath: nonEmpty(env.AWS_SHARED_CREDENTIALS_FILE),
+    configFilepath: nonEmpty(env.AWS_CONFIG_FILE),
   });
   const profile: Record<string, string | undefined> = {
     ...(files.configFile[profileName] ?? {}),
     ...(files.credentialsFile[profileName] ?? {}),
   };
   if (opts.profile !== undefined && files.configFile[profileName] === undefined && files.credentialsFile[profileName] === undefined) {
-    throw new UsageError(`profile ${JSON.stringify(profileName)} is not in the shared config or credentials file (AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE)`);
+    throw new UsageError(
+      `profile ${JSON.stringify(profileName)} is not in the shared config or credentials file (AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE)`,
+    );
   }
 
   // The SDK's own region selectors (AWS_REGION, the profile's `region`), with the AWS CLI's
@@ -78,20 +82,27 @@ export async function resolveTarget(opts: TargetInput, env: Env, deps: TargetDep
     regionSource = INSTANCE_METADATA;
   }
   if (region === undefined) {
-    throw new UsageError(`no region: give --region, or set AWS_REGION, or region in profile ${JSON.stringify(profileName)} of the AWS config file`
-      + ` (${imdsOff ? 'instance metadata is off: AWS_EC2_METADATA_DISABLED' : 'instance metadata gave none'})`);
+    throw new UsageError(
+      `no region: give --region, or set AWS_REGION, or region in profile ${JSON.stringify(profileName)} of the AWS config file` +
+        ` (${imdsOff ? 'instance metadata is off: AWS_EC2_METADATA_DISABLED' : 'instance metadata gave none'})`,
+    );
   }
 
   const useFips = parseBool('AWS_USE_FIPS_ENDPOINT', env.AWS_USE_FIPS_ENDPOINT) ?? parseBool('use_fips_endpoint', profile.use_fips_endpoint) ?? false;
-  const useDualStack = parseBool('AWS_USE_DUALSTACK_ENDPOINT', env.AWS_USE_DUALSTACK_ENDPOINT)
-    ?? parseBool('use_dualstack_endpoint', profile.use_dualstack_endpoint) ?? false;
+  const useDualStack =
+    parseBool('AWS_USE_DUALSTACK_ENDPOINT', env.AWS_USE_DUALSTACK_ENDPOINT) ?? parseBool('use_dualstack_endpoint', profile.use_dualstack_endpoint) ?? false;
 
   let endpointUrl = opts.endpointUrl;
-  const ignoreConfigured = parseBool('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)
-    ?? parseBool('ignore_configured_endpoint_urls', profile.ignore_configured_endpoint_urls) ?? false;
+  const ignoreConfigured =
+    parseBool('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS) ??
+    parseBool('ignore_configured_endpoint_urls', profile.ignore_configured_endpoint_urls) ??
+    false;
   if (endpointUrl === undefined && !ignoreConfigured) {
-    endpointUrl = nonEmpty(env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME) ?? nonEmpty(env.AWS_ENDPOINT_URL) ?? servicesEndpoint(files.configFile, profile, profileName)
-      ?? nonEmpty(profile.endpoint_url);
+    endpointUrl =
+      nonEmpty(env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME) ??
+      nonEmpty(env.AWS_ENDPOINT_URL) ??
+      servicesEndpoint(files.configFile, profile, profileName) ??
+      nonEmpty(profile.endpoint_url);
     if (endpointUrl !== undefined && !/^https?:\/\/[^/]/.test(endpointUrl)) {
       throw new UsageError(`configured endpoint URL ${JSON.stringify(endpointUrl)} is not an http(s) URL`);
     }
@@ -99,7 +110,10 @@ export async function resolveTarget(opts: TargetInput, env: Env, deps: TargetDep
   const retry = resolveRetrySettings(opts.maxAttempts, env, profile, profileName);
   return {
     ...resolveEndpoint({ region, useFips, useDualStack, endpointUrl }),
-    profile: explicitProfile, region, regionSource, retry,
+    profile: explicitProfile,
+    region,
+    regionSource,
+    retry,
   };
 }
 
@@ -122,7 +136,8 @@ function servicesEndpoint(
   const name = nonEmpty(profile.services);
   if (name === undefined) return undefined;
   const section = configFile[`services.${name}`];
-  if (section === undefined) throw new UsageError(`profile ${JSON.stringify(profileName)} names services section ${JSON.stringify(name)}, which the config file does not have`);
+  if (section === undefined)
+    throw new UsageError(`profile ${JSON.stringify(profileName)} names services section ${JSON.stringify(name)}, which the config file does not have`);
   return nonEmpty(section[`${SERVICE_KEY}.endpoint_url`]);
 }
 

@@ -46,8 +46,12 @@ export function resolveRetrySettings(flag: number | undefined, env: Env, profile
   const modeFromProfile = `profile ${JSON.stringify(profileName)} (retry_mode)`;
   const envMode = nonEmpty(NODE_RETRY_MODE_CONFIG_OPTIONS.environmentVariableSelector(env));
   const profileMode = nonEmpty(NODE_RETRY_MODE_CONFIG_OPTIONS.configFileSelector(profile));
-  const [configured, retryModeSource] = envMode !== undefined ? [envMode, 'AWS_RETRY_MODE']
-    : profileMode !== undefined ? [profileMode, modeFromProfile] : [RETRY_MODES.STANDARD as string, 'default'];
+  const [configured, retryModeSource] =
+    envMode !== undefined
+      ? [envMode, 'AWS_RETRY_MODE']
+      : profileMode !== undefined
+        ? [profileMode, modeFromProfile]
+        : [RETRY_MODES.STANDARD as string, 'default'];
   if (!MODES.includes(configured)) {
     throw new UsageError(`${retryModeSource} must be one of ${MODES.join(', ')}, got ${JSON.stringify(configured)}`);
   }

@@ -53,29 +53,64 @@ export type FailureKind =
   | 'final';
 
 const THROTTLING_CODES = new Set([
-  'BandwidthLimitExceeded', 'EC2ThrottledException', 'LimitExceededException', 'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException',
-  'SlowDown', 'ThrottledException', 'Throttling', 'ThrottlingException', 'TooManyRequestsException',
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
   'TransactionInProgressException',
 ]);
 const TRANSIENT_CODES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'InternalDependencyException']);
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
 const TRANSIENT_NETWORK = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'ECONNABORTED', 'ConnectTimeoutError', 'TimeoutError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'ConnectTimeoutError',
+  'TimeoutError',
   // undici: connect timeout, headers/body timeouts, a socket closed or broken mid-exchange (including a
   // 100 Continue nobody asked for), a body that does not match its Content-Length.
-  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
   // The proxy could not be reached, or could not reach the endpoint (5xx on CONNECT): like an unreachable
   // endpoint, fatal while nothing has succeeded yet (pipeline.ts), retried after that.
-  'ProxyUnreachable', 'ProxyTunnelFailed',
+  'ProxyUnreachable',
+  'ProxyTunnelFailed',
 ]);
 /** Auth and account errors: every request will get the same answer. */
 const FATAL_CODES = new Set([
-  'UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidSignatureException', 'SignatureDoesNotMatch',
-  'MissingAuthenticationTokenException', 'MissingAuthenticationToken', 'IncompleteSignature', 'IncompleteSignatureException',
-  'AccessDeniedException', 'AccessDenied', 'ExpiredTokenException', 'ExpiredToken', 'OptInRequired', 'NotAuthorized',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'MissingAuthenticationTokenException',
+  'MissingAuthenticationToken',
+  'IncompleteSignature',
+  'IncompleteSignatureException',
+  'AccessDeniedException',
+  'AccessDenied',
+  'ExpiredTokenException',
+  'ExpiredToken',
+  'OptInRequired',
+  'NotAuthorized',
   'UnknownOperationException',
 ]);
 
@@ -100,11 +135,21 @@ export function classifyServiceError(e: RecordError, retryModelErrors: boolean):
 
 /** TLS failures: the certificate will be just as wrong for every record. */
 const FATAL_NETWORK = new Set([
-  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
-  'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'UND_ERR_PRX_TLS',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_UNTRUSTED',
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'UND_ERR_PRX_TLS',
   // The proxy wants credentials, or other ones, or refuses to tunnel to the endpoint: so it will for every record.
-  'ProxyAuthRequired', 'ProxyRefused',
+  'ProxyAuthRequired',
+  'ProxyRefused',
 ]);
 
 export function classifyTransportError(code: string): FailureKind {

@@ -67,8 +67,13 @@ export function createSigner(init: SignerInit): Sign {
     const toSign = { method: request.method, protocol: request.protocol, hostname: request.hostname, path: request.path, headers, query: {} };
     const signed = await signer.sign(toSign, { signingDate });
     return {
-      method: request.method, protocol: request.protocol, hostname: request.hostname, port: request.port,
-      path: request.path, headers: signed.headers as Record<string, string>, body: request.body,
+      method: request.method,
+      protocol: request.protocol,
+      hostname: request.hostname,
+      port: request.port,
+      path: request.path,
+      headers: signed.headers as Record<string, string>,
+      body: request.body,
     };
   };
 }
@@ -97,8 +102,19 @@ function checkHeaderSafe(what: string, value: string): void {
   const m = NOT_HEADER_SAFE.exec(value);
   if (m === null) return;
   const c = m[0].charCodeAt(0);
-  const name = c === 10 ? 'a newline' : c === 13 ? 'a carriage return' : c === 32 ? 'a space' : c === 9 ? 'a tab' : `character U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
-  throw new Error(`the ${what} has ${name} at position ${m.index + 1} of ${value.length}, which cannot be sent in an HTTP header (check how it was copied into the environment or the credentials file)`);
+  const name =
+    c === 10
+      ? 'a newline'
+      : c === 13
+        ? 'a carriage return'
+        : c === 32
+          ? 'a space'
+          : c === 9
+            ? 'a tab'
+            : `character U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  throw new Error(
+    `the ${what} has ${name} at position ${m.index + 1} of ${value.length}, which cannot be sent in an HTTP header (check how it was copied into the environment or the credentials file)`,
+  );
 }
 
 export function payloadHash(body: Buffer): string {
@@ -197,7 +213,7 @@ function keyObject(secret: Exclude<SourceData, string>): KeyObject {
   const bytes = toBytes(secret);
   const cached = keyObjects.get(secret);
   // The bytes are compared too (32 of them for a signing key), in case an array is reused with new contents.
-  if (cached !== undefined && cached.bytes.equals(bytes)) return cached.key;
+  if (cached?.bytes.equals(bytes)) return cached.key;
   const key = createSecretKey(bytes);
   keyObjects.set(secret, { key, bytes: Buffer.from(bytes) });
   return key;

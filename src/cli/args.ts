@@ -1,4 +1,5 @@
-// Pure: argv + environment in, validated options out (or a UsageError). No I/O.
+// Pure: argv in, validated options out (or a UsageError). No I/O; the environment and the AWS
+// config files are read later (aws/config.ts), where a flag given here wins over them.
 import { parseArgs as nodeParseArgs } from 'node:util';
 import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES, MAX_CONCURRENCY } from '../constants.js';
 import { UsageError } from '../errors.js';
@@ -58,10 +59,7 @@ export interface Options {
   noVerifySsl: boolean;
 }
 
-export type Command =
-  | { kind: 'help' }
-  | { kind: 'version' }
-  | { kind: 'run'; options: Options };
+export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: Options };
 
 /** Longest input line accepted by default: a 6 MiB body as base64 in an envelope, plus room. */
 export const DEFAULT_MAX_LINE_BYTES = Math.ceil((MAX_BODY_BYTES * 4) / 3) + 1024 * 1024;
@@ -105,9 +103,7 @@ export const FLAG_SPEC = {
   version: { type: 'boolean' },
 } as const;
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-export function parseArgs(argv: readonly string[], env: Env): Command {
+export function parseArgs(argv: readonly string[]): Command {
   let parsed;
   try {
     parsed = nodeParseArgs({ args: [...argv], options: FLAG_SPEC, allowPositionals: true, strict: true });
@@ -122,14 +118,7 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
     throw new UsageError(`expected at most one outfile, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
   }
 
-  const defaults: FieldValues = {};
-  for (const rule of FIELDS) {
-    const value = v[rule.flag];
-    if (typeof value !== 'string' || value === '') continue; // "" = not set, as in the AWS SDKs
-    const problem = checkField(rule, value);
-    if (problem) throw new UsageError(`--${rule.flag} ${problem}`);
-    defaults[rule.key] = value;
-  }
+  const defaults = fieldDefaults(v);
   const envelope = v.envelope === true;
   if (!envelope && defaults.endpointName === undefined) {
     throw new UsageError('--endpoint-name is required (or use --envelope with an endpointName in every record)');
@@ -140,25 +129,7 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
     throw new UsageError(`--output must be "result" or "body", got ${JSON.stringify(output)}`);
   }
 
-  // AWS_MAX_ATTEMPTS and the profile's max_attempts come after the flag: retry-config.ts.
-  const maxAttemptsText = str(v['max-attempts']);
-  const maxAttemptsFlag = '--max-attempts';
-
-  const concurrencyText = str(v.concurrency);
-  const adaptive = concurrencyText === 'auto';
-  const maxConcurrency = intOption('--max-concurrency', str(v['max-concurrency']), DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY);
-  if (v['max-concurrency'] !== undefined && !adaptive) throw new UsageError('--max-concurrency goes with --concurrency auto');
-  if (concurrencyText !== undefined && !adaptive && !/^\d+$/.test(concurrencyText)) {
-    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY} or "auto", got ${JSON.stringify(concurrencyText)}`);
-  }
-  const concurrency = adaptive ? maxConcurrency : intOption('--concurrency', concurrencyText, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY);
-
-  const rateText = str(v.rate);
-  let rate: number | undefined;
-  if (rateText !== undefined) {
-    rate = Number(rateText);
-    if (!/^\d+(\.\d+)?$/.test(rateText) || !(rate > 0)) throw new UsageError(`--rate must be a number of records per second above 0, got ${JSON.stringify(rateText)}`);
-  }
+  const { concurrency, adaptive, rate } = admissionOptions(v);
 
   const outfile = parsed.positionals[0];
   const toFile = outfile !== undefined && outfile !== '-';
@@ -166,17 +137,8 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
   const resumeFailed = v['resume-failed'] === true;
   const dryRun = v['dry-run'] === true;
   const body = str(v.body);
-  if ((resume || resumeFailed) && !toFile) throw new UsageError(`--${resumeFailed ? 'resume-failed' : 'resume'} needs an outfile to resume (the positional argument)`);
-  if (resumeFailed && output !== 'result') throw new UsageError('--resume-failed needs --output result (body lines do not say which records failed)');
-  if ((resume || resumeFailed) && dryRun) throw new UsageError('--dry-run cannot resume an outfile');
   const force = v.force === true;
-  if (force && (resume || resumeFailed)) throw new UsageError(`--force replaces the outfile; --${resumeFailed ? 'resume-failed' : 'resume'} keeps it: give one of them`);
-  if (force && !toFile) throw new UsageError('--force goes with an outfile (the positional argument): it allows replacing one that is not empty');
-  if (body !== undefined) {
-    if (envelope) throw new UsageError('--body sends one request; it does not go with --envelope');
-    if (resume || resumeFailed || dryRun || output !== 'result') throw new UsageError('--body goes with none of --resume, --resume-failed, --dry-run, --output');
-    if (outfile === undefined) throw new UsageError('--body needs an outfile for the response body (- for stdout), as the AWS CLI does');
-  }
+  checkModes({ toFile, resume, resumeFailed, dryRun, force, envelope, output, body, outfile });
   const bothWays = (on: string, off: string): boolean | undefined => {
     if (v[on] === true && v[off] === true) throw new UsageError(`--${on} and --${off} contradict each other`);
     return v[on] === true ? true : v[off] === true ? false : undefined;
@@ -200,7 +162,8 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
       connectTimeoutMs: secondsOption('--connect-timeout', str(v['connect-timeout']), DEFAULT_CONNECT_TIMEOUT_MS),
       maxLineBytes: intOption('--max-line-bytes', str(v['max-line-bytes']), DEFAULT_MAX_LINE_BYTES, 16, 1 << 30),
       maxBufferBytes: intOption('--max-buffer-mib', str(v['max-buffer-mib']), DEFAULT_MAX_BUFFER_MIB, 1, 1 << 20) * 1024 * 1024,
-      maxAttempts: intOption(maxAttemptsFlag, maxAttemptsText, DEFAULT_MAX_ATTEMPTS, 1, 100),
+      // (AWS_MAX_ATTEMPTS and the profile's max_attempts come after the flag: aws/config.ts.)
+      maxAttempts: intOption('--max-attempts', str(v['max-attempts']), DEFAULT_MAX_ATTEMPTS, 1, 100),
       retryModelErrors: v['retry-model-errors'] === true,
       maxErrors: intOption('--max-errors', str(v['max-errors']), 0, 0, Number.MAX_SAFE_INTEGER),
       progress: bothWays('progress', 'no-progress'),
@@ -218,12 +181,69 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
   };
 }
 
-function str(value: string | boolean | undefined): string | undefined {
-  return typeof value === 'string' ? value : undefined;
+type Values = Record<string, string | boolean | undefined>;
+
+/** The per-record fields given as flags (--content-type...), each checked by its API rule. */
+function fieldDefaults(v: Values): FieldValues {
+  const defaults: FieldValues = {};
+  for (const rule of FIELDS) {
+    const value = v[rule.flag];
+    if (typeof value !== 'string' || value === '') continue; // "" = not set, as in the AWS SDKs
+    const problem = checkField(rule, value);
+    if (problem) throw new UsageError(`--${rule.flag} ${problem}`);
+    defaults[rule.key] = value;
+  }
+  return defaults;
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
+/** --concurrency N|auto (with --max-concurrency) and --rate. */
+function admissionOptions(v: Values): { concurrency: number; adaptive: boolean; rate: number | undefined } {
+  const concurrencyText = str(v.concurrency);
+  const adaptive = concurrencyText === 'auto';
+  const maxConcurrency = intOption('--max-concurrency', str(v['max-concurrency']), DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY);
+  if (v['max-concurrency'] !== undefined && !adaptive) throw new UsageError('--max-concurrency goes with --concurrency auto');
+  if (concurrencyText !== undefined && !adaptive && !/^\d+$/.test(concurrencyText)) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY} or "auto", got ${JSON.stringify(concurrencyText)}`);
+  }
+  const concurrency = adaptive ? maxConcurrency : intOption('--concurrency', concurrencyText, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY);
+  const rateText = str(v.rate);
+  let rate: number | undefined;
+  if (rateText !== undefined) {
+    rate = Number(rateText);
+    if (!/^\d+(\.\d+)?$/.test(rateText) || !(rate > 0)) {
+      throw new UsageError(`--rate must be a number of records per second above 0, got ${JSON.stringify(rateText)}`);
+    }
+  }
+  return { concurrency, adaptive, rate };
+}
+
+/** The modes that do not go together: resume without an outfile, --force with resume, --body with a stream run's flags. */
+function checkModes(m: {
+  toFile: boolean;
+  resume: boolean;
+  resumeFailed: boolean;
+  dryRun: boolean;
+  force: boolean;
+  envelope: boolean;
+  output: string;
+  body: string | undefined;
+  outfile: string | undefined;
+}): void {
+  const resuming = m.resume || m.resumeFailed;
+  const resumeFlag = m.resumeFailed ? 'resume-failed' : 'resume';
+  if (resuming && !m.toFile) throw new UsageError(`--${resumeFlag} needs an outfile to resume (the positional argument)`);
+  if (m.resumeFailed && m.output !== 'result') throw new UsageError('--resume-failed needs --output result (body lines do not say which records failed)');
+  if (resuming && m.dryRun) throw new UsageError('--dry-run cannot resume an outfile');
+  if (m.force && resuming) throw new UsageError(`--force replaces the outfile; --${resumeFlag} keeps it: give one of them`);
+  if (m.force && !m.toFile) throw new UsageError('--force goes with an outfile (the positional argument): it allows replacing one that is not empty');
+  if (m.body === undefined) return;
+  if (m.envelope) throw new UsageError('--body sends one request; it does not go with --envelope');
+  if (resuming || m.dryRun || m.output !== 'result') throw new UsageError('--body goes with none of --resume, --resume-failed, --dry-run, --output');
+  if (m.outfile === undefined) throw new UsageError('--body needs an outfile for the response body (- for stdout), as the AWS CLI does');
+}
+
+function str(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 function intOption(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
@@ -290,4 +310,3 @@ export function applyRetrySettings(opts: Options, s: Pick<RetrySettings, 'maxAtt
     concurrency: adaptive && !opts.adaptive ? DEFAULT_MAX_CONCURRENCY : opts.concurrency,
   };
 }
-

@@ -31,8 +31,10 @@ export async function setupAws(opts: Options, io: Io, stderr: Stderr): Promise<A
   const provider = opts.dryRun ? undefined : await credentialChain(opts, target, network);
   const options = applyRetrySettings(opts, target.retry);
   if (opts.debug) {
-    stderr.say(`region ${target.region} (from ${target.regionSource}); requests go to ${target.url}; max attempts ${options.maxAttempts} `
-      + `(from ${target.retry.maxAttemptsSource}); retry mode ${target.retry.retryModeConfigured} (from ${target.retry.retryModeSource})`);
+    stderr.say(
+      `region ${target.region} (from ${target.regionSource}); requests go to ${target.url}; max attempts ${options.maxAttempts} ` +
+        `(from ${target.retry.maxAttemptsSource}); retry mode ${target.retry.retryModeConfigured} (from ${target.retry.retryModeSource})`,
+    );
   }
   return {
     target,
@@ -41,7 +43,9 @@ export async function setupAws(opts: Options, io: Io, stderr: Stderr): Promise<A
     sign: provider
       ? createSigner({ credentials: () => provider(), region: target.signingRegion })
       : () => Promise.reject(new Error('dry run: nothing is signed')),
-    refreshCredentials: async () => { await provider?.({ forceRefresh: true }); },
+    refreshCredentials: async () => {
+      await provider?.({ forceRefresh: true });
+    },
   };
 }
 

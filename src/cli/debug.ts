@@ -18,9 +18,7 @@ export function redactHeaders(headers: Record<string, string>): Record<string, s
 
 /** Keeps the scope and signed header list, drops the signature and all but 4 chars of the key id. */
 export function redactAuthorization(v: string): string {
-  return v
-    .replace(/Credential=([A-Z0-9]{4})[A-Z0-9]*\//, 'Credential=$1****/')
-    .replace(/Signature=[0-9a-f]+/, `Signature=${REDACTED}`);
+  return v.replace(/Credential=([A-Z0-9]{4})[A-Z0-9]*\//, 'Credential=$1****/').replace(/Signature=[0-9a-f]+/, `Signature=${REDACTED}`);
 }
 
 /**
@@ -42,7 +40,11 @@ export function canonicalRequest(req: HttpRequestSpec): string {
 export function formatAttempt(a: AttemptInfo): string {
   const r = a.request;
   const url = `${r.protocol}//${r.headers.host ?? r.hostname}${r.path}`;
-  const indent = (text: string) => text.split('\n').map((l) => `    ${l}`).join('\n');
+  const indent = (text: string) =>
+    text
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n');
   const outcome = a.error ? `${a.status ?? 'no response'} ${a.error.code}: ${a.error.message.split('\n')[0]}` : `${a.status}`;
   return [
     `sm-invoke: debug: line ${a.line} attempt ${a.attempt}: ${r.method} ${url} (${r.body.length} bytes)`,

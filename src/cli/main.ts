@@ -17,7 +17,7 @@ async function main(argv: string[]): Promise<number> {
     const { runEmulatorCli } = await import('../emulator/cli.js');
     return runEmulatorCli(argv.slice(1));
   }
-  const command = parseArgs(argv, process.env);
+  const command = parseArgs(argv);
   if (command.kind === 'help') {
     const { HELP } = await import('./help.js');
     process.stdout.write(HELP);

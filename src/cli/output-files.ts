@@ -52,8 +52,8 @@ export function checkOverwrite(p: string, policy: OverwritePolicy): void {
   if (!st.isFile() || st.size === 0) return; // /dev/null, a FIFO, an empty file: nothing to lose
   if (policy.resume || policy.resumeFailed || policy.force) return;
   throw new UsageError(
-    `outfile ${p} already holds ${st.size} bytes; it was left as it is. Give --resume to continue it, `
-    + '--resume-failed to also send its failed records again, or --force to replace it',
+    `outfile ${p} already holds ${st.size} bytes; it was left as it is. Give --resume to continue it, ` +
+      '--resume-failed to also send its failed records again, or --force to replace it',
   );
 }
 
@@ -67,8 +67,17 @@ export class OutfileLock {
   private released = false;
   private readonly content: string;
 
-  private constructor(readonly lockPath: string, readonly target: string) {
-    this.content = JSON.stringify({ pid: process.pid, host: hostname(), outfile: target, since: new Date().toISOString(), nonce: randomBytes(8).toString('hex') });
+  private constructor(
+    readonly lockPath: string,
+    readonly target: string,
+  ) {
+    this.content = JSON.stringify({
+      pid: process.pid,
+      host: hostname(),
+      outfile: target,
+      since: new Date().toISOString(),
+      nonce: randomBytes(8).toString('hex'),
+    });
   }
 
   static acquire(outfile: string): OutfileLock {
@@ -90,8 +99,7 @@ export class OutfileLock {
       }
       const who = holder === undefined ? 'another process' : `process ${holder.pid} on ${holder.host} (since ${holder.since})`;
       throw new UsageError(
-        `outfile ${this.target} is in use by ${who}: two runs must not write one outfile `
-        + `(if that run is gone, delete ${this.lockPath})`,
+        `outfile ${this.target} is in use by ${who}: two runs must not write one outfile ` + `(if that run is gone, delete ${this.lockPath})`,
       );
     }
   }

@@ -104,9 +104,10 @@ export class OutputTarget {
     }
     const torn = state.tornBytes > 0 ? ` (dropping a torn last line of ${state.tornBytes} bytes)` : '';
     // --output body lines are response bodies: whatever keys they have say nothing about the input.
-    const resume: ResumeInput = opts.output === 'result'
-      ? { records: state.records, lastLine: state.lastLine, lastInferenceId: state.lastInferenceId, lastMeta: state.lastMeta }
-      : { records: state.records };
+    const resume: ResumeInput =
+      opts.output === 'result'
+        ? { records: state.records, lastLine: state.lastLine, lastInferenceId: state.lastInferenceId, lastMeta: state.lastMeta }
+        : { records: state.records };
     if (opts.resumeFailed) {
       const replacement = files.createReplacement(outPath);
       const old = fs.createReadStream(outPath, { end: state.completeBytes - 1 });

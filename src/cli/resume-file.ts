@@ -50,9 +50,10 @@ export async function scanOutfile(path: string, bodyLines = false): Promise<Outf
   const check = (head: Buffer): void => {
     const r = classifyLine(head, bodyLines);
     if (r === undefined || (r.line !== undefined && r.line <= previousLine)) {
-      const why = r === undefined
-        ? `it is not an sm-invoke result line (it starts ${JSON.stringify(head.toString('utf8', 0, Math.min(head.length, 40)))})`
-        : `its line number ${r.line} does not follow the line before (${previousLine})`;
+      const why =
+        r === undefined
+          ? `it is not an sm-invoke result line (it starts ${JSON.stringify(head.toString('utf8', 0, Math.min(head.length, 40)))})`
+          : `its line number ${r.line} does not follow the line before (${previousLine})`;
       throw new UsageError(`--resume: line ${records} of ${path}: ${why}; --resume only continues an outfile that sm-invoke wrote (--force replaces the file)`);
     }
     if (r.line !== undefined) previousLine = r.line;
@@ -72,9 +73,10 @@ export async function scanOutfile(path: string, bodyLines = false): Promise<Outf
       for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) {
         records++;
         // Only the head of a line matters: `"ok":` is within its first few hundred bytes.
-        const head = lineStart === 0 && partial.length > 0
-          ? Buffer.concat([...partial, chunk.subarray(0, Math.min(at, 1024))]).subarray(0, 1024)
-          : chunk.subarray(lineStart, Math.min(at, lineStart + 1024));
+        const head =
+          lineStart === 0 && partial.length > 0
+            ? Buffer.concat([...partial, chunk.subarray(0, Math.min(at, 1024))]).subarray(0, 1024)
+            : chunk.subarray(lineStart, Math.min(at, lineStart + 1024));
         check(head);
         lineStart = at + 1;
       }

@@ -48,8 +48,16 @@ export async function run(given: Options, io: Io): Promise<number> {
   });
   output.onFailure = () => stops.now();
   const r: Run = {
-    opts, io, stderr, checks, aws, output, stops, single: isSingle ? singleCall(opts, io) : undefined,
-    summary: newSummary(io.now()), adaptive: undefined,
+    opts,
+    io,
+    stderr,
+    checks,
+    aws,
+    output,
+    stops,
+    single: isSingle ? singleCall(opts, io) : undefined,
+    summary: newSummary(io.now()),
+    adaptive: undefined,
   };
   try {
     await invokeAll(r);
@@ -69,8 +77,11 @@ async function invokeAll(r: Run): Promise<void> {
     // Results going to the same terminal: results still in the writer go out before the status
     // line is drawn again, and a write clears it first, so the two never share a line.
     const totalBytes = stdinFileSize(io);
-    stderr.startProgress(snapshot, () => ({ bytesRead: summary.bytesIn, ...(totalBytes !== undefined ? { totalBytes } : {}) }),
-      resultsOnTerminal(r) ? () => output.writer.flush() : undefined);
+    stderr.startProgress(
+      snapshot,
+      () => ({ bytesRead: summary.bytesIn, ...(totalBytes !== undefined ? { totalBytes } : {}) }),
+      resultsOnTerminal(r) ? () => output.writer.flush() : undefined,
+    );
   }
   const transport = createTransport(opts.concurrency, r.aws.network.transport);
   // Flat, small memory however long stdin is (see heap.ts).
@@ -81,16 +92,29 @@ async function invokeAll(r: Run): Promise<void> {
       lines: readLines(io.stdin, opts.maxLineBytes),
       ...(r.single ? { records: r.single.records, onResult: (x) => r.single!.onResult(x) } : {}),
       decode: { envelope: opts.envelope, defaults: opts.defaults, maxLineBytes: opts.maxLineBytes },
-      concurrency: opts.concurrency, target: parseTarget(r.aws.target.url), sign: r.aws.sign, send: transport.send,
-      refreshCredentials: r.aws.refreshCredentials, output: opts.output,
+      concurrency: opts.concurrency,
+      target: parseTarget(r.aws.target.url),
+      sign: r.aws.sign,
+      send: transport.send,
+      refreshCredentials: r.aws.refreshCredentials,
+      output: opts.output,
       write: (text) => {
         if (onTerminal) stderr.clear();
         return output.write(text);
       },
       warn: (line) => stderr.say(line),
-      maxAttempts: opts.maxAttempts, retryModelErrors: opts.retryModelErrors, timeoutMs: opts.timeoutMs,
-      connectTimeoutMs: opts.connectTimeoutMs, maxErrors: opts.maxErrors, stop: r.stops.signal, graceMs: GRACE_MS,
-      now: io.now, summary, admission, dryRun: opts.dryRun, maxBufferBytes: opts.maxBufferBytes,
+      maxAttempts: opts.maxAttempts,
+      retryModelErrors: opts.retryModelErrors,
+      timeoutMs: opts.timeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      maxErrors: opts.maxErrors,
+      stop: r.stops.signal,
+      graceMs: GRACE_MS,
+      now: io.now,
+      summary,
+      admission,
+      dryRun: opts.dryRun,
+      maxBufferBytes: opts.maxBufferBytes,
       ...(opts.debug ? { onAttempt: (a) => stderr.write(formatAttempt(a)) } : {}),
       ...(output.resume ? { resume: output.resume } : {}),
     });
@@ -139,9 +163,16 @@ function statsSnapshot({ summary, io, adaptive }: Run): StatsSnapshot {
   const done = summary.ok + summary.failed;
   const l = summary.latency;
   const snap: StatsSnapshot = {
-    records: summary.records, ok: summary.ok, failed: summary.failed, skipped: Math.max(0, summary.records - summary.resumed - done),
+    records: summary.records,
+    ok: summary.ok,
+    failed: summary.failed,
+    skipped: Math.max(0, summary.records - summary.resumed - done),
     resumed: summary.resumed,
-    inFlight: summary.inFlight, attempts: summary.attempts, retries: summary.retries, throttles: summary.throttles, wallMs,
+    inFlight: summary.inFlight,
+    attempts: summary.attempts,
+    retries: summary.retries,
+    throttles: summary.throttles,
+    wallMs,
     recordsPerSecond: (done * 1000) / wallMs,
     latencyMs: { p50: l.quantile(0.5), p90: l.quantile(0.9), p99: l.quantile(0.99), max: l.count > 0 ? l.max : undefined },
   };
@@ -160,7 +191,10 @@ function report(r: Run): number {
   /** How to go on after an early stop. */
   const next = (): void => {
     if (r.single !== undefined) return;
-    if (output.outPath !== undefined) stderr.say(`  to continue, run the same command with --resume${opts.resumeFailed ? '-failed' : ''} ${output.outPath} (records already answered are not sent again)`);
+    if (output.outPath !== undefined)
+      stderr.say(
+        `  to continue, run the same command with --resume${opts.resumeFailed ? '-failed' : ''} ${output.outPath} (records already answered are not sent again)`,
+      );
     else stderr.say('  the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume');
   };
   if (output.writeError !== undefined) {
@@ -203,10 +237,14 @@ function writeStatsJson({ checks, output, summary, opts, stderr }: Run, final: S
   if (checks.statsFd === undefined) return true;
   try {
     // No latency yet (nothing answered) is null, not a missing key.
-    const json = JSON.stringify({
-      ...final, stoppedBy: output.writeError !== undefined ? 'write-error' : summary.stoppedBy ?? null,
-      fatal: output.writeError !== undefined ? output.writeError.code ?? 'WriteError' : summary.fatal?.code ?? null,
-    }, (_key, value: unknown) => (value === undefined ? null : value));
+    const json = JSON.stringify(
+      {
+        ...final,
+        stoppedBy: output.writeError !== undefined ? 'write-error' : (summary.stoppedBy ?? null),
+        fatal: output.writeError !== undefined ? (output.writeError.code ?? 'WriteError') : (summary.fatal?.code ?? null),
+      },
+      (_key, value: unknown) => (value === undefined ? null : value),
+    );
     fs.ftruncateSync(checks.statsFd, 0);
     fs.writeSync(checks.statsFd, json + '\n');
     fs.closeSync(checks.statsFd);

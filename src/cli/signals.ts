@@ -15,7 +15,7 @@ export class Stops {
   at = 0;
 
   /** `leaveNow` runs on a second signal, before the process exits with the first one's code. */
-  constructor(private readonly io: Io, leaveNow: () => void) {
+  constructor(io: Io, leaveNow: () => void) {
     this.#unsubscribe = io.onSignal((signal) => {
       if (this.exitCode !== undefined) {
         leaveNow();

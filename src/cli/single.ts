@@ -66,7 +66,6 @@ export function formatCliError(e: RecordError, attempts: number | undefined): st
   return `\nAn error occurred (${e.code}) when calling the InvokeEndpoint operation${retries}: ${message}\n`;
 }
 
-
 /** The single call as a run: its one record, what to do with its result, and its exit code. */
 export interface SingleCall {
   records: AsyncIterable<DecodedRecord>;
@@ -81,7 +80,9 @@ export function singleCall(opts: Options, io: Io): SingleCall {
   const body = readBodyArgument(opts.body!, { readFile: (p) => fs.readFileSync(p), home: homedir(), env: io.env });
   if (body.length > MAX_BODY_BYTES) throw new UsageError(`--body is ${body.length} bytes; InvokeEndpoint accepts at most ${MAX_BODY_BYTES} bytes (6 MiB)`);
   const call: SingleCall = {
-    records: (async function* () { yield { line: 1, fields: opts.defaults, body }; })(),
+    records: (async function* () {
+      yield { line: 1, fields: opts.defaults, body };
+    })(),
     exitCode: undefined,
     writeError: undefined,
     async onResult(r) {
@@ -119,7 +120,9 @@ export function singleFatal(f: FatalError, endpointUrl: string, opts: Options, i
     return EXIT_CLI_CONNECT;
   }
   if (/^(E[A-Z]+|ConnectTimeoutError|UND_ERR_CONNECT_TIMEOUT|ProxyTunnelFailed)$/.test(f.code)) {
-    io.stderr.write(`\nCould not connect to the endpoint URL: "${endpointUrl}${opts.defaults.endpointName ? `/endpoints/${opts.defaults.endpointName}/invocations` : ''}"\n`);
+    io.stderr.write(
+      `\nCould not connect to the endpoint URL: "${endpointUrl}${opts.defaults.endpointName ? `/endpoints/${opts.defaults.endpointName}/invocations` : ''}"\n`,
+    );
     return EXIT_CLI_CONNECT;
   }
   if (f.code === 'CredentialsError') return undefined;

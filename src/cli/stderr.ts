@@ -35,14 +35,17 @@ export class Stderr {
    * share a line.
    */
   startProgress(snapshot: () => StatsSnapshot, bytes: () => { bytesRead: number; totalBytes?: number }, beforeDraw?: () => void): void {
-    this.#timer = setInterval(() => {
-      const line = formatProgress({ snapshot: snapshot(), ...bytes() });
-      if (this.tty) {
-        beforeDraw?.();
-        this.io.stderr.write(`\r\x1b[K${line}`);
-        this.#shown = true;
-      } else this.io.stderr.write(`sm-invoke: ${line}\n`);
-    }, this.tty ? 100 : 1000);
+    this.#timer = setInterval(
+      () => {
+        const line = formatProgress({ snapshot: snapshot(), ...bytes() });
+        if (this.tty) {
+          beforeDraw?.();
+          this.io.stderr.write(`\r\x1b[K${line}`);
+          this.#shown = true;
+        } else this.io.stderr.write(`sm-invoke: ${line}\n`);
+      },
+      this.tty ? 100 : 1000,
+    );
     this.#timer.unref();
   }
 

@@ -63,8 +63,12 @@ export class BatchWriter {
   #wait(ok: boolean): void {
     if (!ok && !this.#blocked) {
       this.#blocked = once(this.stream, 'drain').then(
-        () => { this.#blocked = undefined; },
-        () => { this.#blocked = undefined; },
+        () => {
+          this.#blocked = undefined;
+        },
+        () => {
+          this.#blocked = undefined;
+        },
       );
     }
   }

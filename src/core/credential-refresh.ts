@@ -19,7 +19,9 @@ export class CredentialRefresh {
     const key = accessKeyOf(signed);
     if (this.refresh !== undefined && !this.#expired.has(key)) {
       this.#expired.add(key);
-      this.#refreshing ??= this.refresh().finally(() => { this.#refreshing = undefined; });
+      this.#refreshing ??= this.refresh().finally(() => {
+        this.#refreshing = undefined;
+      });
     }
     await this.#refreshing?.catch(() => undefined);
   }

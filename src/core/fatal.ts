@@ -5,14 +5,25 @@ import type { Target } from './request.js';
 
 /** Failures to connect at all: if no record has got through yet, the service is not reachable. */
 export const CONNECT_ERRORS: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ConnectTimeoutError',
-  'UND_ERR_CONNECT_TIMEOUT', 'ProxyUnreachable', 'ProxyTunnelFailed',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ConnectTimeoutError',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ProxyUnreachable',
+  'ProxyTunnelFailed',
 ]);
 
 /** The credential chain (or the credentials it gave) cannot sign. */
 export function credentialsFatal(err: unknown): FatalError {
-  return new FatalError(`could not get AWS credentials: ${(err as Error).message}`, 'CredentialsError',
-    'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --profile/AWS_PROFILE and the shared credentials file');
+  return new FatalError(
+    `could not get AWS credentials: ${(err as Error).message}`,
+    'CredentialsError',
+    'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --profile/AWS_PROFILE and the shared credentials file',
+  );
 }
 
 /** A service or transport error classified fatal. */
@@ -22,8 +33,11 @@ export function errorFatal(e: RecordError, target: Target): FatalError {
 
 /** Nothing got through and the last failure was a connection failure: the service is unreachable. */
 export function unreachableFatal(e: RecordError, target: Target, attempts: number): FatalError {
-  return new FatalError(`cannot reach ${target.host}: ${e.code}: ${e.message} (after ${attempts} attempts)`, e.code,
-    e.code.startsWith('Proxy') ? 'check HTTPS_PROXY / HTTP_PROXY and NO_PROXY' : 'check --endpoint-url / --region and the network');
+  return new FatalError(
+    `cannot reach ${target.host}: ${e.code}: ${e.message} (after ${attempts} attempts)`,
+    e.code,
+    e.code.startsWith('Proxy') ? 'check HTTPS_PROXY / HTTP_PROXY and NO_PROXY' : 'check --endpoint-url / --region and the network',
+  );
 }
 
 function fatalHint(e: RecordError, target: Target): string {
@@ -33,6 +47,7 @@ function fatalHint(e: RecordError, target: Target): string {
   if (/Signature|Token|Client/.test(e.code)) return 'check the AWS access key and secret (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile)';
   if (e.code === 'UnknownOperationException') return `check --endpoint-url: ${target.host} does not serve InvokeEndpoint at this path`;
   if (e.code.startsWith('Proxy')) return 'check the proxy URL in HTTPS_PROXY / HTTP_PROXY (user:password@ for credentials) and NO_PROXY';
-  if (e.status === undefined) return `the certificate of ${target.host} is not trusted: give its CA with --ca-bundle FILE or AWS_CA_BUNDLE (or NODE_EXTRA_CA_CERTS), or skip the check with --no-verify-ssl`;
+  if (e.status === undefined)
+    return `the certificate of ${target.host} is not trusted: give its CA with --ca-bundle FILE or AWS_CA_BUNDLE (or NODE_EXTRA_CA_CERTS), or skip the check with --no-verify-ssl`;
   return 'see the message above';
 }

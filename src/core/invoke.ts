@@ -11,9 +11,7 @@ import type { StandardRetryToken } from '@smithy/types';
 import { classifyServiceError, classifyTransportError, parseServiceError, type FailureKind } from '../aws/service-error.js';
 import type { Sign } from '../aws/sign.js';
 import { TransportError, type HttpResponse, type Send } from '../wire.js';
-import {
-  H_CLOSED_SESSION_ID, H_CONTENT_TYPE, H_CUSTOM_ATTRIBUTES, H_INVOKED_VARIANT, H_NEW_SESSION_ID,
-} from '../constants.js';
+import { H_CLOSED_SESSION_ID, H_CONTENT_TYPE, H_CUSTOM_ATTRIBUTES, H_INVOKED_VARIANT, H_NEW_SESSION_ID } from '../constants.js';
 import { ClockSkew } from './clock-skew.js';
 import { CredentialRefresh } from './credential-refresh.js';
 import { DeadEndpoints } from './dead-endpoints.js';
@@ -139,7 +137,14 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
    * it meanwhile); ExpiredToken refreshes the credentials once; a missing endpoint that only some
    * records name fails just those.
    */
-  const classify = async (rec: GoodRecord, res: HttpResponse, signed: HttpRequestSpec, offsetUsed: number, slot: Slot, refreshed: boolean): Promise<Failure> => {
+  const classify = async (
+    rec: GoodRecord,
+    res: HttpResponse,
+    signed: HttpRequestSpec,
+    offsetUsed: number,
+    slot: Slot,
+    refreshed: boolean,
+  ): Promise<Failure> => {
     const error = parseServiceError(res.status, res.headers, res.body);
     skew.correct(res.headers);
     let kind: FailureKind = offsetUsed !== skew.offsetMs ? 'transient' : classifyServiceError(error, deps.retryModelErrors);

@@ -173,7 +173,11 @@ export class RateLimiter {
   #next = -Infinity;
   readonly intervalMs: number;
 
-  constructor(readonly perSecond: number, private now: () => number, private sleep: (ms: number, signal?: AbortSignal) => Promise<void>) {
+  constructor(
+    readonly perSecond: number,
+    private now: () => number,
+    private sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+  ) {
     if (!(perSecond > 0)) throw new TypeError(`rate must be > 0, got ${perSecond}`);
     this.intervalMs = 1000 / perSecond;
   }

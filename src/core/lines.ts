@@ -69,7 +69,7 @@ export class LineGuard extends Transform {
     if (end - start - 1 <= this.maxLineBytes) return chunk.toString('latin1', start, end); // no line can be too long
     let out = '';
     let from = start; // start of the run of lines copied as is
-    for (let at = start; at < end;) {
+    for (let at = start; at < end; ) {
       const nl = chunk.indexOf(NL, at);
       if (nl - at > this.maxLineBytes) {
         out += chunk.toString('latin1', from, at) + chunk.toString('latin1', at, at + this.maxLineBytes) + OVERFLOW_MARK + '\n';

@@ -93,7 +93,10 @@ export async function* orderedMap<T, R>(
       pump();
       notify();
     };
-    p.then((value) => done({ ok: true, value }), (error: unknown) => done({ ok: false, error }));
+    p.then(
+      (value) => done({ ok: true, value }),
+      (error: unknown) => done({ ok: false, error }),
+    );
   };
 
   const pump = (): void => {
@@ -146,7 +149,9 @@ export async function* orderedMap<T, R>(
         if (sourceError) throw sourceError.error;
         return;
       }
-      await new Promise<void>((resolve) => { wake = resolve; });
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
     }
   } finally {
     exhausted = true; // stop pulling when the consumer leaves early

@@ -130,11 +130,23 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   const summary: Summary = init.summary ?? newSummary(now());
   const stop = stopping(init, summary);
   const invoke = createInvoker({
-    target: init.target, sign: init.sign, send: init.send, now, random: init.random ?? Math.random,
-    sleep: init.sleep ?? abortableSleep, admission: init.admission ?? {}, quota: init.retryQuota ?? await createRetryQuota(),
-    maxAttempts: init.maxAttempts, retryModelErrors: init.retryModelErrors, timeoutMs: init.timeoutMs,
-    connectTimeoutMs: init.connectTimeoutMs, defaultEndpoint: init.decode.defaults.endpointName,
-    refreshCredentials: init.refreshCredentials, onAttempt: init.onAttempt, warn: init.warn, summary,
+    target: init.target,
+    sign: init.sign,
+    send: init.send,
+    now,
+    random: init.random ?? Math.random,
+    sleep: init.sleep ?? abortableSleep,
+    admission: init.admission ?? {},
+    quota: init.retryQuota ?? (await createRetryQuota()),
+    maxAttempts: init.maxAttempts,
+    retryModelErrors: init.retryModelErrors,
+    timeoutMs: init.timeoutMs,
+    connectTimeoutMs: init.connectTimeoutMs,
+    defaultEndpoint: init.decode.defaults.endpointName,
+    refreshCredentials: init.refreshCredentials,
+    onAttempt: init.onAttempt,
+    warn: init.warn,
+    summary,
     cancel: stop.cancel.signal,
     onFatal: (err: FatalError) => {
       if (!summary.fatal) {
@@ -191,32 +203,33 @@ function mapOptions(init: PipelineInit) {
     onBytesBound: (running: number) => {
       if (told || running * 4 >= init.concurrency) return;
       told = true;
-      init.warn(`large records: ${running} in flight fill the memory for records and waiting results (--max-buffer-mib ${Math.round(maxBytes / 1048576)}); fewer than --concurrency go out at once (raise --max-buffer-mib to send more)`);
+      init.warn(
+        `large records: ${running} in flight fill the memory for records and waiting results (--max-buffer-mib ${Math.round(maxBytes / 1048576)}); fewer than --concurrency go out at once (raise --max-buffer-mib to send more)`,
+      );
     },
   };
 }
 
 /** Writes one outcome in its output format; false when the write was given up (the run is stopping). */
 async function emit(init: PipelineInit, outcome: Result | Kept, summary: Summary, cancel: AbortSignal): Promise<boolean> {
-  let wait: Promise<void> | void = undefined;
-  if (outcome instanceof Kept) wait = init.write(outcome.text + '\n');
-  else {
-    if (!outcome.ok) summary.failed++;
-    if (init.onResult) {
-      await init.onResult(outcome);
-    } else if (init.output === 'body' && !(init.dryRun && outcome.ok)) {
-      // (--dry-run has no response body: a valid record's line describes its request in either mode.)
-      const { line, stderr } = encodeBodyOnly(outcome);
-      if (stderr !== undefined) init.warn(stderr);
-      wait = init.write(line + '\n');
-    } else {
-      const line = encodeResultParts(outcome, RAW_BODY_BYTES);
-      wait = init.write(typeof line === 'string' ? line + '\n' : [line[0], line[1], line[2] + '\n']);
-    }
-  }
-  if (wait && !(await settledBefore(wait, cancel))) return false;
+  const wait = write(init, outcome, summary);
+  if (wait instanceof Promise && !(await settledBefore(wait, cancel))) return false;
   summary.written++;
   return true;
+}
+
+function write(init: PipelineInit, outcome: Result | Kept, summary: Summary): Promise<void> | void {
+  if (outcome instanceof Kept) return init.write(outcome.text + '\n');
+  if (!outcome.ok) summary.failed++;
+  if (init.onResult) return init.onResult(outcome);
+  if (init.output === 'body' && !(init.dryRun && outcome.ok)) {
+    // (--dry-run has no response body: a valid record's line describes its request in either mode.)
+    const { line, stderr } = encodeBodyOnly(outcome);
+    if (stderr !== undefined) init.warn(stderr);
+    return init.write(line + '\n');
+  }
+  const line = encodeResultParts(outcome, RAW_BODY_BYTES);
+  return init.write(typeof line === 'string' ? line + '\n' : [line[0], line[1], line[2] + '\n']);
 }
 
 /** --dry-run: the request as it would go out, without any credential (it is never signed). */
@@ -239,13 +252,16 @@ function settledBefore(wait: Promise<void>, signal: AbortSignal): Promise<boolea
   return new Promise((resolve) => {
     const onAbort = (): void => resolve(false);
     signal.addEventListener('abort', onAbort, { once: true });
-    wait.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, () => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(false);
-    });
+    wait.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      },
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(false);
+      },
+    );
   });
 }
 

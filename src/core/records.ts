@@ -89,7 +89,10 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues): De
     else {
       const rule = FIELD_BY_KEY.get(key);
       if (!rule) {
-        problem ??= { field: key.length > 60 ? `${key.slice(0, 60)}…` : key, message: `unknown envelope key ${preview(key, 60)}${suggest(key)}; allowed keys: ${ENVELOPE_KEYS.join(', ')}` };
+        problem ??= {
+          field: key.length > 60 ? `${key.slice(0, 60)}…` : key,
+          message: `unknown envelope key ${preview(key, 60)}${suggest(key)}; allowed keys: ${ENVELOPE_KEYS.join(', ')}`,
+        };
         continue;
       }
       if (m.kind === 'null' || m.value === '') {
@@ -119,7 +122,10 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues): De
   if (bodyBase64 !== undefined) {
     const b64 = bodyBase64.value;
     if (bodyBase64.kind !== 'string' || b64 === undefined || !isBase64(b64)) {
-      return fail('bodyBase64', `bodyBase64 must be a standard base64 string (A-Z a-z 0-9 + /, padded with =), got ${b64 !== undefined ? preview(b64, 40) : KIND_NAMES[bodyBase64.kind]}`);
+      return fail(
+        'bodyBase64',
+        `bodyBase64 must be a standard base64 string (A-Z a-z 0-9 + /, padded with =), got ${b64 !== undefined ? preview(b64, 40) : KIND_NAMES[bodyBase64.kind]}`,
+      );
     }
     bytes = Buffer.from(b64, 'base64');
   } else {
@@ -141,7 +147,13 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues): De
 }
 
 const KIND_NAMES: Record<JsonKind, string> = {
-  object: 'an object', array: 'an array', string: 'a string', number: 'a number', true: 'a boolean', false: 'a boolean', null: 'null',
+  object: 'an object',
+  array: 'an array',
+  string: 'a string',
+  number: 'a number',
+  true: 'a boolean',
+  false: 'a boolean',
+  null: 'null',
 };
 
 function bad(line: number, code: string, message: string, field?: string): BadRecord {

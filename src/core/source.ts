@@ -31,7 +31,11 @@ export interface ResumeInput {
  * come back as their earlier result line.
  */
 export async function* decodeLines(
-  lines: AsyncIterable<string>, opts: DecodeOptions, stop: AbortSignal, summary: Summary, resume?: ResumeInput,
+  lines: AsyncIterable<string>,
+  opts: DecodeOptions,
+  stop: AbortSignal,
+  summary: Summary,
+  resume?: ResumeInput,
 ): AsyncGenerator<DecodedRecord | Kept> {
   const it = lines[Symbol.asyncIterator]();
   const reader = stoppable(it, stop);
@@ -84,11 +88,15 @@ export async function* decodeLines(
 function checkSameRecord(resume: ResumeInput, rec: DecodedRecord, lineNo: number): void {
   const last = `the outfile's last result (record ${resume.records})`;
   if (resume.lastLine !== undefined && resume.lastLine !== lineNo) {
-    throw new ResumeMismatch(`the outfile's last result is for line ${resume.lastLine}, but record ${resume.records} of this input is on line ${lineNo}: not the same input`);
+    throw new ResumeMismatch(
+      `the outfile's last result is for line ${resume.lastLine}, but record ${resume.records} of this input is on line ${lineNo}: not the same input`,
+    );
   }
   const id = rec.error ? rec.inferenceId : rec.fields.inferenceId;
   if (resume.lastLine !== undefined && resume.lastInferenceId !== id) {
-    throw new ResumeMismatch(`${last} has inferenceId ${JSON.stringify(resume.lastInferenceId ?? null)}, but line ${lineNo} of this input has ${JSON.stringify(id ?? null)}: not the same input`);
+    throw new ResumeMismatch(
+      `${last} has inferenceId ${JSON.stringify(resume.lastInferenceId ?? null)}, but line ${lineNo} of this input has ${JSON.stringify(id ?? null)}: not the same input`,
+    );
   }
   const meta = rec.meta;
   if (resume.lastLine !== undefined && resume.lastMeta !== meta) {
@@ -116,8 +124,14 @@ function stoppable<T>(it: AsyncIterator<T>, stop: AbortSignal): { next(): Promis
       return new Promise((resolve, reject) => {
         pending = resolve;
         it.next().then(
-          (r) => { pending = undefined; resolve(r); },
-          (e: unknown) => { pending = undefined; reject(e); },
+          (r) => {
+            pending = undefined;
+            resolve(r);
+          },
+          (e: unknown) => {
+            pending = undefined;
+            reject(e);
+          },
         );
       });
     },
@@ -133,4 +147,3 @@ export class ResumeMismatch extends Error {
 function wasOk(resultLine: string): boolean {
   return readResultHead(resultLine)?.ok === true;
 }
-

@@ -28,7 +28,17 @@ export interface Summary {
 
 export function newSummary(startedAt: number): Summary {
   return {
-    records: 0, resumed: 0, bytesIn: 0, written: 0, ok: 0, failed: 0, attempts: 0, retries: 0, throttles: 0, inFlight: 0,
-    latency: new LatencyHistogram(), startedAt,
+    records: 0,
+    resumed: 0,
+    bytesIn: 0,
+    written: 0,
+    ok: 0,
+    failed: 0,
+    attempts: 0,
+    retries: 0,
+    throttles: 0,
+    inFlight: 0,
+    latency: new LatencyHistogram(),
+    startedAt,
   };
 }

@@ -69,8 +69,8 @@ export function issueCredentials(emu: Emulator, text: string): Record<string, un
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`${name} must be a number >= 0`);
     return v;
   };
-  const ttlMs = ms(o['ttlMs'], 'ttlMs', 3_600_000);
-  const expirationMs = ms(o['expirationMs'], 'expirationMs', ttlMs);
+  const ttlMs = ms(o.ttlMs, 'ttlMs', 3_600_000);
+  const expirationMs = ms(o.expirationMs, 'expirationMs', ttlMs);
   const now = Date.now() + emu.config.clockOffsetMs;
   const alnum = (n: number): string => randomBytes(n).toString('hex').toUpperCase().slice(0, n);
   const credential = {

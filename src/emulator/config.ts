@@ -7,18 +7,8 @@ export const MODEL_NAMES: readonly ModelName[] = ['echo', 'mirror'];
 /** Fixed milliseconds, or uniform in [min, max] drawn from the seeded PRNG. */
 export type LatencySpec = number | { min: number; max: number };
 
-export type FaultType =
-  | 'model-error'
-  | 'throttle'
-  | 'not-ready'
-  | 'internal'
-  | 'unavailable'
-  | 'dependency'
-  | 'reset'
-  | 'stall';
-export const FAULT_TYPES: readonly FaultType[] = [
-  'model-error', 'throttle', 'not-ready', 'internal', 'unavailable', 'dependency', 'reset', 'stall',
-];
+export type FaultType = 'model-error' | 'throttle' | 'not-ready' | 'internal' | 'unavailable' | 'dependency' | 'reset' | 'stall';
+export const FAULT_TYPES: readonly FaultType[] = ['model-error', 'throttle', 'not-ready', 'internal', 'unavailable', 'dependency', 'reset', 'stall'];
 
 export interface FaultOptions {
   /** Adds `Retry-After: <value>` (seconds or an HTTP date) to the error. */
@@ -148,17 +138,17 @@ const isNum = (v: unknown, min = 0): v is number => typeof v === 'number' && Num
 const isStrList = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
 function checkLatency(v: unknown, path: string): void {
-  const ok = isNum(v) || (isObj(v) && isNum(v['min']) && isNum(v['max']) && v['max'] >= v['min']);
+  const ok = isNum(v) || (isObj(v) && isNum(v.min) && isNum(v.max) && v.max >= v.min);
   check(ok, path, 'a number >= 0 or {"min": N, "max": M} with 0 <= N <= M', v);
 }
 
 function checkFaultOptions(f: Record<string, unknown>, path: string): void {
-  const ra = f['retryAfter'];
+  const ra = f.retryAfter;
   check(ra === undefined || isNum(ra) || typeof ra === 'string', `${path}.retryAfter`, 'seconds or a string', ra);
-  check(f['retryAfterMs'] === undefined || isNum(f['retryAfterMs']), `${path}.retryAfterMs`, 'a number >= 0', f['retryAfterMs']);
-  const osc = f['originalStatusCode'];
+  check(f.retryAfterMs === undefined || isNum(f.retryAfterMs), `${path}.retryAfterMs`, 'a number >= 0', f.retryAfterMs);
+  const osc = f.originalStatusCode;
   check(osc === undefined || (Number.isInteger(osc) && isNum(osc) && osc <= 599), `${path}.originalStatusCode`, 'an integer 0-599', osc);
-  const om = f['originalMessage'];
+  const om = f.originalMessage;
   check(om === undefined || typeof om === 'string', `${path}.originalMessage`, 'a string', om);
 }
 
@@ -172,8 +162,8 @@ function checkFaults(v: unknown, path: string): void {
     const p = `${path}[${i}]`;
     check(isObj(f), p, 'an object', f);
     const o = f as Record<string, unknown>;
-    checkFaultType(o['type'], `${p}.type`);
-    check(isNum(o['rate']) && (o['rate'] as number) <= 1, `${p}.rate`, 'a number in [0, 1]', o['rate']);
+    checkFaultType(o.type, `${p}.type`);
+    check(isNum(o.rate) && (o.rate as number) <= 1, `${p}.rate`, 'a number in [0, 1]', o.rate);
     checkFaultOptions(o, p);
   });
 }
@@ -201,14 +191,17 @@ function checkEndpoint(e: EndpointConfig, path: string): void {
     e.schedule.forEach((s, i) => {
       const p = `${path}.schedule[${i}]`;
       check(isObj(s) && isNum(s.atMs), `${p}.atMs`, 'a number >= 0', s?.atMs);
-      check(s.maxConcurrency === null || (Number.isInteger(s.maxConcurrency) && isNum(s.maxConcurrency)),
-        `${p}.maxConcurrency`, 'an integer >= 0 or null', s.maxConcurrency);
+      check(
+        s.maxConcurrency === null || (Number.isInteger(s.maxConcurrency) && isNum(s.maxConcurrency)),
+        `${p}.maxConcurrency`,
+        'an integer >= 0 or null',
+        s.maxConcurrency,
+      );
     });
   }
   check(e.containers === undefined || isStrList(e.containers), `${path}.containers`, 'an array of strings', e.containers);
   check(e.models === undefined || e.models === '*' || isStrList(e.models), `${path}.models`, 'an array of strings or "*"', e.models);
-  check(e.inferenceComponents === undefined || isStrList(e.inferenceComponents),
-    `${path}.inferenceComponents`, 'an array of strings', e.inferenceComponents);
+  check(e.inferenceComponents === undefined || isStrList(e.inferenceComponents), `${path}.inferenceComponents`, 'an array of strings', e.inferenceComponents);
 }
 
 /** Throws a TypeError naming the first bad field. */

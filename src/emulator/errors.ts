@@ -42,24 +42,19 @@ export function withHeaders(err: ApiError, headers: Record<string, string>): Api
 
 // --- authentication / front end ---------------------------------------------
 
-export const missingAuthenticationToken = (): ApiError =>
-  frontEnd(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+export const missingAuthenticationToken = (): ApiError => frontEnd(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
 
-export const unrecognizedClient = (): ApiError =>
-  frontEnd(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+export const unrecognizedClient = (): ApiError => frontEnd(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
 
 export const SIGNATURE_MISMATCH_MESSAGE =
   'The request signature we calculated does not match the signature you provided. ' +
   'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
-export const invalidSignature = (message: string = SIGNATURE_MISMATCH_MESSAGE): ApiError =>
-  frontEnd(403, 'InvalidSignatureException', message);
+export const invalidSignature = (message: string = SIGNATURE_MISMATCH_MESSAGE): ApiError => frontEnd(403, 'InvalidSignatureException', message);
 
-export const incompleteSignature = (message: string): ApiError =>
-  frontEnd(400, 'IncompleteSignatureException', message);
+export const incompleteSignature = (message: string): ApiError => frontEnd(400, 'IncompleteSignatureException', message);
 
-export const expiredToken = (): ApiError =>
-  frontEnd(403, 'ExpiredTokenException', 'The security token included in the request is expired');
+export const expiredToken = (): ApiError => frontEnd(403, 'ExpiredTokenException', 'The security token included in the request is expired');
 
 export function accessDenied(region: string, account: string, endpoint: string): ApiError {
   return frontEnd(
@@ -79,19 +74,16 @@ export const throttling = (): ApiError => frontEnd(400, 'ThrottlingException', n
 
 // --- modelled SageMaker Runtime errors --------------------------------------
 
-export const validationError = (message: string): ApiError =>
-  modelled(400, 'ValidationError', { Message: message });
+export const validationError = (message: string): ApiError => modelled(400, 'ValidationError', { Message: message });
 
 export const modelNotReady = (): ApiError =>
   modelled(429, 'ModelNotReadyException', {
     Message: 'Model is not ready to serve inference requests. Retry the request after some time.',
   });
 
-export const internalFailure = (): ApiError =>
-  modelled(500, 'InternalFailure', { Message: 'An internal failure occurred. Please retry your request.' });
+export const internalFailure = (): ApiError => modelled(500, 'InternalFailure', { Message: 'An internal failure occurred. Please retry your request.' });
 
-export const serviceUnavailable = (): ApiError =>
-  modelled(503, 'ServiceUnavailable', { Message: 'The service is unavailable. Please retry your request.' });
+export const serviceUnavailable = (): ApiError => modelled(503, 'ServiceUnavailable', { Message: 'The service is unavailable. Please retry your request.' });
 
 export const internalDependency = (): ApiError =>
   modelled(530, 'InternalDependencyException', {

@@ -33,9 +33,9 @@ function seenHeaders(headers: Readonly<Record<string, string>>): Record<string, 
  */
 function echo(input: ModelInput): ModelOutput {
   const doc: Record<string, unknown> = { variant: input.variant };
-  if (isUtf8(input.body)) doc['body'] = input.body.toString('utf8');
-  else doc['bodyBase64'] = input.body.toString('base64');
-  doc['headers'] = seenHeaders(input.headers);
+  if (isUtf8(input.body)) doc.body = input.body.toString('utf8');
+  else doc.bodyBase64 = input.body.toString('base64');
+  doc.headers = seenHeaders(input.headers);
   const out: ModelOutput = { contentType: 'application/json', body: Buffer.from(JSON.stringify(doc)) };
   const attrs = input.headers[CUSTOM_ATTRIBUTES];
   if (attrs !== undefined) out.customAttributes = attrs;
@@ -44,7 +44,7 @@ function echo(input: ModelInput): ModelOutput {
 
 /** `mirror`: the request bytes verbatim, typed as the caller asked. */
 function mirror(input: ModelInput): ModelOutput {
-  const contentType = input.headers['accept'] || input.headers['content-type'] || 'application/octet-stream';
+  const contentType = input.headers.accept || input.headers['content-type'] || 'application/octet-stream';
   return { contentType, body: input.body };
 }
 

@@ -11,16 +11,18 @@ import {
   type EmulatorConfig,
   type EmulatorConfigInput,
   type EndpointConfig,
+  type FaultOptions,
   type FaultType,
   type LatencySpec,
   mergeConfig,
+  type VariantConfig,
 } from './config.js';
 import { type ApiError, accessDenied, throttling, unknownOperation, validationError } from './errors.js';
-import { faultError, isFrontEndFault, parseDirective } from './faults.js';
+import { type Directive, faultError, isFrontEndFault, parseDirective } from './faults.js';
 import { flatHeaders, readBody, sendApiError, sleepUnlessClosed } from './http-util.js';
 import { runModel } from './models.js';
 import { mulberry32, pickWeighted, type Random } from './prng.js';
-import { formatExpires, isCloseSessionBody, NEW_SESSION, SessionStore } from './sessions.js';
+import { formatExpires, isCloseSessionBody, NEW_SESSION, type Session, SessionStore } from './sessions.js';
 import { type VerifierCredential, verifySigV4 } from './sigv4-verify.js';
 import { validateInvocation } from './validate.js';
 
@@ -95,8 +97,7 @@ const SERVICE = 'sagemaker';
 const INVOCATIONS = /^\/endpoints\/([^/]+)\/invocations$/;
 const MAX_FINGERPRINTS = 1_000_000;
 
-const latencyOf = (spec: LatencySpec, random: Random): number =>
-  typeof spec === 'number' ? spec : spec.min + Math.round(random() * (spec.max - spec.min));
+const latencyOf = (spec: LatencySpec, random: Random): number => (typeof spec === 'number' ? spec : spec.min + Math.round(random() * (spec.max - spec.min)));
 
 class EmulatorServer implements Emulator {
   readonly log: RequestLogEntry[] = [];
@@ -281,14 +282,131 @@ class EmulatorServer implements Emulator {
     return max;
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = req.url ?? '/';
-    if (url.startsWith('/_emulator/')) {
-      await handleAdmin(this, req, res, url);
-      return;
+  /**
+   * The session, variant, container, model and inference component a request names, checked against
+   * the endpoint (step 2 of the order of checks): the variant to run, or the error to answer.
+   */
+  #target(
+    endpointName: string,
+    ep: EndpointConfig,
+    h: Record<string, string>,
+    now: number,
+  ): { variant: VariantConfig; session: Session | undefined } | ApiError {
+    const sessionHeader = h['x-amzn-sagemaker-session-id'];
+    const session = sessionHeader && sessionHeader !== NEW_SESSION ? this.#sessions.get(sessionHeader, endpointName, now) : undefined;
+    if (sessionHeader && sessionHeader !== NEW_SESSION && !session) {
+      return validationError(`Session ${sessionHeader} not found or expired for endpoint ${endpointName}.`);
     }
 
-    const arrived = this.#clock();
+    const targetVariant = h['x-amzn-sagemaker-target-variant'];
+    let variant = ep.variants[0]!;
+    if (targetVariant !== undefined) {
+      const found = ep.variants.find((v) => v.name === targetVariant);
+      if (!found) return validationError(`Variant ${targetVariant} not found for endpoint ${endpointName}.`);
+      variant = found;
+    } else if (session) {
+      variant = ep.variants.find((v) => v.name === session.variant) ?? variant;
+    } else {
+      variant =
+        ep.variants[
+          pickWeighted(
+            ep.variants.map((v) => v.weight ?? 1),
+            this.#random,
+          )
+        ]!;
+    }
+
+    const container = h['x-amzn-sagemaker-target-container-hostname'];
+    if (container !== undefined && !ep.containers) {
+      return validationError(`Endpoint ${endpointName} is not configured for direct invocation; TargetContainerHostname is not supported.`);
+    }
+    if (ep.containers && container === undefined) {
+      return validationError(`Endpoint ${endpointName} uses direct invocation; TargetContainerHostname must be specified.`);
+    }
+    if (ep.containers && container !== undefined && !ep.containers.includes(container)) {
+      return validationError(`Container hostname ${container} not found for endpoint ${endpointName}.`);
+    }
+
+    const targetModel = h['x-amzn-sagemaker-target-model'];
+    if (targetModel !== undefined && Array.isArray(ep.models) && !ep.models.includes(targetModel)) {
+      return validationError(
+        `Failed to download model data(bucket: sagemaker-emulator, key: models/${targetModel}). Please ensure that ` +
+          'there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.',
+      );
+    }
+
+    const component = h['x-amzn-sagemaker-inference-component'];
+    if (ep.inferenceComponents && component === undefined) {
+      return validationError(
+        'Inference Component Name header is required for endpoints to which you plan to deploy inference components. ' +
+          'Please include Inference Component Name header or consider using SageMaker models.',
+      );
+    }
+    if (component !== undefined && !ep.inferenceComponents?.includes(component)) {
+      return validationError(`Inference Component ${component} not found for endpoint ${endpointName}.`);
+    }
+    return { variant, session };
+  }
+
+  /** Step 4: the fault a request gets, the body's directive first, else one of the random ones. */
+  #fault(directive: Directive | undefined, ep: EndpointConfig, attempt: number): { fault: FaultType | undefined; faultOpts: FaultOptions } {
+    let fault: FaultType | undefined;
+    let faultOpts = directive ?? {};
+    if (directive?.fault !== undefined && (directive.times === undefined || attempt <= directive.times)) {
+      fault = directive.fault;
+    } else {
+      for (const rule of [...(ep.faults ?? []), ...this.#config.faults]) {
+        if (this.#random() < rule.rate) {
+          fault = rule.type;
+          faultOpts = rule;
+          break;
+        }
+      }
+    }
+    return { fault, faultOpts };
+  }
+
+  /** Step 6: the model's answer, with the session headers. */
+  #answer(
+    res: ServerResponse,
+    entry: RequestLogEntry,
+    a: {
+      endpointName: string;
+      ep: EndpointConfig;
+      variant: VariantConfig;
+      session: Session | undefined;
+      sessionHeader: string | undefined;
+      now: number;
+      body: Buffer;
+      base: OutgoingHttpHeaders;
+    },
+  ): void {
+    const { endpointName, ep, variant, session, sessionHeader, now, base } = a;
+    const cfg = this.#config;
+    const h = entry.headers;
+    const out = runModel(variant.model ?? ep.model ?? cfg.model, { variant: variant.name, body: a.body, headers: h });
+    const headers: OutgoingHttpHeaders = {
+      ...base,
+      Date: new Date(this.#clock()).toUTCString(),
+      'Content-Type': out.contentType,
+      'Content-Length': out.body.length,
+      'x-Amzn-Invoked-Production-Variant': variant.name,
+    };
+    if (out.customAttributes !== undefined) headers['X-Amzn-SageMaker-Custom-Attributes'] = out.customAttributes;
+    if (sessionHeader === NEW_SESSION) {
+      const s = this.#sessions.open(endpointName, variant.name, now, cfg.sessionTtlSeconds);
+      headers['X-Amzn-SageMaker-New-Session-Id'] = `${s.id}; Expires=${formatExpires(s.expiresAtMs)}`;
+    } else if (session && isCloseSessionBody(a.body)) {
+      this.#sessions.close(session.id);
+      headers['X-Amzn-SageMaker-Closed-Session-Id'] = session.id;
+    }
+    entry.status = 200;
+    res.writeHead(200, headers);
+    res.end(out.body);
+  }
+
+  /** A request's log entry and counters; the close of its response settles them. */
+  #begin(req: IncomingMessage, res: ServerResponse, url: string, arrived: number) {
     this.#requests++;
     this.#inFlight++;
     if (this.#inFlight > this.#maxInFlight) this.#maxInFlight = this.#inFlight;
@@ -305,18 +423,42 @@ class EmulatorServer implements Emulator {
       attempt: 0,
       status: 0,
     };
-    let endpointStats: EndpointStats | undefined;
-    let logged = false;
+    const track: { endpointStats: EndpointStats | undefined; logged: boolean } = { endpointStats: undefined, logged: false };
     res.once('close', () => {
       this.#inFlight--;
-      if (endpointStats) endpointStats.inFlight--;
+      if (track.endpointStats) track.endpointStats.inFlight--;
       if (entry.status !== 0) this.#byStatus[entry.status] = (this.#byStatus[entry.status] ?? 0) + 1;
-      if (logged) this.#onRequest?.(entry);
+      if (track.logged) this.#onRequest?.(entry);
     });
+    return { entry, requestId, track };
+  }
+
+  /** Step 1: the SigV4 signature and the key's permission; the error to answer, or undefined. */
+  #authenticate(req: IncomingMessage, url: string, bodySha256: string, arrived: number, entry: RequestLogEntry, endpointName: string): ApiError | undefined {
+    const cfg = this.#config;
+    const auth = verifySigV4(
+      { method: req.method!, url, rawHeaders: req.rawHeaders, bodySha256 },
+      { region: cfg.region, service: SERVICE, now: arrived, lookup: (id) => this.#credentials.get(id), keyCache: this.#keyCache },
+    );
+    if (!auth.ok) return auth.error;
+    entry.accessKeyId = auth.credential.accessKeyId;
+    if (this.#credentials.get(auth.credential.accessKeyId)?.denied) return accessDenied(cfg.region, cfg.accountId, endpointName);
+    return undefined;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    if (url.startsWith('/_emulator/')) {
+      await handleAdmin(this, req, res, url);
+      return;
+    }
+
+    const arrived = this.#clock();
+    const { entry, requestId, track } = this.#begin(req, res, url, arrived);
 
     const received = await readBody(req, this.#config.maxBodyBytes);
     if (!received) return; // client went away mid-body: nothing to log
-    logged = true;
+    track.logged = true;
     entry.body = received.body;
     entry.bodyBytes = received.bytes;
     this.#pushLog(entry);
@@ -326,41 +468,18 @@ class EmulatorServer implements Emulator {
     const reply = (err: ApiError): void => {
       entry.status = err.status;
       entry.errorCode = err.code;
-      base['Date'] = new Date(this.#clock()).toUTCString();
+      base.Date = new Date(this.#clock()).toUTCString();
       sendApiError(res, err, base);
     };
 
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const match = req.method === 'POST' ? INVOCATIONS.exec(path) : null;
-    let endpointName = path;
-    if (match) {
-      try {
-        endpointName = decodeURIComponent(match[1]!);
-      } catch {
-        endpointName = match[1]!;
-      }
-      entry.endpoint = endpointName;
-    }
-    entry.attempt = this.#attempt(`${endpointName}\n${received.sha256}`);
-    if (!match) return reply(unknownOperation());
+    const endpointName = endpointOf(req.method, url);
+    if (endpointName !== undefined) entry.endpoint = endpointName;
+    entry.attempt = this.#attempt(`${endpointName ?? url.split('?')[0]}\n${received.sha256}`);
+    if (endpointName === undefined) return reply(unknownOperation());
 
     // 1. Authentication (SigV4) and authorization.
-    const auth = verifySigV4(
-      { method: req.method!, url, rawHeaders: req.rawHeaders, bodySha256: received.sha256 },
-      {
-        region: cfg.region,
-        service: SERVICE,
-        now: arrived,
-        lookup: (id) => this.#credentials.get(id),
-        keyCache: this.#keyCache,
-      },
-    );
-    if (!auth.ok) return reply(auth.error);
-    entry.accessKeyId = auth.credential.accessKeyId;
-    if (this.#credentials.get(auth.credential.accessKeyId)?.denied) {
-      return reply(accessDenied(cfg.region, cfg.accountId, endpointName));
-    }
+    const denied = this.#authenticate(req, url, received.sha256, arrived, entry, endpointName);
+    if (denied) return reply(denied);
 
     // 2. Input validation, then the endpoint and its routing targets.
     const invalid = validateInvocation(endpointName, entry.headers, received.bytes, cfg.maxBodyBytes);
@@ -371,59 +490,11 @@ class EmulatorServer implements Emulator {
 
     const sessionHeader = h['x-amzn-sagemaker-session-id'];
     const now = this.#clock();
-    const session = sessionHeader && sessionHeader !== NEW_SESSION
-      ? this.#sessions.get(sessionHeader, endpointName, now)
-      : undefined;
-    if (sessionHeader && sessionHeader !== NEW_SESSION && !session) {
-      return reply(validationError(`Session ${sessionHeader} not found or expired for endpoint ${endpointName}.`));
-    }
-
-    const targetVariant = h['x-amzn-sagemaker-target-variant'];
-    let variant = ep.variants[0]!;
-    if (targetVariant !== undefined) {
-      const found = ep.variants.find((v) => v.name === targetVariant);
-      if (!found) return reply(validationError(`Variant ${targetVariant} not found for endpoint ${endpointName}.`));
-      variant = found;
-    } else if (session) {
-      variant = ep.variants.find((v) => v.name === session.variant) ?? variant;
-    } else {
-      variant = ep.variants[pickWeighted(ep.variants.map((v) => v.weight ?? 1), this.#random)]!;
-    }
-    entry.variant = variant.name;
-
+    const routed = this.#target(endpointName, ep, h, now);
+    if ('status' in routed) return reply(routed);
+    const { variant, session } = routed;
     const container = h['x-amzn-sagemaker-target-container-hostname'];
-    if (container !== undefined && !ep.containers) {
-      return reply(validationError(
-        `Endpoint ${endpointName} is not configured for direct invocation; TargetContainerHostname is not supported.`,
-      ));
-    }
-    if (ep.containers && container === undefined) {
-      return reply(validationError(
-        `Endpoint ${endpointName} uses direct invocation; TargetContainerHostname must be specified.`,
-      ));
-    }
-    if (ep.containers && container !== undefined && !ep.containers.includes(container)) {
-      return reply(validationError(`Container hostname ${container} not found for endpoint ${endpointName}.`));
-    }
-
-    const targetModel = h['x-amzn-sagemaker-target-model'];
-    if (targetModel !== undefined && Array.isArray(ep.models) && !ep.models.includes(targetModel)) {
-      return reply(validationError(
-        `Failed to download model data(bucket: sagemaker-emulator, key: models/${targetModel}). Please ensure that ` +
-          'there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.',
-      ));
-    }
-
-    const component = h['x-amzn-sagemaker-inference-component'];
-    if (ep.inferenceComponents && component === undefined) {
-      return reply(validationError(
-        'Inference Component Name header is required for endpoints to which you plan to deploy inference components. ' +
-          'Please include Inference Component Name header or consider using SageMaker models.',
-      ));
-    }
-    if (component !== undefined && !ep.inferenceComponents?.includes(component)) {
-      return reply(validationError(`Inference Component ${component} not found for endpoint ${endpointName}.`));
-    }
+    entry.variant = variant.name;
 
     // 3. Capacity: a request arriving while K are in flight is throttled.
     const max = this.#maxConcurrency(endpointName, ep);
@@ -431,25 +502,13 @@ class EmulatorServer implements Emulator {
     if (!stats) this.#endpointStats.set(endpointName, (stats = { requests: 0, inFlight: 0, maxInFlight: 0 }));
     stats.requests++;
     if (max !== null && stats.inFlight >= max) return reply(throttling());
-    endpointStats = stats;
+    track.endpointStats = stats;
     if (++stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;
 
     // 4. Faults: the body's directive first, else the random ones.
     const directive = parseDirective(received.body);
     if (typeof directive === 'string') return reply(validationError(`Invalid emulator directive: ${directive}`));
-    let fault: FaultType | undefined;
-    let faultOpts = directive ?? {};
-    if (directive?.fault !== undefined && (directive.times === undefined || entry.attempt <= directive.times)) {
-      fault = directive.fault;
-    } else {
-      for (const rule of [...(ep.faults ?? []), ...cfg.faults]) {
-        if (this.#random() < rule.rate) {
-          fault = rule.type;
-          faultOpts = rule;
-          break;
-        }
-      }
-    }
+    const { fault, faultOpts } = this.#fault(directive, ep, entry.attempt);
     if (fault) entry.fault = fault;
     const ctx = { region: cfg.region, account: cfg.accountId, endpoint: endpointName };
     if (fault && isFrontEndFault(fault)) return reply(faultError(fault, faultOpts, ctx)!);
@@ -470,25 +529,20 @@ class EmulatorServer implements Emulator {
     if (fault) return reply(faultError(fault, faultOpts, { ...ctx, ...(container && { container }) })!);
 
     // 6. The model, and session bookkeeping.
-    const out = runModel(variant.model ?? ep.model ?? cfg.model, { variant: variant.name, body: received.body, headers: h });
-    const headers: OutgoingHttpHeaders = {
-      ...base,
-      Date: new Date(this.#clock()).toUTCString(),
-      'Content-Type': out.contentType,
-      'Content-Length': out.body.length,
-      'x-Amzn-Invoked-Production-Variant': variant.name,
-    };
-    if (out.customAttributes !== undefined) headers['X-Amzn-SageMaker-Custom-Attributes'] = out.customAttributes;
-    if (sessionHeader === NEW_SESSION) {
-      const s = this.#sessions.open(endpointName, variant.name, now, cfg.sessionTtlSeconds);
-      headers['X-Amzn-SageMaker-New-Session-Id'] = `${s.id}; Expires=${formatExpires(s.expiresAtMs)}`;
-    } else if (session && isCloseSessionBody(received.body)) {
-      this.#sessions.close(session.id);
-      headers['X-Amzn-SageMaker-Closed-Session-Id'] = session.id;
-    }
-    entry.status = 200;
-    res.writeHead(200, headers);
-    res.end(out.body);
+    this.#answer(res, entry, { endpointName, ep, variant, session, sessionHeader, now, body: received.body, base });
+  }
+}
+
+/** The endpoint name of `POST /endpoints/{name}/invocations` (percent-decoded where it can be), else undefined. */
+function endpointOf(method: string | undefined, url: string): string | undefined {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const match = method === 'POST' ? INVOCATIONS.exec(path) : null;
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return match[1]!;
   }
 }
 

@@ -19,8 +19,7 @@ export function isCloseSessionBody(body: Buffer): boolean {
   if (body.length > 64 || body.indexOf('closeSession') === -1) return false;
   try {
     const v: unknown = JSON.parse(body.toString('utf8'));
-    return typeof v === 'object' && v !== null && Object.keys(v).length === 1 &&
-      (v as Record<string, unknown>)['closeSession'] === true;
+    return typeof v === 'object' && v !== null && Object.keys(v).length === 1 && (v as Record<string, unknown>).closeSession === true;
   } catch {
     return false;
   }

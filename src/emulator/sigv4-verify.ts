@@ -46,9 +46,7 @@ export interface VerifyOptions {
   keyCache?: Map<string, Buffer>;
 }
 
-export type VerifyResult =
-  | { ok: true; credential: VerifierCredential }
-  | { ok: false; error: ApiError };
+export type VerifyResult = { ok: true; credential: VerifierCredential } | { ok: false; error: ApiError };
 
 export interface ParsedAuthorization {
   accessKeyId: string;
@@ -87,18 +85,14 @@ export function parseAuthorization(header: string): ParsedAuthorization | string
     const eq = part.indexOf('=');
     if (eq > 0) params.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
   }
-  const missing = ['Credential', 'Signature', 'SignedHeaders']
-    .filter((k) => !params.get(k))
-    .map((k) => `Authorization header requires '${k}' parameter.`);
+  const missing = ['Credential', 'Signature', 'SignedHeaders'].filter((k) => !params.get(k)).map((k) => `Authorization header requires '${k}' parameter.`);
   if (missing.length > 0) return `${missing.join(' ')} Authorization=${header}`;
   const credential = params.get('Credential')!;
   const scope = credential.split('/');
   if (scope.length !== 5) {
     return `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${credential}'`;
   }
-  const [accessKeyId, scopeDate, scopeRegion, scopeService, scopeTerminator] = scope as [
-    string, string, string, string, string,
-  ];
+  const [accessKeyId, scopeDate, scopeRegion, scopeService, scopeTerminator] = scope as [string, string, string, string, string];
   return {
     accessKeyId,
     scopeDate,
@@ -171,22 +165,13 @@ export function canonicalHeaders(rawHeaders: readonly string[], signedHeaders: r
   return out;
 }
 
-export function canonicalRequest(
-  req: Pick<ReceivedRequest, 'method' | 'url' | 'rawHeaders'>,
-  signedHeaders: readonly string[],
-  payloadHash: string,
-): string {
+export function canonicalRequest(req: Pick<ReceivedRequest, 'method' | 'url' | 'rawHeaders'>, signedHeaders: readonly string[], payloadHash: string): string {
   const q = req.url.indexOf('?');
   const path = q === -1 ? req.url : req.url.slice(0, q);
   const query = q === -1 ? '' : req.url.slice(q + 1);
-  return [
-    req.method,
-    canonicalUri(path),
-    canonicalQuery(query),
-    canonicalHeaders(req.rawHeaders, signedHeaders),
-    signedHeaders.join(';'),
-    payloadHash,
-  ].join('\n');
+  return [req.method, canonicalUri(path), canonicalQuery(query), canonicalHeaders(req.rawHeaders, signedHeaders), signedHeaders.join(';'), payloadHash].join(
+    '\n',
+  );
 }
 
 export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
@@ -208,10 +193,16 @@ export function parseAmzDate(s: string): number {
 
 /** Epoch ms to `YYYYMMDDTHHMMSSZ`. */
 export function formatAmzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** Verifies the Authorization header of one request. */
+// long function: AWS's checks in the order AWS makes them, each an early return with AWS's own error
+// (missing token, malformed header, scope, date window, signed headers, signature); one sequence is
+// what is compared with the service's behaviour.
 export function verifySigV4(req: ReceivedRequest, opts: VerifyOptions): VerifyResult {
   const authHeader = rawHeader(req.rawHeaders, 'authorization');
   if (authHeader === undefined) return fail(missingAuthenticationToken());
@@ -223,26 +214,20 @@ export function verifySigV4(req: ReceivedRequest, opts: VerifyOptions): VerifyRe
   let requestTime: string;
   if (amzDate !== undefined) {
     if (Number.isNaN(parseAmzDate(amzDate))) {
-      return fail(incompleteSignature(
-        `Date must be in ISO-8601 'basic format'. Got '${amzDate}'. See http://en.wikipedia.org/wiki/ISO_8601`,
-      ));
+      return fail(incompleteSignature(`Date must be in ISO-8601 'basic format'. Got '${amzDate}'. See http://en.wikipedia.org/wiki/ISO_8601`));
     }
     requestTime = amzDate;
   } else {
     const httpDate = rawHeader(req.rawHeaders, 'date');
     const ms = httpDate === undefined ? NaN : Date.parse(httpDate);
     if (Number.isNaN(ms)) {
-      return fail(incompleteSignature(
-        `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authHeader}`,
-      ));
+      return fail(incompleteSignature(`Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authHeader}`));
     }
     requestTime = formatAmzDate(ms);
   }
 
   if (auth.scopeTerminator !== 'aws4_request') {
-    return fail(invalidSignature(
-      `Credential should be scoped with a valid terminator: 'aws4_request', not '${auth.scopeTerminator}'. `,
-    ));
+    return fail(invalidSignature(`Credential should be scoped with a valid terminator: 'aws4_request', not '${auth.scopeTerminator}'. `));
   }
   if (auth.scopeService !== opts.service) {
     return fail(invalidSignature(`Credential should be scoped to correct service: '${opts.service}'. `));
@@ -251,10 +236,12 @@ export function verifySigV4(req: ReceivedRequest, opts: VerifyOptions): VerifyRe
     return fail(invalidSignature(`Credential should be scoped to a valid region, not '${auth.scopeRegion}'. `));
   }
   if (auth.scopeDate !== requestTime.slice(0, 8)) {
-    return fail(invalidSignature(
-      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: ` +
-        `'${auth.scopeDate}' != '${requestTime.slice(0, 8)}', from '${requestTime}'.`,
-    ));
+    return fail(
+      invalidSignature(
+        `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: ` +
+          `'${auth.scopeDate}' != '${requestTime.slice(0, 8)}', from '${requestTime}'.`,
+      ),
+    );
   }
   if (!auth.signedHeaders.includes('host')) {
     return fail(invalidSignature(`'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.`));
@@ -263,16 +250,18 @@ export function verifySigV4(req: ReceivedRequest, opts: VerifyOptions): VerifyRe
   // Clock window, with AWS's exact wording (the JS SDK greps "Signature expired").
   const t = parseAmzDate(requestTime);
   if (t < opts.now - CLOCK_WINDOW_MS) {
-    return fail(invalidSignature(
-      `Signature expired: ${requestTime} is now earlier than ${formatAmzDate(opts.now - CLOCK_WINDOW_MS)} ` +
-        `(${formatAmzDate(opts.now)} - 5 min.)`,
-    ));
+    return fail(
+      invalidSignature(
+        `Signature expired: ${requestTime} is now earlier than ${formatAmzDate(opts.now - CLOCK_WINDOW_MS)} ` + `(${formatAmzDate(opts.now)} - 5 min.)`,
+      ),
+    );
   }
   if (t > opts.now + CLOCK_WINDOW_MS) {
-    return fail(invalidSignature(
-      `Signature not yet current: ${requestTime} is still later than ${formatAmzDate(opts.now + CLOCK_WINDOW_MS)} ` +
-        `(${formatAmzDate(opts.now)} + 5 min.)`,
-    ));
+    return fail(
+      invalidSignature(
+        `Signature not yet current: ${requestTime} is still later than ${formatAmzDate(opts.now + CLOCK_WINDOW_MS)} ` + `(${formatAmzDate(opts.now)} + 5 min.)`,
+      ),
+    );
   }
 
   const credential = opts.lookup(auth.accessKeyId);
@@ -307,10 +296,12 @@ export function verifySigV4(req: ReceivedRequest, opts: VerifyOptions): VerifyRe
   const given = Buffer.from(auth.signature, 'hex');
   if (given.length !== expected.length || auth.signature.length !== 64 || !timingSafeEqual(given, expected)) {
     // Like AWS, show what we computed: invaluable when debugging a signer.
-    return fail(invalidSignature(
-      `${SIGNATURE_MISMATCH_MESSAGE}\n\nThe Canonical String for this request should have been\n'${creq}'\n\n` +
-        `The String-to-Sign should have been\n'${stringToSign}'\n`,
-    ));
+    return fail(
+      invalidSignature(
+        `${SIGNATURE_MISMATCH_MESSAGE}\n\nThe Canonical String for this request should have been\n'${creq}'\n\n` +
+          `The String-to-Sign should have been\n'${stringToSign}'\n`,
+      ),
+    );
   }
   return { ok: true, credential };
 }

@@ -26,7 +26,11 @@ const PRINT_TEXT = '\\A\\S[\\p{Print}]*\\z';
 const PRINT = /^\S[\x20-\x7E]*$/;
 
 export const ENDPOINT_NAME_RULE: Rule = {
-  member: 'endpointName', header: '', max: 63, patternText: NAME_PATTERN_TEXT, pattern: NAME,
+  member: 'endpointName',
+  header: '',
+  max: 63,
+  patternText: NAME_PATTERN_TEXT,
+  pattern: NAME,
 };
 
 /** Header members in service-model order. */
@@ -34,24 +38,37 @@ const HEADER_RULES: readonly Rule[] = [
   { member: 'contentType', header: 'content-type', max: 1024, patternText: ASCII_TEXT, pattern: ASCII },
   { member: 'accept', header: 'accept', max: 1024, patternText: ASCII_TEXT, pattern: ASCII },
   {
-    member: 'customAttributes', header: 'x-amzn-sagemaker-custom-attributes', max: 1024,
-    patternText: ASCII_TEXT, pattern: ASCII, sensitive: true,
+    member: 'customAttributes',
+    header: 'x-amzn-sagemaker-custom-attributes',
+    max: 1024,
+    patternText: ASCII_TEXT,
+    pattern: ASCII,
+    sensitive: true,
   },
   { member: 'targetModel', header: 'x-amzn-sagemaker-target-model', min: 1, max: 1024, patternText: PRINT_TEXT, pattern: PRINT },
   { member: 'targetVariant', header: 'x-amzn-sagemaker-target-variant', max: 63, patternText: NAME_PATTERN_TEXT, pattern: NAME },
   {
-    member: 'targetContainerHostname', header: 'x-amzn-sagemaker-target-container-hostname', max: 63,
-    patternText: NAME_PATTERN_TEXT, pattern: NAME,
+    member: 'targetContainerHostname',
+    header: 'x-amzn-sagemaker-target-container-hostname',
+    max: 63,
+    patternText: NAME_PATTERN_TEXT,
+    pattern: NAME,
   },
   { member: 'inferenceId', header: 'x-amzn-sagemaker-inference-id', min: 1, max: 64, patternText: PRINT_TEXT, pattern: PRINT },
   { member: 'enableExplanations', header: 'x-amzn-sagemaker-enable-explanations', min: 1, max: 64, patternText: '.*', pattern: /^.*$/ },
   {
-    member: 'inferenceComponentName', header: 'x-amzn-sagemaker-inference-component', max: 63,
-    patternText: '^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$', pattern: /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/,
+    member: 'inferenceComponentName',
+    header: 'x-amzn-sagemaker-inference-component',
+    max: 63,
+    patternText: '^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$',
+    pattern: /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/,
   },
   {
-    member: 'sessionId', header: 'x-amzn-sagemaker-session-id', max: 256,
-    patternText: '^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$', pattern: /^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/,
+    member: 'sessionId',
+    header: 'x-amzn-sagemaker-session-id',
+    max: 256,
+    patternText: '^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$',
+    pattern: /^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/,
   },
 ];
 

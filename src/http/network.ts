@@ -22,7 +22,10 @@ export interface NetworkSetup {
   warnings: string[];
 }
 
-export async function resolveNetwork(opts: { caBundle: string | undefined; noVerifySsl: boolean; profile: string | undefined }, env: Env): Promise<NetworkSetup> {
+export async function resolveNetwork(
+  opts: { caBundle: string | undefined; noVerifySsl: boolean; profile: string | undefined },
+  env: Env,
+): Promise<NetworkSetup> {
   let proxy: ProxySettings | undefined;
   try {
     proxy = readProxySettings(env);
@@ -44,13 +47,21 @@ export async function resolveNetwork(opts: { caBundle: string | undefined; noVer
   const describe: string[] = [];
   if (proxy === undefined) describe.push('network: no proxy (HTTPS_PROXY / HTTP_PROXY not set)');
   else {
-    for (const [scheme, route] of [['https', proxy.https], ['http', proxy.http]] as const) {
-      describe.push(route ? `network: ${scheme} endpoints via proxy ${route.display} (${route.source})` : `network: ${scheme} endpoints direct (no ${scheme}_proxy)`);
+    for (const [scheme, route] of [
+      ['https', proxy.https],
+      ['http', proxy.http],
+    ] as const) {
+      describe.push(
+        route ? `network: ${scheme} endpoints via proxy ${route.display} (${route.source})` : `network: ${scheme} endpoints direct (no ${scheme}_proxy)`,
+      );
     }
     describe.push(`network: NO_PROXY ${proxy.noProxyText === '' ? '(none)' : JSON.stringify(proxy.noProxyText)}`);
   }
-  describe.push(caBundle ? `network: trusting only the CAs in ${caBundle.file} (${caBundle.source}, ${ca!.length} certificates)`
-    : `network: trusting Node's CA roots${env.NODE_EXTRA_CA_CERTS ? ' and NODE_EXTRA_CA_CERTS' : ''}`);
+  describe.push(
+    caBundle
+      ? `network: trusting only the CAs in ${caBundle.file} (${caBundle.source}, ${ca!.length} certificates)`
+      : `network: trusting Node's CA roots${env.NODE_EXTRA_CA_CERTS ? ' and NODE_EXTRA_CA_CERTS' : ''}`,
+  );
   if (opts.noVerifySsl) describe.push('network: certificates not verified (--no-verify-ssl)');
 
   return {

@@ -147,7 +147,10 @@ function sameIp(a: string, b: string): boolean {
 /** True when NO_PROXY sends this host (as written in the endpoint URL, no brackets) direct. */
 export function bypassesProxy(settings: Pick<ProxySettings, 'noProxy' | 'noProxyAll'>, hostname: string, port: number): boolean {
   if (settings.noProxyAll) return true;
-  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
   const family = isIP(host);
   for (const e of settings.noProxy) {
     if (e.port !== undefined && e.port !== port) continue;

@@ -14,16 +14,16 @@ export interface SdkHandlerOptions {
 }
 
 /** RFC 3986 escaping, as smithy's querystring builder does (also !'()*). */
-const escape = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const rfc3986 = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 function queryString(query: QueryParameterBag | undefined): string {
   if (query === undefined) return '';
   const parts: string[] = [];
   for (const key of Object.keys(query).sort()) {
     const value = query[key];
-    if (value === null || value === undefined) parts.push(escape(key));
-    else if (Array.isArray(value)) for (const v of value) parts.push(`${escape(key)}=${escape(v)}`);
-    else parts.push(`${escape(key)}=${escape(value)}`);
+    if (value === null || value === undefined) parts.push(rfc3986(key));
+    else if (Array.isArray(value)) for (const v of value) parts.push(`${rfc3986(key)}=${rfc3986(v)}`);
+    else parts.push(`${rfc3986(key)}=${rfc3986(value)}`);
   }
   return parts.length > 0 ? `?${parts.join('&')}` : '';
 }

@@ -77,9 +77,24 @@ const KEEP_ALIVE_THRESHOLD_MS = 1_000;
 
 /** Node keeps the first of these when a response repeats them (IncomingMessage._addHeaderLine). */
 const SINGLE_HEADERS = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
-  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
-  'server', 'user-agent',
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
 ]);
 
 /** undici's raw header list (name, value, name, value...) -> Node's IncomingHttpHeaders. */
@@ -118,7 +133,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   ) {}
 
   onConnect(abort: (err?: Error) => void): void {
-    if (this.#reason !== undefined) abort(this.#reason); // timed out or aborted while connecting
+    if (this.#reason !== undefined)
+      abort(this.#reason); // timed out or aborted while connecting
     else this.#abort = abort;
   }
 
@@ -194,8 +210,12 @@ function tooLarge(): TransportError {
 function proxyError(route: ProxyRoute, status: number): TransportError {
   // 401 to a CONNECT: some proxies (tinyproxy) answer wrong credentials so; only the proxy answers a CONNECT.
   if (status === 407 || status === 401) {
-    return new TransportError(`proxy ${route.display} wants authentication (${status === 407 ? '407 Proxy Authentication Required' : '401 Unauthorized'})${route.hasCredentials
-      ? ': it refused the credentials in the proxy URL' : ': put user:password@ in the proxy URL'}`, 'ProxyAuthRequired');
+    return new TransportError(
+      `proxy ${route.display} wants authentication (${status === 407 ? '407 Proxy Authentication Required' : '401 Unauthorized'})${
+        route.hasCredentials ? ': it refused the credentials in the proxy URL' : ': put user:password@ in the proxy URL'
+      }`,
+      'ProxyAuthRequired',
+    );
   }
   if (status === 403) return new TransportError(`proxy ${route.display} refused the tunnel (403 Forbidden)`, 'ProxyRefused');
   return new TransportError(`proxy ${route.display} could not open the tunnel (status ${status})`, 'ProxyTunnelFailed');
@@ -203,7 +223,17 @@ function proxyError(route: ProxyRoute, status: number): TransportError {
 
 const PROXY_STATUS = /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling$/;
 /** Errors raised while talking to the proxy itself, before the endpoint is reached. */
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
 
 /** Whatever undici, Node or the proxy raised -> a TransportError whose code the retry rules know. */
 function toTransportError(err: Error, route: ProxyRoute | undefined): TransportError {
@@ -244,9 +274,13 @@ function watch(ex: Exchange, signal: AbortSignal): void {
     const created = new Set<Exchange>();
     set = created;
     bySignal.set(signal, created);
-    signal.addEventListener('abort', () => {
-      for (const e of [...created]) e.fail(new TransportError('request aborted', 'AbortError'));
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const e of [...created]) e.fail(new TransportError('request aborted', 'AbortError'));
+      },
+      { once: true },
+    );
   }
   set.add(ex);
 }
@@ -338,19 +372,25 @@ export function createTransport(maxSockets: number, options: TransportOptions = 
       const route = routeFor(req, sendOptions.connectTimeoutMs);
       const ex = new Exchange(signal, route.proxy, resolve, reject);
       if (sendOptions.timeoutMs > 0) {
-        ex.timer = setTimeout(() => ex.fail(new TransportError(`no complete response within ${sendOptions.timeoutMs} ms`, 'TimeoutError')), sendOptions.timeoutMs);
+        ex.timer = setTimeout(
+          () => ex.fail(new TransportError(`no complete response within ${sendOptions.timeoutMs} ms`, 'TimeoutError')),
+          sendOptions.timeoutMs,
+        );
       }
       if (signal) watch(ex, signal);
-      route.dispatcher.dispatch({
-        origin: route.origin,
-        method: req.method as Dispatcher.HttpMethod,
-        path: req.path,
-        headers: req.headers,
-        body: req.body,
-        // POST is not idempotent: never replayed by undici on another connection.
-        idempotent: false,
-        blocking: true,
-      }, ex);
+      route.dispatcher.dispatch(
+        {
+          origin: route.origin,
+          method: req.method as Dispatcher.HttpMethod,
+          path: req.path,
+          headers: req.headers,
+          body: req.body,
+          // POST is not idempotent: never replayed by undici on another connection.
+          idempotent: false,
+          blocking: true,
+        },
+        ex,
+      );
     });
 
   return {

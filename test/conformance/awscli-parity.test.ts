@@ -22,15 +22,26 @@ const significant = (e: RequestLogEntry) => ({
   method: e.method,
   path: e.path,
   body: e.body.toString('base64'),
-  headers: Object.fromEntries(Object.entries(e.headers).filter(([k]) => SIGNIFICANT.test(k)).sort(([a], [b]) => a.localeCompare(b))),
+  headers: Object.fromEntries(
+    Object.entries(e.headers)
+      .filter(([k]) => SIGNIFICANT.test(k))
+      .sort(([a], [b]) => a.localeCompare(b)),
+  ),
   status: e.status,
 });
 
-test('AWS CLI and sm-invoke send the same request for the same record', { skip: awsCliAvailable() ? false : 'needs /usr/bin/aws (Debian awscli; .ci/run installs it)' }, async () => {
+test('AWS CLI and sm-invoke send the same request for the same record', {
+  skip: awsCliAvailable() ? false : 'needs /usr/bin/aws (Debian awscli; .ci/run installs it)',
+}, async () => {
   const body = Buffer.concat([Buffer.from('{"inputs":"héllo"}'), Buffer.from([0x00, 0xff])]);
   const options = {
-    contentType: 'application/octet-stream', accept: 'application/json', customAttributes: 'trace=abc; x=1',
-    targetModel: 'model-7.tar.gz', targetVariant: 'canary', targetContainerHostname: 'c1', inferenceId: 'parity-1',
+    contentType: 'application/octet-stream',
+    accept: 'application/json',
+    customAttributes: 'trace=abc; x=1',
+    targetModel: 'model-7.tar.gz',
+    targetVariant: 'canary',
+    targetContainerHostname: 'c1',
+    inferenceId: 'parity-1',
     enableExplanations: '`true`',
   };
   const before1 = emu.log.length;

@@ -25,10 +25,18 @@ describe('proxy selection: the AWS CLI and sm-invoke agree', { skip }, () => {
 
   /** Whether one call went through the proxy: its log grows by a forwarded request. */
   async function viaProxy(call: () => Promise<{ code: number | null }>): Promise<boolean> {
-    const before = proxy.log().split('\n').filter((l) => /Request \(file descriptor/.test(l)).length;
+    const before = proxy
+      .log()
+      .split('\n')
+      .filter((l) => /Request \(file descriptor/.test(l)).length;
     const r = await call();
     assert.equal(r.code, 0);
-    return proxy.log().split('\n').filter((l) => /Request \(file descriptor/.test(l)).length > before;
+    return (
+      proxy
+        .log()
+        .split('\n')
+        .filter((l) => /Request \(file descriptor/.test(l)).length > before
+    );
   }
 
   const cases = (port: number): Array<[string, Record<string, string>, string]> => [
@@ -54,8 +62,9 @@ describe('proxy selection: the AWS CLI and sm-invoke agree', { skip }, () => {
     for (const [what, env, host] of cases(emu.port)) {
       const url = `http://${host}:${emu.port}`;
       const aws = await viaProxy(() => invokeWithAwsCli({ endpointUrl: url, endpointName: 'demo', body: '{}' }, env));
-      const sm = await viaProxy(() => runCli(['--endpoint-name', 'demo', '--endpoint-url', url, '--body', '{}', '-'],
-        { command: BINARY, env: scrubbedEnv(env) }));
+      const sm = await viaProxy(() =>
+        runCli(['--endpoint-name', 'demo', '--endpoint-url', url, '--body', '{}', '-'], { command: BINARY, env: scrubbedEnv(env) }),
+      );
       rows.push(`${what}: aws ${aws ? 'proxy' : 'direct'}, sm-invoke ${sm ? 'proxy' : 'direct'}`);
       assert.equal(sm, aws, rows.join('\n'));
     }
@@ -65,11 +74,13 @@ describe('proxy selection: the AWS CLI and sm-invoke agree', { skip }, () => {
     const env = { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.0/8' };
     const url = `http://127.0.0.1:${emu.port}`;
     assert.equal(await viaProxy(() => invokeWithAwsCli({ endpointUrl: url, endpointName: 'demo', body: '{}' }, env)), true);
-    assert.equal(await viaProxy(() => runCli(['--endpoint-name', 'demo', '--endpoint-url', url, '--body', '{}', '-'],
-      { command: BINARY, env: scrubbedEnv(env) })), false);
+    assert.equal(
+      await viaProxy(() => runCli(['--endpoint-name', 'demo', '--endpoint-url', url, '--body', '{}', '-'], { command: BINARY, env: scrubbedEnv(env) })),
+      false,
+    );
   });
 
-  test('a dead proxy with --body: the AWS CLI\'s message and exit code 255, credentials masked', async () => {
+  test("a dead proxy with --body: the AWS CLI's message and exit code 255, credentials masked", async () => {
     const env = { HTTP_PROXY: `http://bob:DeadS3cret@127.0.0.1:${await freePort()}` };
     const url = `http://127.0.0.1:${emu.port}`;
     const aws = await invokeWithAwsCli({ endpointUrl: url, endpointName: 'demo', body: '{}' }, env);

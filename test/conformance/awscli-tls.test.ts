@@ -10,8 +10,11 @@ import { awsCliAvailable, runAwsCli } from '../helpers/awscli.js';
 import { BINARY, runCli, scrubbedEnv } from '../helpers/cli.js';
 import { haveOpenssl, makeTestCerts, type TestCerts } from '../helpers/tls.js';
 
-const skip = !awsCliAvailable() ? '/usr/bin/aws is absent (Debian package awscli); CI installs it'
-  : !haveOpenssl() ? 'openssl is not available to make a test CA' : undefined;
+const skip = !awsCliAvailable()
+  ? '/usr/bin/aws is absent (Debian package awscli); CI installs it'
+  : !haveOpenssl()
+    ? 'openssl is not available to make a test CA'
+    : undefined;
 
 describe('CA bundle: the AWS CLI and sm-invoke agree', { skip }, () => {
   let dir: string;
@@ -44,10 +47,14 @@ describe('CA bundle: the AWS CLI and sm-invoke agree', { skip }, () => {
     ];
     for (const [what, env, flags, ok] of cases) {
       const out = join(dir, 'out.json');
-      const aws = await runAwsCli([...flags, 'sagemaker-runtime', 'invoke-endpoint', '--endpoint-url', emu.url, '--endpoint-name', 'demo',
-        '--body', 'e30=', out], env); // e30= is {} in base64, as the AWS CLI v2 reads a blob argument
-      const sm = await runCli([...flags, '--endpoint-name', 'demo', '--endpoint-url', emu.url, '--body', '{}', out],
-        { command: BINARY, env: scrubbedEnv(env) });
+      const aws = await runAwsCli(
+        [...flags, 'sagemaker-runtime', 'invoke-endpoint', '--endpoint-url', emu.url, '--endpoint-name', 'demo', '--body', 'e30=', out],
+        env,
+      ); // e30= is {} in base64, as the AWS CLI v2 reads a blob argument
+      const sm = await runCli([...flags, '--endpoint-name', 'demo', '--endpoint-url', emu.url, '--body', '{}', out], {
+        command: BINARY,
+        env: scrubbedEnv(env),
+      });
       assert.equal(aws.code === 0, ok, `${what}: AWS CLI exit ${aws.code}: ${aws.stderr}`);
       assert.equal(sm.code === 0, ok, `${what}: sm-invoke exit ${sm.code}: ${sm.stderr}`);
     }

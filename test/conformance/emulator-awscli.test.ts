@@ -74,10 +74,16 @@ describe('AWS CLI conformance', { skip, concurrency: 4 }, () => {
     assert.deepEqual(echoed.headers, record.headers);
     // botocore signs every header it sends except user-agent, and sends no x-amz-content-sha256 here.
     assert.equal(sent.headers['x-amz-content-sha256'], undefined);
-    const signed = /SignedHeaders=([^,]+)/.exec(sent.headers['authorization']!)![1]!.split(';');
+    const signed = /SignedHeaders=([^,]+)/.exec(sent.headers.authorization!)![1]!.split(';');
     assert.deepEqual(signed, [
-      'accept', 'content-type', 'host', 'x-amz-date', 'x-amzn-sagemaker-custom-attributes',
-      'x-amzn-sagemaker-enable-explanations', 'x-amzn-sagemaker-inference-id', 'x-amzn-sagemaker-target-model',
+      'accept',
+      'content-type',
+      'host',
+      'x-amz-date',
+      'x-amzn-sagemaker-custom-attributes',
+      'x-amzn-sagemaker-enable-explanations',
+      'x-amzn-sagemaker-inference-id',
+      'x-amzn-sagemaker-target-model',
       'x-amzn-sagemaker-target-variant',
     ]);
     t.diagnostic(`record sent by the AWS CLI: ${JSON.stringify(record)}`);
@@ -113,8 +119,18 @@ describe('AWS CLI conformance', { skip, concurrency: 4 }, () => {
 
   test('--no-sign-request -> MissingAuthenticationTokenException', async (t) => {
     const emu = await emulator(t);
-    const r = await runAwsCli(['sagemaker-runtime', 'invoke-endpoint', '--no-sign-request', '--endpoint-url', emu.url,
-      '--endpoint-name', 'demo', '--body', 'e30=', '/dev/null']);
+    const r = await runAwsCli([
+      'sagemaker-runtime',
+      'invoke-endpoint',
+      '--no-sign-request',
+      '--endpoint-url',
+      emu.url,
+      '--endpoint-name',
+      'demo',
+      '--body',
+      'e30=',
+      '/dev/null',
+    ]);
     assert.equal(r.code, 254);
     assert.match(r.stderr, ERR('MissingAuthenticationTokenException'));
     assert.match(r.stderr, /: Missing Authentication Token\n$/);
@@ -127,13 +143,17 @@ describe('AWS CLI conformance', { skip, concurrency: 4 }, () => {
     const unknown = await invoke(emu);
     assert.match(unknown.stderr, ERR('UnrecognizedClientException'));
     assert.match(unknown.stderr, /The security token included in the request is invalid\./);
-    const ok = await invoke(emu, {}, {
-      AWS_ACCESS_KEY_ID: 'ASIATEMPEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'temp/secret+key',
-      AWS_SESSION_TOKEN: 'FwoGZXIvYXdzEXAMPLE//token=',
-    });
+    const ok = await invoke(
+      emu,
+      {},
+      {
+        AWS_ACCESS_KEY_ID: 'ASIATEMPEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'temp/secret+key',
+        AWS_SESSION_TOKEN: 'FwoGZXIvYXdzEXAMPLE//token=',
+      },
+    );
     assert.equal(ok.code, 0, ok.stderr);
-    assert.ok(emu.log[1]!.headers['authorization']!.includes('x-amz-security-token'));
+    assert.ok(emu.log[1]!.headers.authorization!.includes('x-amz-security-token'));
   });
 
   test('clock skew -> InvalidSignatureException "Signature expired"', async (t) => {
@@ -145,7 +165,9 @@ describe('AWS CLI conformance', { skip, concurrency: 4 }, () => {
   });
 
   test('denied key -> AccessDeniedException', async (t) => {
-    const emu = await emulator(t, { credentials: [{ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', denied: true }] });
+    const emu = await emulator(t, {
+      credentials: [{ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', denied: true }],
+    });
     const r = await invoke(emu);
     assert.match(r.stderr, ERR('AccessDeniedException'));
     assert.match(r.stderr, /is not authorized to perform: sagemaker:InvokeEndpoint on resource: arn:aws:sagemaker:us-east-1:123456789012:endpoint\/demo/);
@@ -158,7 +180,10 @@ describe('AWS CLI conformance', { skip, concurrency: 4 }, () => {
     assert.match(r.stderr, ERR('ValidationError'));
     assert.match(r.stderr, /operation: Endpoint no-such-endpoint of account 123456789012 not found\.\n$/);
     const v = await invoke(emu, { inferenceId: 'i'.repeat(65) });
-    assert.match(v.stderr, /\(ValidationError\) when calling the InvokeEndpoint operation: 1 validation error detected: Value 'i{65}' at 'inferenceId' failed to satisfy constraint: Member must have length less than or equal to 64\n$/);
+    assert.match(
+      v.stderr,
+      /\(ValidationError\) when calling the InvokeEndpoint operation: 1 validation error detected: Value 'i{65}' at 'inferenceId' failed to satisfy constraint: Member must have length less than or equal to 64\n$/,
+    );
   });
 
   test('model-error -> ModelError with its message', async (t) => {
@@ -166,7 +191,10 @@ describe('AWS CLI conformance', { skip, concurrency: 4 }, () => {
     const r = await invoke(emu, { body: fault({ fault: 'model-error', originalMessage: 'bad tensor shape' }) });
     assert.equal(r.code, 254);
     assert.match(r.stderr, ERR('ModelError'));
-    assert.match(r.stderr, /operation: Received client error \(400\) from primary with message "bad tensor shape"\. See https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#logEventViewer:group=\/aws\/sagemaker\/Endpoints\/demo in account 123456789012 for more information\.\n$/);
+    assert.match(
+      r.stderr,
+      /operation: Received client error \(400\) from primary with message "bad tensor shape"\. See https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#logEventViewer:group=\/aws\/sagemaker\/Endpoints\/demo in account 123456789012 for more information\.\n$/,
+    );
     assert.equal(emu.log.length, 1, 'ModelError is not retried');
   });
 
@@ -176,14 +204,28 @@ describe('AWS CLI conformance', { skip, concurrency: 4 }, () => {
     assert.equal(r.code, 254);
     // {"message":null} is what AWS sends; botocore prints it as None.
     assert.match(r.stderr, /\(ThrottlingException\) when calling the InvokeEndpoint operation \(reached max retries: 2\): None\n$/);
-    assert.deepEqual(emu.log.map((e) => [e.attempt, e.errorCode]), [[1, 'ThrottlingException'], [2, 'ThrottlingException'], [3, 'ThrottlingException']]);
+    assert.deepEqual(
+      emu.log.map((e) => [e.attempt, e.errorCode]),
+      [
+        [1, 'ThrottlingException'],
+        [2, 'ThrottlingException'],
+        [3, 'ThrottlingException'],
+      ],
+    );
   });
 
   test('throttled twice, then the third attempt succeeds', async (t) => {
     const emu = await emulator(t);
     const r = await invoke(emu, { body: fault({ fault: 'throttle', times: 2 }) });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(emu.log.map((e) => [e.attempt, e.status]), [[1, 400], [2, 400], [3, 200]]);
+    assert.deepEqual(
+      emu.log.map((e) => [e.attempt, e.status]),
+      [
+        [1, 400],
+        [2, 400],
+        [3, 200],
+      ],
+    );
     // Each retry is freshly signed (new x-amz-date/signature allowed), same payload.
     assert.ok(emu.log.every((e) => e.body.equals(emu.log[0]!.body)));
   });
@@ -196,6 +238,9 @@ describe('AWS CLI conformance', { skip, concurrency: 4 }, () => {
     assert.match(r429.stderr, ERR('ModelNotReadyException'));
     const r530 = await invoke(emu, { body: fault({ fault: 'dependency' }) });
     assert.match(r530.stderr, ERR('InternalDependencyException'));
-    assert.deepEqual(emu.log.map((e) => e.status), [503, 200, 429, 530]);
+    assert.deepEqual(
+      emu.log.map((e) => e.status),
+      [503, 200, 429, 530],
+    );
   });
 });

@@ -58,23 +58,46 @@ function assertSame({ cli, ours }: Both): void {
   if (cli.stdout !== '') assert.deepEqual(JSON.parse(ours.stdout), JSON.parse(cli.stdout), 'metadata JSON');
   assert.equal(ours.stdout, cli.stdout, 'metadata text, 4-space indent included');
   assert.equal(ours.stderr, cli.stderr, 'stderr');
-  assert.deepEqual(ours.sent.map((e) => e.body), cli.sent.map((e) => e.body), 'request bodies');
+  assert.deepEqual(
+    ours.sent.map((e) => e.body),
+    cli.sent.map((e) => e.body),
+    'request bodies',
+  );
 }
 
 describe('--body: one call, like aws sagemaker-runtime invoke-endpoint', { skip, concurrency: 4 }, () => {
   test('literal text: sent raw (never base64-decoded); same outfile and metadata', async () => {
-    const r = await both(['--endpoint-name', 'demo', '--body', '{"t":"literal","x":"héllo ☃"}', '--content-type', 'application/json',
-      '--custom-attributes', 'trace=1; user=a', '--target-variant', 'AllTraffic'], { cliOnly: RAW });
+    const r = await both(
+      [
+        '--endpoint-name',
+        'demo',
+        '--body',
+        '{"t":"literal","x":"héllo ☃"}',
+        '--content-type',
+        'application/json',
+        '--custom-attributes',
+        'trace=1; user=a',
+        '--target-variant',
+        'AllTraffic',
+      ],
+      { cliOnly: RAW },
+    );
     assertSame(r);
     assert.equal(r.ours.code, 0, r.ours.stderr);
-    assert.deepEqual(JSON.parse(r.ours.stdout), { ContentType: 'application/json', InvokedProductionVariant: 'AllTraffic', CustomAttributes: 'trace=1; user=a' });
+    assert.deepEqual(JSON.parse(r.ours.stdout), {
+      ContentType: 'application/json',
+      InvokedProductionVariant: 'AllTraffic',
+      CustomAttributes: 'trace=1; user=a',
+    });
     assert.deepEqual(r.ours.sent[0]!.body, Buffer.from('{"t":"literal","x":"héllo ☃"}'));
   });
 
-  test('file://: the file\'s UTF-8 text, newline included; --accept picks the response type', async () => {
+  test("file://: the file's UTF-8 text, newline included; --accept picks the response type", async () => {
     const file = join(tempDir(), 'req.json');
     writeFileSync(file, '{"t":"file","text":"naïve — ünïcode"}\n');
-    const r = await both(['--endpoint-name', 'mirror', '--body', `file://${file}`, '--content-type', 'application/json', '--accept', 'text/plain'], { cliOnly: RAW });
+    const r = await both(['--endpoint-name', 'mirror', '--body', `file://${file}`, '--content-type', 'application/json', '--accept', 'text/plain'], {
+      cliOnly: RAW,
+    });
     assertSame(r);
     assert.equal(r.ours.code, 0, r.ours.stderr);
     assert.deepEqual(r.ours.out, readFileSync(file), 'the mirror model answers with the bytes it got');
@@ -94,10 +117,15 @@ describe('--body: one call, like aws sagemaker-runtime invoke-endpoint', { skip,
   });
 
   test('ModelError: the same message, exit 254, no outfile', async () => {
-    const r = await both(['--endpoint-name', 'demo', '--body', '{"t":"model-error","__emulator":{"fault":"model-error","originalMessage":"bad input"}}'], { cliOnly: RAW });
+    const r = await both(['--endpoint-name', 'demo', '--body', '{"t":"model-error","__emulator":{"fault":"model-error","originalMessage":"bad input"}}'], {
+      cliOnly: RAW,
+    });
     assertSame(r);
     assert.equal(r.ours.code, 254);
-    assert.match(r.ours.stderr, /^\nAn error occurred \(ModelError\) when calling the InvokeEndpoint operation: Received client error \(400\) from primary with message "bad input"\. See https:\/\/.* for more information\.\n$/);
+    assert.match(
+      r.ours.stderr,
+      /^\nAn error occurred \(ModelError\) when calling the InvokeEndpoint operation: Received client error \(400\) from primary with message "bad input"\. See https:\/\/.* for more information\.\n$/,
+    );
     assert.equal(r.ours.stdout, '');
     assert.equal(r.ours.out, undefined);
     assert.equal(r.ours.sent.length, 1, 'a ModelError is the answer: not retried');
@@ -107,7 +135,10 @@ describe('--body: one call, like aws sagemaker-runtime invoke-endpoint', { skip,
     const r = await both(['--endpoint-name', 'no-such-endpoint', '--body', '{"t":"unknown"}'], { cliOnly: RAW });
     assertSame(r);
     assert.equal(r.ours.code, 254);
-    assert.equal(r.ours.stderr, '\nAn error occurred (ValidationError) when calling the InvokeEndpoint operation: Endpoint no-such-endpoint of account 123456789012 not found.\n');
+    assert.equal(
+      r.ours.stderr,
+      '\nAn error occurred (ValidationError) when calling the InvokeEndpoint operation: Endpoint no-such-endpoint of account 123456789012 not found.\n',
+    );
   });
 
   test('throttled on every attempt: "(reached max retries: 2)", exit 254', async () => {
@@ -138,7 +169,10 @@ describe('--body: what only sm-invoke does', () => {
     const from = emu.log.length;
     const r = await runCli(['--endpoint-url', emu.url, '--endpoint-name', 'mirror', '--body', 'aGVsbG8=', '--content-type', 'text/plain', out]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(emu.log.slice(from).map((e) => e.body), [Buffer.from('aGVsbG8=')]);
+    assert.deepEqual(
+      emu.log.slice(from).map((e) => e.body),
+      [Buffer.from('aGVsbG8=')],
+    );
     assert.deepEqual(readFileSync(out), Buffer.from('aGVsbG8='));
   });
 
@@ -151,7 +185,17 @@ describe('--body: what only sm-invoke does', () => {
 
   test('session ids in the metadata (this AWS CLI has no --session-id)', async () => {
     const dir = tempDir();
-    const open = await runCli(['--endpoint-url', emu.url, '--endpoint-name', 'demo', '--session-id', 'NEW_SESSION', '--body', '{"t":"session"}', join(dir, 'a')]);
+    const open = await runCli([
+      '--endpoint-url',
+      emu.url,
+      '--endpoint-name',
+      'demo',
+      '--session-id',
+      'NEW_SESSION',
+      '--body',
+      '{"t":"session"}',
+      join(dir, 'a'),
+    ]);
     assert.equal(open.code, 0, open.stderr);
     const meta = JSON.parse(open.stdout.toString()) as Record<string, string>;
     assert.deepEqual(Object.keys(meta), ['ContentType', 'InvokedProductionVariant', 'NewSessionId']);

@@ -83,11 +83,14 @@ describe('region from instance metadata (IMDSv2), through the built binary', () 
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.lines[0]?.ok, true, JSON.stringify(r.lines[0]));
     assert.deepEqual(imds.calls.slice(before), ['PUT /latest/api/token', 'GET /latest/meta-data/placement/region'], 'IMDSv2: a token, then the region');
-    assert.match(r.stderr, /^sm-invoke: region eu-central-1 \(from instance metadata \(IMDS\)\); requests go to http:\/\/127\.0\.0\.1:\d+; max attempts 3 \(from default\); retry mode standard \(from default\)$/m);
+    assert.match(
+      r.stderr,
+      /^sm-invoke: region eu-central-1 \(from instance metadata \(IMDS\)\); requests go to http:\/\/127\.0\.0\.1:\d+; max attempts 3 \(from default\); retry mode standard \(from default\)$/m,
+    );
     assert.match(r.stderr, /Credential=AKIA\*\*\*\*\/\d{8}\/eu-central-1\/sagemaker\/aws4_request/);
   });
 
-  test('without --endpoint-url the request goes to that region\'s endpoint (--dry-run)', async () => {
+  test("without --endpoint-url the request goes to that region's endpoint (--dry-run)", async () => {
     const r = await runCli(['--endpoint-name', 'demo', '--dry-run'], { command: BINARY, input: '{"x":1}\n', env: imdsEnv() });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.lines[0]?.request?.url, 'https://runtime.sagemaker.eu-central-1.amazonaws.com/endpoints/demo/invocations');
@@ -95,7 +98,11 @@ describe('region from instance metadata (IMDSv2), through the built binary', () 
 
   test('any configured region wins; instance metadata is not asked', async () => {
     const before = imds.calls.length;
-    const r = await runCli(['--endpoint-name', 'demo', '--dry-run'], { command: BINARY, input: '{"x":1}\n', env: imdsEnv({ AWS_DEFAULT_REGION: 'ap-northeast-2' }) });
+    const r = await runCli(['--endpoint-name', 'demo', '--dry-run'], {
+      command: BINARY,
+      input: '{"x":1}\n',
+      env: imdsEnv({ AWS_DEFAULT_REGION: 'ap-northeast-2' }),
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.lines[0]?.request?.url, 'https://runtime.sagemaker.ap-northeast-2.amazonaws.com/endpoints/demo/invocations');
     assert.equal(imds.calls.length, before);
@@ -106,15 +113,20 @@ describe('region from instance metadata (IMDSv2), through the built binary', () 
     const r = await runCli(['--endpoint-name', 'demo'], { command: BINARY, input: '{"x":1}\n', env: imdsEnv({ AWS_EC2_METADATA_DISABLED: 'true' }) });
     assert.equal(r.code, 2);
     assert.equal(r.stdout.length, 0);
-    assert.equal(r.stderr, 'sm-invoke: no region: give --region, or set AWS_REGION, or region in profile "default" of the AWS config file'
-      + ' (instance metadata is off: AWS_EC2_METADATA_DISABLED)\n');
+    assert.equal(
+      r.stderr,
+      'sm-invoke: no region: give --region, or set AWS_REGION, or region in profile "default" of the AWS config file' +
+        ' (instance metadata is off: AWS_EC2_METADATA_DISABLED)\n',
+    );
     assert.equal(imds.calls.length, before);
   });
 
   test('instance metadata that does not answer: the same usage error, quickly', async () => {
     const started = Date.now();
     const r = await runCli(['--endpoint-name', 'demo'], {
-      command: BINARY, input: '{"x":1}\n', env: imdsEnv({ AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${await closedPort()}` }),
+      command: BINARY,
+      input: '{"x":1}\n',
+      env: imdsEnv({ AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${await closedPort()}` }),
     });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^sm-invoke: no region: give --region, .* \(instance metadata gave none\)\n$/);
@@ -129,7 +141,9 @@ describe('region from instance metadata (IMDSv2), through the built binary', () 
     await new Promise<void>((resolve) => v1.listen(0, '127.0.0.1', resolve));
     try {
       const r = await runCli(['--endpoint-name', 'demo'], {
-        command: BINARY, input: '{"x":1}\n', env: imdsEnv({ AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${(v1.address() as AddressInfo).port}` }),
+        command: BINARY,
+        input: '{"x":1}\n',
+        env: imdsEnv({ AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${(v1.address() as AddressInfo).port}` }),
       });
       assert.equal(r.code, 2, 'the SDK uses IMDSv2 only for the region');
       assert.match(r.stderr, /instance metadata gave none/);
@@ -141,11 +155,25 @@ describe('region from instance metadata (IMDSv2), through the built binary', () 
 
 describe('retry settings from the profile and the environment, through the built binary', () => {
   const dir = tempDir();
-  writeFileSync(join(dir, 'config'), [
-    '[default]', 'region = eu-central-1', 'max_attempts = 2', '',
-    '[profile adaptive]', 'region = eu-central-1', 'retry_mode = adaptive', `aws_access_key_id = ${ACCESS_KEY_ID}`, `aws_secret_access_key = ${SECRET_ACCESS_KEY}`, '',
-    '[profile broken]', 'region = eu-central-1', 'max_attempts = many', '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'config'),
+    [
+      '[default]',
+      'region = eu-central-1',
+      'max_attempts = 2',
+      '',
+      '[profile adaptive]',
+      'region = eu-central-1',
+      'retry_mode = adaptive',
+      `aws_access_key_id = ${ACCESS_KEY_ID}`,
+      `aws_secret_access_key = ${SECRET_ACCESS_KEY}`,
+      '',
+      '[profile broken]',
+      'region = eu-central-1',
+      'max_attempts = many',
+      '',
+    ].join('\n'),
+  );
   const env = (extra: Record<string, string | undefined> = {}): Record<string, string> =>
     scrubbedEnv({ AWS_REGION: undefined, AWS_CONFIG_FILE: join(dir, 'config'), ...extra });
   /** --profile: credentials from that profile, not the environment. */
@@ -153,35 +181,59 @@ describe('retry settings from the profile and the environment, through the built
   const failing = (t: string): string => ndjson([{ body: { t, __emulator: { fault: 'unavailable', times: 99 } } }]);
 
   test('max_attempts from the profile; AWS_MAX_ATTEMPTS over it; --max-attempts over both', async () => {
-    const viaProfile = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--envelope'], { command: BINARY, input: failing('profile-attempts'), env: env() });
+    const viaProfile = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--envelope'], {
+      command: BINARY,
+      input: failing('profile-attempts'),
+      env: env(),
+    });
     assert.deepEqual([viaProfile.code, viaProfile.lines[0]?.attempts, viaProfile.lines[0]?.error?.code], [1, 2, 'ServiceUnavailable'], viaProfile.stderr);
-    const viaEnv = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--envelope'],
-      { command: BINARY, input: failing('env-attempts'), env: env({ AWS_MAX_ATTEMPTS: '4' }) });
+    const viaEnv = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--envelope'], {
+      command: BINARY,
+      input: failing('env-attempts'),
+      env: env({ AWS_MAX_ATTEMPTS: '4' }),
+    });
     assert.deepEqual([viaEnv.code, viaEnv.lines[0]?.attempts], [1, 4], viaEnv.stderr);
-    const viaFlag = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--envelope', '--max-attempts', '1'],
-      { command: BINARY, input: failing('flag-attempts'), env: env({ AWS_MAX_ATTEMPTS: '4' }) });
+    const viaFlag = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--envelope', '--max-attempts', '1'], {
+      command: BINARY,
+      input: failing('flag-attempts'),
+      env: env({ AWS_MAX_ATTEMPTS: '4' }),
+    });
     assert.deepEqual([viaFlag.code, viaFlag.lines[0]?.attempts], [1, 1], viaFlag.stderr);
   });
 
   test('retry_mode = adaptive runs --concurrency auto; an explicit --concurrency wins', async () => {
     const stats = join(dir, 'stats.json');
-    const r = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--profile', 'adaptive', '--stats-json', stats, '--debug'],
-      { command: BINARY, input: '{"x":1}\n', env: profileEnv() });
+    const r = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--profile', 'adaptive', '--stats-json', stats, '--debug'], {
+      command: BINARY,
+      input: '{"x":1}\n',
+      env: profileEnv(),
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /retry mode adaptive \(from profile "adaptive" \(retry_mode\)\)/);
     const { readFileSync } = await import('node:fs');
     assert.equal(typeof JSON.parse(readFileSync(stats, 'utf8')).concurrency, 'number', 'the adaptive limit is reported');
-    const fixed = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--profile', 'adaptive', '--concurrency', '2', '--stats-json', stats],
-      { command: BINARY, input: '{"x":1}\n', env: profileEnv() });
+    const fixed = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--profile', 'adaptive', '--concurrency', '2', '--stats-json', stats], {
+      command: BINARY,
+      input: '{"x":1}\n',
+      env: profileEnv(),
+    });
     assert.equal(fixed.code, 0, fixed.stderr);
     assert.equal(JSON.parse(readFileSync(stats, 'utf8')).concurrency, undefined, 'a fixed concurrency: no adaptive limit');
   });
 
   test('a bad value is a usage error naming its source, before anything is sent', async () => {
     const from = emu.log.length;
-    const bad = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--profile', 'broken'], { command: BINARY, input: '{"x":1}\n', env: profileEnv() });
+    const bad = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--profile', 'broken'], {
+      command: BINARY,
+      input: '{"x":1}\n',
+      env: profileEnv(),
+    });
     assert.deepEqual([bad.code, bad.stderr], [2, 'sm-invoke: profile "broken" (max_attempts) must be a whole number from 1 to 100, got "many"\n']);
-    const mode = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url], { command: BINARY, input: '{"x":1}\n', env: env({ AWS_RETRY_MODE: 'turbo' }) });
+    const mode = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url], {
+      command: BINARY,
+      input: '{"x":1}\n',
+      env: env({ AWS_RETRY_MODE: 'turbo' }),
+    });
     assert.deepEqual([mode.code, mode.stderr], [2, 'sm-invoke: AWS_RETRY_MODE must be one of standard, adaptive, legacy, got "turbo"\n']);
     assert.equal(emu.log.length, from);
   });

@@ -87,10 +87,11 @@ async function startBinaryEmulator(): Promise<{ url: string; stop: () => Promise
     });
     child.on('exit', (code) => reject(new Error(`emulate exited early with ${code}`)));
   });
-  const stop = () => new Promise<number | null>((resolve) => {
-    child.on('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  });
+  const stop = () =>
+    new Promise<number | null>((resolve) => {
+      child.on('exit', (code) => resolve(code));
+      child.kill('SIGTERM');
+    });
   return { url, stop };
 }
 
@@ -99,22 +100,44 @@ test('emulate + a piped run, both from the lone binary: results in order, exit c
   const emu = await startBinaryEmulator();
   try {
     const input = '{"n":1}\n{"n":2}\n\n{"n":3}\n';
-    const runEnv = { ...env, AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+    const runEnv = {
+      ...env,
+      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(binary, ['--endpoint-name', 'demo', '--content-type', 'application/json', '--endpoint-url', emu.url, '--concurrency', '2'],
-        { cwd: dir, env: runEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(binary, ['--endpoint-name', 'demo', '--content-type', 'application/json', '--endpoint-url', emu.url, '--concurrency', '2'], {
+        cwd: dir,
+        env: runEnv,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
       child.on('close', (code) => resolve({ code, stdout, stderr }));
       child.stdin.end(input);
     });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
-    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { line: number; ok: boolean; body: { body: string } });
-    assert.deepEqual(lines.map((l) => l.line), [1, 2, 4]);
-    assert.deepEqual(lines.map((l) => JSON.parse(l.body.body)), [{ n: 1 }, { n: 2 }, { n: 3 }]);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; ok: boolean; body: { body: string } });
+    assert.deepEqual(
+      lines.map((l) => l.line),
+      [1, 2, 4],
+    );
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l.body.body)),
+      [{ n: 1 }, { n: 2 }, { n: 3 }],
+    );
     assert.ok(lines.every((l) => l.ok));
   } finally {
     assert.equal(await emu.stop(), 0, 'emulate exits 0 on SIGTERM');

@@ -5,8 +5,22 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import {
-  appendFileSync, chmodSync, closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, statSync,
-  symlinkSync, truncateSync, writeFileSync, writeSync,
+  appendFileSync,
+  chmodSync,
+  closeSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -134,7 +148,7 @@ describe('an existing outfile', () => {
 });
 
 describe('two runs on one outfile', () => {
-  test('the second exits 2 at once; the lock goes with the first run, and a killed run\'s lock is taken over', async () => {
+  test("the second exits 2 at once; the lock goes with the first run, and a killed run's lock is taken over", async () => {
     const dir = tempDir();
     const slow = Array.from({ length: 40 }, (_, i) => JSON.stringify({ t: 'lock', i: i + 1, __emulator: { latencyMs: 30 } })).join('\n') + '\n';
     const input = file(dir, 'in.ndjson', slow);
@@ -184,8 +198,14 @@ describe('--resume-failed rewrites through a temporary file', () => {
     assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still a link');
     assert.equal(readlinkSync(link), target);
     assert.equal(statSync(target).mode & 0o777, 0o600);
-    const results = readFileSync(target, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ok: boolean });
-    assert.deepEqual(results.map((x) => x.ok), [true, true, true]);
+    const results = readFileSync(target, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { ok: boolean });
+    assert.deepEqual(
+      results.map((x) => x.ok),
+      [true, true, true],
+    );
     assert.deepEqual(readdirSync(realDir), ['results.ndjson']);
     assert.deepEqual(readdirSync(dir).sort(), ['in.ndjson', 'real', 'results.ndjson']);
   });
@@ -261,7 +281,11 @@ describe('write errors are failures', () => {
       assert.match(r.stderr, /cannot write results to .*out\.ndjson: ENOSPC/);
       assert.doesNotMatch(r.stderr, /not the same input/);
       assert.equal(readFileSync(out, 'utf8'), failedResults, 'the original is left as it was');
-      assert.deepEqual(readdirSync(mnt).filter((n) => n.includes('sm-invoke')), [], 'no temporary file left');
+      assert.deepEqual(
+        readdirSync(mnt).filter((n) => n.includes('sm-invoke')),
+        [],
+        'no temporary file left',
+      );
     });
   });
 });
@@ -315,8 +339,12 @@ print(json.dumps({'code': p.returncode, 'out': out.decode(), 'err': (err + rest)
 `;
     // (Not spawnSync: the emulator answers from this process's event loop.)
     const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(PYTHON!, ['-c', script, BINARY, '--endpoint-url', emu.url, '--endpoint-name', 'demo'], { env: scrubbedEnv(), timeout: 40_000 },
-        (err, stdout, stderr) => resolve({ status: err ? 1 : 0, stdout, stderr }));
+      execFile(
+        PYTHON!,
+        ['-c', script, BINARY, '--endpoint-url', emu.url, '--endpoint-name', 'demo'],
+        { env: scrubbedEnv(), timeout: 40_000 },
+        (err, stdout, stderr) => resolve({ status: err ? 1 : 0, stdout, stderr }),
+      );
     });
     assert.equal(r.status, 0, `pty runner: ${r.stderr}`);
     const res = JSON.parse(r.stdout) as { code: number; out: string; err: string };
@@ -330,7 +358,10 @@ describe('a stop while the reader is stuck', () => {
   test('SIGTERM with stdout blocked: exit 143 within the grace period, with the usual message', async () => {
     const pad = 'q'.repeat(2000);
     const input = Buffer.from(Array.from({ length: 3000 }, (_, i) => JSON.stringify({ t: 'stuck', i, pad })).join('\n') + '\n');
-    const child = spawn(BINARY, ['--endpoint-url', emu.url, '--endpoint-name', 'demo', '--concurrency', '16'], { env: scrubbedEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(BINARY, ['--endpoint-url', emu.url, '--endpoint-name', 'demo', '--concurrency', '16'], {
+      env: scrubbedEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     child.stdin.on('error', () => undefined);
     child.stdin.end(input);
     const err: Buffer[] = [];
@@ -352,10 +383,7 @@ describe('a stop while the reader is stuck', () => {
 describe('--output body', () => {
   test('an empty successful body is "" (an empty line is a failure), and --resume counts it as answered', async () => {
     const dir = tempDir();
-    const input = file(dir, 'in.ndjson', [
-      JSON.stringify({ body: '' }),
-      JSON.stringify({ body: 'x' }),
-    ].join('\n') + '\n');
+    const input = file(dir, 'in.ndjson', [JSON.stringify({ body: '' }), JSON.stringify({ body: 'x' })].join('\n') + '\n');
     const out = join(dir, 'out.txt');
     const r = await run(['--endpoint-name', 'mirror', '--envelope', '--output', 'body', '--accept', 'text/plain', out], input);
     assert.equal(r.code, 0, r.stderr);
@@ -371,7 +399,10 @@ describe('body mode lines', () => {
     const from = emu.log.length;
     const r = await run(['--endpoint-name', 'mirror', '--output', 'body', '--content-type', 'text/plain'], Buffer.from('abc\r\r\ndef\r\nlast\r'));
     assert.equal(r.code, 0, r.stderr);
-    const bodies = emu.log.slice(from).map((e) => e.body.toString('latin1')).sort();
+    const bodies = emu.log
+      .slice(from)
+      .map((e) => e.body.toString('latin1'))
+      .sort();
     assert.deepEqual(bodies, ['abc\r', 'def', 'last\r']);
   });
 });
@@ -381,7 +412,10 @@ describe('credentials that cannot be sent', () => {
     const env = scrubbedEnv({ AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjEXAMPLE\nsecond-line' });
     const r = await run(['--endpoint-name', 'demo'], Buffer.from(records(50, 'badtoken')), { env });
     assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /fatal: could not get AWS credentials: the session token has a newline at position 24 of 35, which cannot be sent in an HTTP header/);
+    assert.match(
+      r.stderr,
+      /fatal: could not get AWS credentials: the session token has a newline at position 24 of 35, which cannot be sent in an HTTP header/,
+    );
     assert.equal(r.stdout.length, 0);
     assert.equal(requestsTagged('badtoken'), 0);
   });
@@ -419,7 +453,10 @@ describe('memory behind a stalled record', () => {
     closeSync(fd);
     const out = join(dir, 'out.ndjson');
     const input = openSync(path, 'r');
-    const child = spawn(BINARY, ['--endpoint-url', emu.url, '--endpoint-name', 'demo', '--concurrency', '32', out], { env: scrubbedEnv(), stdio: [input, 'ignore', 'pipe'] });
+    const child = spawn(BINARY, ['--endpoint-url', emu.url, '--endpoint-name', 'demo', '--concurrency', '32', out], {
+      env: scrubbedEnv(),
+      stdio: [input, 'ignore', 'pipe'],
+    });
     closeSync(input);
     const err: Buffer[] = [];
     child.stderr!.on('data', (c: Buffer) => err.push(c));
@@ -433,6 +470,9 @@ describe('memory behind a stalled record', () => {
     assert.match(stderr, /large records: \d+ in flight fill the memory for records and waiting results \(--max-buffer-mib 32\)/);
     const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
     assert.equal(lines.length, 100);
-    assert.deepEqual(lines.map((l) => (JSON.parse(l) as { line: number }).line), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as { line: number }).line),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
   });
 });

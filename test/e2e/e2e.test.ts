@@ -12,7 +12,10 @@ before(async () => {
     endpoints: {
       demo: { variants: [{ name: 'AllTraffic' }] },
       multi: {
-        variants: [{ name: 'AllTraffic', weight: 1 }, { name: 'canary', weight: 1 }],
+        variants: [
+          { name: 'AllTraffic', weight: 1 },
+          { name: 'canary', weight: 1 },
+        ],
         containers: ['c1', 'c2'],
         models: '*',
         inferenceComponents: ['ic-1', 'ic-2'],
@@ -29,12 +32,34 @@ const logFor = (from: number) => emu.log.slice(from);
 describe('request options reach the service as the right headers', () => {
   test('every flag', async () => {
     const from = emu.log.length;
-    const r = await runCli([
-      ...base(), '--endpoint-name', 'multi', '--content-type', 'application/json', '--accept', 'application/json',
-      '--custom-attributes', 'trace=1; c=2', '--target-model', 'model-a.tar.gz', '--target-variant', 'canary',
-      '--target-container-hostname', 'c2', '--inference-id', 'id 42', '--inference-component-name', 'ic-1',
-      '--session-id', 'NEW_SESSION', '--enable-explanations', '`true`',
-    ], { input: '{"x":1}\n' });
+    const r = await runCli(
+      [
+        ...base(),
+        '--endpoint-name',
+        'multi',
+        '--content-type',
+        'application/json',
+        '--accept',
+        'application/json',
+        '--custom-attributes',
+        'trace=1; c=2',
+        '--target-model',
+        'model-a.tar.gz',
+        '--target-variant',
+        'canary',
+        '--target-container-hostname',
+        'c2',
+        '--inference-id',
+        'id 42',
+        '--inference-component-name',
+        'ic-1',
+        '--session-id',
+        'NEW_SESSION',
+        '--enable-explanations',
+        '`true`',
+      ],
+      { input: '{"x":1}\n' },
+    );
     assert.equal(r.code, 0, r.stderr);
     const [req] = logFor(from);
     assert.ok(req);
@@ -43,7 +68,7 @@ describe('request options reach the service as the right headers', () => {
     assert.equal(req.body.toString(), '{"x":1}');
     const h = req.headers;
     assert.equal(h['content-type'], 'application/json');
-    assert.equal(h['accept'], 'application/json');
+    assert.equal(h.accept, 'application/json');
     assert.equal(h['x-amzn-sagemaker-custom-attributes'], 'trace=1; c=2');
     assert.equal(h['x-amzn-sagemaker-target-model'], 'model-a.tar.gz');
     assert.equal(h['x-amzn-sagemaker-target-variant'], 'canary');
@@ -63,12 +88,23 @@ describe('request options reach the service as the right headers', () => {
   test('every envelope field overrides the flag, and null clears it', async () => {
     const from = emu.log.length;
     const record = {
-      endpointName: 'multi', contentType: 'text/csv', accept: 'application/jsonlines', customAttributes: 'a=b',
-      targetModel: 'm2', targetVariant: 'AllTraffic', targetContainerHostname: 'c1', inferenceId: 'rec-1',
-      inferenceComponentName: 'ic-2', sessionId: 'NEW_SESSION', enableExplanations: '`false`', body: '1,2,3', meta: { k: [1, 'two'] },
+      endpointName: 'multi',
+      contentType: 'text/csv',
+      accept: 'application/jsonlines',
+      customAttributes: 'a=b',
+      targetModel: 'm2',
+      targetVariant: 'AllTraffic',
+      targetContainerHostname: 'c1',
+      inferenceId: 'rec-1',
+      inferenceComponentName: 'ic-2',
+      sessionId: 'NEW_SESSION',
+      enableExplanations: '`false`',
+      body: '1,2,3',
+      meta: { k: [1, 'two'] },
     };
-    const r = await runCli([...base(), '--envelope', '--endpoint-name', 'demo', '--content-type', 'application/json', '--accept', 'x/y'],
-      { input: ndjson([record, { body: { n: 1 }, contentType: null, accept: '' }]) });
+    const r = await runCli([...base(), '--envelope', '--endpoint-name', 'demo', '--content-type', 'application/json', '--accept', 'x/y'], {
+      input: ndjson([record, { body: { n: 1 }, contentType: null, accept: '' }]),
+    });
     assert.equal(r.code, 0, r.stderr);
     const [a, b] = logFor(from);
     assert.equal(a?.path, '/endpoints/multi/invocations');
@@ -76,17 +112,22 @@ describe('request options reach the service as the right headers', () => {
     assert.deepEqual(
       Object.fromEntries(Object.entries(a!.headers).filter(([k]) => k.startsWith('x-amzn-sagemaker-') || k === 'content-type' || k === 'accept')),
       {
-        'content-type': 'text/csv', accept: 'application/jsonlines', 'x-amzn-sagemaker-custom-attributes': 'a=b',
-        'x-amzn-sagemaker-target-model': 'm2', 'x-amzn-sagemaker-target-variant': 'AllTraffic',
-        'x-amzn-sagemaker-target-container-hostname': 'c1', 'x-amzn-sagemaker-inference-id': 'rec-1',
-        'x-amzn-sagemaker-inference-component': 'ic-2', 'x-amzn-sagemaker-session-id': 'NEW_SESSION',
+        'content-type': 'text/csv',
+        accept: 'application/jsonlines',
+        'x-amzn-sagemaker-custom-attributes': 'a=b',
+        'x-amzn-sagemaker-target-model': 'm2',
+        'x-amzn-sagemaker-target-variant': 'AllTraffic',
+        'x-amzn-sagemaker-target-container-hostname': 'c1',
+        'x-amzn-sagemaker-inference-id': 'rec-1',
+        'x-amzn-sagemaker-inference-component': 'ic-2',
+        'x-amzn-sagemaker-session-id': 'NEW_SESSION',
         'x-amzn-sagemaker-enable-explanations': '`false`',
       },
     );
     assert.equal(b?.path, '/endpoints/demo/invocations');
     assert.equal(b?.body.toString(), '{"n":1}');
     assert.equal(b?.headers['content-type'], undefined, 'null clears the --content-type default');
-    assert.equal(b?.headers['accept'], undefined, '"" clears the --accept default');
+    assert.equal(b?.headers.accept, undefined, '"" clears the --accept default');
     assert.deepEqual(r.lines[0]?.meta, { k: [1, 'two'] });
     assert.equal(r.lines[0]?.inferenceId, 'rec-1');
   });
@@ -105,12 +146,18 @@ describe('bodies are sent byte for byte', () => {
     assert.equal(r.code, 0, r.stderr);
     const bodies = logFor(from).map((e) => e.body);
     assert.deepEqual(bodies, [
-      Buffer.from('{"bom":1}'), Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x80, 0x7d]), Buffer.from('héllo wörld ☃'), Buffer.from('last line, no newline'),
+      Buffer.from('{"bom":1}'),
+      Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x80, 0x7d]),
+      Buffer.from('héllo wörld ☃'),
+      Buffer.from('last line, no newline'),
     ]);
     // The mirror model answers with the same bytes: text as text, non-UTF-8 as base64.
     assert.equal(r.lines[1]?.bodyBase64, Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x80, 0x7d]).toString('base64'));
     assert.equal(r.lines[2]?.body, 'héllo wörld ☃');
-    assert.deepEqual(r.lines.map((l) => l.line), [1, 2, 3, 4]);
+    assert.deepEqual(
+      r.lines.map((l) => l.line),
+      [1, 2, 3, 4],
+    );
   });
 
   test('envelope mode: bodyBase64 binary, string as UTF-8, JSON value as compact JSON', async () => {
@@ -120,20 +167,28 @@ describe('bodies are sent byte for byte', () => {
       input: ndjson([{ bodyBase64: binary.toString('base64') }, { body: 'tëxt\n"q"' }, { body: { a: [1, 2, { b: null }], s: 'é' } }, { body: 42 }]),
     });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(logFor(from).map((e) => e.body), [
-      binary, Buffer.from('tëxt\n"q"'), Buffer.from('{"a":[1,2,{"b":null}],"s":"é"}'), Buffer.from('42'),
-    ]);
+    assert.deepEqual(
+      logFor(from).map((e) => e.body),
+      [binary, Buffer.from('tëxt\n"q"'), Buffer.from('{"a":[1,2,{"b":null}],"s":"é"}'), Buffer.from('42')],
+    );
     assert.equal(r.lines[0]?.bodyBase64, binary.toString('base64'));
   });
 });
 
 describe('results', () => {
   test('one line per record in input order; blank lines are not records; line numbers count input lines', async () => {
-    const r = await runCli([...base(), '--endpoint-name', 'demo', '--content-type', 'application/json', '--concurrency', '4'],
-      { input: '{"i":1}\n\n   \n{"i":2}\n{"i":3}\n' });
+    const r = await runCli([...base(), '--endpoint-name', 'demo', '--content-type', 'application/json', '--concurrency', '4'], {
+      input: '{"i":1}\n\n   \n{"i":2}\n{"i":3}\n',
+    });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.lines.map((l) => l.line), [1, 4, 5]);
-    assert.deepEqual(r.lines.map((l) => JSON.parse(l.body.body).i), [1, 2, 3]);
+    assert.deepEqual(
+      r.lines.map((l) => l.line),
+      [1, 4, 5],
+    );
+    assert.deepEqual(
+      r.lines.map((l) => JSON.parse(l.body.body).i),
+      [1, 2, 3],
+    );
     for (const l of r.lines) {
       assert.equal(l.ok, true);
       assert.equal(l.status, 200);
@@ -158,7 +213,7 @@ describe('results', () => {
     assert.match(r.stderr, /^sm-invoke: line 3: ModelError: Received client error/m);
   });
 
-  test('a service error is that record\'s result, with the ModelError details; exit 1', async () => {
+  test("a service error is that record's result, with the ModelError details; exit 1", async () => {
     const r = await runCli([...base(), '--endpoint-name', 'demo', '--envelope'], {
       input: ndjson([
         { body: 1 },
@@ -167,11 +222,14 @@ describe('results', () => {
       ]),
     });
     assert.equal(r.code, 1);
-    assert.deepEqual(r.lines.map((l) => l.ok), [true, false, true]);
+    assert.deepEqual(
+      r.lines.map((l) => l.ok),
+      [true, false, true],
+    );
     const e = r.lines[1]!;
     assert.equal(e.inferenceId, 'x1');
     assert.equal(e.meta, 'm');
-    assert.equal(e.attempts, 1, 'a ModelError is the model\'s answer: not retried');
+    assert.equal(e.attempts, 1, "a ModelError is the model's answer: not retried");
     assert.equal(e.error.code, 'ModelError');
     assert.equal(e.error.status, 424);
     assert.equal(e.error.originalStatusCode, 503);
@@ -185,8 +243,14 @@ describe('results', () => {
     const r = await runCli([...base(), '--endpoint-name', 'demo', file], { input: 'a\nb\n' });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.length, 0);
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number });
-    assert.deepEqual(lines.map((l) => l.line), [1, 2]);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number });
+    assert.deepEqual(
+      lines.map((l) => l.line),
+      [1, 2],
+    );
   });
 
   test('empty input: no output, exit 0', async () => {
@@ -219,7 +283,10 @@ describe('credentials and region', () => {
     const env = scrubbedEnv({ AWS_CONFIG_FILE: join(dir, 'config'), AWS_PROFILE: 'proc' }, false);
     const r = await runCli([...base(), '--endpoint-name', 'demo'], { input: 'x\ny\n', env });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.lines.map((l) => l.ok), [true, true]);
+    assert.deepEqual(
+      r.lines.map((l) => l.ok),
+      [true, true],
+    );
   });
 
   test('no credentials anywhere: one fatal message, exit 3, nothing on stdout', async () => {
@@ -232,8 +299,10 @@ describe('credentials and region', () => {
 
   test('wrong secret: InvalidSignatureException stops the run, exit 3', async () => {
     const from = emu.log.length;
-    const r = await runCli([...base(), '--endpoint-name', 'demo', '--concurrency', '1'],
-      { input: 'a\nb\nc\nd\n', env: scrubbedEnv({ AWS_SECRET_ACCESS_KEY: 'wrong' }) });
+    const r = await runCli([...base(), '--endpoint-name', 'demo', '--concurrency', '1'], {
+      input: 'a\nb\nc\nd\n',
+      env: scrubbedEnv({ AWS_SECRET_ACCESS_KEY: 'wrong' }),
+    });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /^sm-invoke: fatal: InvalidSignatureException: The request signature we calculated does not match/m);
     assert.equal(r.stderr.split('\n').filter(Boolean).length, 4, 'one short message (not the canonical request), a hint, a summary, how to go on');
@@ -247,10 +316,14 @@ describe('credentials and region', () => {
   });
 
   test('an unknown endpoint named by one envelope fails only the records naming it', async () => {
-    const r = await runCli([...base(), '--envelope', '--endpoint-name', 'demo', '--concurrency', '1'],
-      { input: ndjson([{ body: 1 }, { body: 2, endpointName: 'gone' }, { body: 3 }, { body: 4, endpointName: 'gone' }]) });
+    const r = await runCli([...base(), '--envelope', '--endpoint-name', 'demo', '--concurrency', '1'], {
+      input: ndjson([{ body: 1 }, { body: 2, endpointName: 'gone' }, { body: 3 }, { body: 4, endpointName: 'gone' }]),
+    });
     assert.equal(r.code, 1);
-    assert.deepEqual(r.lines.map((l) => l.ok), [true, false, true, false]);
+    assert.deepEqual(
+      r.lines.map((l) => l.ok),
+      [true, false, true, false],
+    );
     assert.match(r.lines[3]!.error.message, /not found \(see line 2\)/);
   });
 
@@ -262,7 +335,8 @@ describe('credentials and region', () => {
 
   test('AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME and AWS_DEFAULT_REGION are honoured', async () => {
     const r = await runCli(['--endpoint-name', 'demo'], {
-      input: 'x\n', env: scrubbedEnv({ AWS_REGION: undefined, AWS_DEFAULT_REGION: 'us-east-1', AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: emu.url }),
+      input: 'x\n',
+      env: scrubbedEnv({ AWS_REGION: undefined, AWS_DEFAULT_REGION: 'us-east-1', AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: emu.url }),
     });
     assert.equal(r.code, 0, r.stderr);
   });
@@ -304,6 +378,12 @@ describe('--resume and earlier failures', () => {
     const resumed = await runCli([...base(), '--endpoint-name', 'demo', '--envelope', '--resume', file], { input });
     assert.equal(resumed.code, 1, 'record 2 failed in the earlier run');
     assert.match(resumed.stderr, /1 of the records answered before this run had failed \(--resume-failed sends them again\)/);
-    assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { ok: boolean }).ok), [true, false, true]);
+    assert.deepEqual(
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { ok: boolean }).ok),
+      [true, false, true],
+    );
   });
 });

@@ -35,7 +35,11 @@ after(() => emu.close());
 const url = (): string[] => ['--endpoint-url', emu.url];
 const since = (from: number, tag: string): RequestLogEntry[] => emu.log.slice(from).filter((e) => e.body.includes(`"t":"${tag}"`));
 const parse = (text: string | Buffer): Array<Record<string, any>> =>
-  text.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+  text
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
 /** Result files compared byte for byte, except the measured round trip. */
 const normalize = (text: string): string => text.replace(/"latencyMs":\d+/g, '"latencyMs":0');
 const countLines = (path: string): number => {
@@ -93,68 +97,87 @@ async function closedPort(): Promise<number> {
 const PROGRESS = /^(\d+) done, (\d+) failed, (\d+) retried, (\d+) in flight, (\d+)\/s(?:, (\d+\.\d)%(?:, ETA (\S+))?)?$/;
 
 describe('progress', { concurrency: true }, () => {
-  test('on a terminal: a status line at most ~10 times a second, cleared at the end; stdout has only results',
-    { skip: PYTHON ? false : 'python3 with the pty module is needed to give the CLI a terminal' }, async () => {
-      // 160 records, 4 at a time, 40 ms each: at least 1.6 s. Line 1 fails, line 2 is throttled once.
-      const N = 160;
-      const lines = records('tty', N, (i) => (i === 1 ? { fault: 'model-error' } : i === 2 ? { fault: 'throttle', times: 1 } : { latencyMs: 40 }));
-      const r = await runCliOnPty([...url(), '--endpoint-name', 'demo', '--concurrency', '4'], inputFile(lines), scrubbedEnv());
-      assert.equal(r.code, 1, r.stderr);
+  test('on a terminal: a status line at most ~10 times a second, cleared at the end; stdout has only results', {
+    skip: PYTHON ? false : 'python3 with the pty module is needed to give the CLI a terminal',
+  }, async () => {
+    // 160 records, 4 at a time, 40 ms each: at least 1.6 s. Line 1 fails, line 2 is throttled once.
+    const N = 160;
+    const lines = records('tty', N, (i) => (i === 1 ? { fault: 'model-error' } : i === 2 ? { fault: 'throttle', times: 1 } : { latencyMs: 40 }));
+    const r = await runCliOnPty([...url(), '--endpoint-name', 'demo', '--concurrency', '4'], inputFile(lines), scrubbedEnv());
+    assert.equal(r.code, 1, r.stderr);
 
-      // stdout: the results and nothing else.
-      assert.deepEqual(parse(r.stdout).map((l) => l.line), Array.from({ length: N }, (_, i) => i + 1));
-      assert.ok(!r.stdout.includes('\x1b') && !r.stdout.includes('\r'), 'no terminal codes on stdout');
+    // stdout: the results and nothing else.
+    assert.deepEqual(
+      parse(r.stdout).map((l) => l.line),
+      Array.from({ length: N }, (_, i) => i + 1),
+    );
+    assert.ok(!r.stdout.includes('\x1b') && !r.stdout.includes('\r'), 'no terminal codes on stdout');
 
-      // stderr: redraws, each `\r\x1b[K` + the status line, then a last clear and the stats block.
-      const parts = r.stderr.split('\r\x1b[K');
-      assert.equal(parts[0], '', 'the status line starts with a clear');
-      const redraws = parts.slice(1, -1);
-      const stats = parts[parts.length - 1]!;
-      assert.match(stats, /^records: 160 \(159 ok, 1 failed, 0 skipped\)\nattempts: 161 \(1 retries, 1 throttled\)\ntime: \d+\.\d\ds, \d+\.\d records\/s\nlatency: p50 [\d.]+ms, p90 [\d.]+ms, p99 [\d.]+ms, max \d+ms\n$/,
-        'the line is cleared before the summary, which is always shown on a terminal');
-      assert.ok(redraws.length >= 3, `${redraws.length} redraws in ${Math.round(r.ms)} ms`);
-      // At most ~10 a second: generous, but a redraw per record (160) or per ms would fail it.
-      assert.ok(redraws.length <= (r.ms / 1000) * 12 + 2, `${redraws.length} redraws in ${Math.round(r.ms)} ms`);
-      const parsed = redraws.map((text) => {
-        const m = PROGRESS.exec(text);
-        assert.ok(m, `a status line: ${JSON.stringify(text)}`);
-        return { done: Number(m[1]), failed: Number(m[2]), retried: Number(m[3]), inFlight: Number(m[4]), rate: Number(m[5]), pct: m[6], eta: m[7] };
-      });
-      for (const p of parsed) {
-        assert.ok(p.inFlight <= 4, 'in flight never above --concurrency');
-        assert.ok(p.pct !== undefined, 'stdin is a regular file: the percentage is shown');
-      }
-      for (let i = 1; i < parsed.length; i++) {
-        assert.ok(parsed[i]!.done >= parsed[i - 1]!.done, 'done never goes back');
-        assert.ok(Number(parsed[i]!.pct) >= Number(parsed[i - 1]!.pct), 'the percentage never goes back');
-      }
-      // The percentage follows the records taken, not stdin's read-ahead (a small file is read at once).
-      assert.ok(Math.min(...parsed.map((p) => Number(p.pct))) < 50, `percentages: ${parsed.map((p) => p.pct).join(' ')}`);
-      const last = parsed[parsed.length - 1]!;
-      assert.deepEqual([last.failed, last.retried], [1, 1], 'the failure and the retry are counted');
-      assert.ok(parsed.some((p) => p.inFlight > 0 && p.rate > 0), 'records/s and in flight are live');
-      assert.ok(parsed.some((p) => p.eta !== undefined && /^\d+s$/.test(p.eta)), 'an ETA once the run has gone on for a second');
+    // stderr: redraws, each `\r\x1b[K` + the status line, then a last clear and the stats block.
+    const parts = r.stderr.split('\r\x1b[K');
+    assert.equal(parts[0], '', 'the status line starts with a clear');
+    const redraws = parts.slice(1, -1);
+    const stats = parts[parts.length - 1]!;
+    assert.match(
+      stats,
+      /^records: 160 \(159 ok, 1 failed, 0 skipped\)\nattempts: 161 \(1 retries, 1 throttled\)\ntime: \d+\.\d\ds, \d+\.\d records\/s\nlatency: p50 [\d.]+ms, p90 [\d.]+ms, p99 [\d.]+ms, max \d+ms\n$/,
+      'the line is cleared before the summary, which is always shown on a terminal',
+    );
+    assert.ok(redraws.length >= 3, `${redraws.length} redraws in ${Math.round(r.ms)} ms`);
+    // At most ~10 a second: generous, but a redraw per record (160) or per ms would fail it.
+    assert.ok(redraws.length <= (r.ms / 1000) * 12 + 2, `${redraws.length} redraws in ${Math.round(r.ms)} ms`);
+    const parsed = redraws.map((text) => {
+      const m = PROGRESS.exec(text);
+      assert.ok(m, `a status line: ${JSON.stringify(text)}`);
+      return { done: Number(m[1]), failed: Number(m[2]), retried: Number(m[3]), inFlight: Number(m[4]), rate: Number(m[5]), pct: m[6], eta: m[7] };
     });
+    for (const p of parsed) {
+      assert.ok(p.inFlight <= 4, 'in flight never above --concurrency');
+      assert.ok(p.pct !== undefined, 'stdin is a regular file: the percentage is shown');
+    }
+    for (let i = 1; i < parsed.length; i++) {
+      assert.ok(parsed[i]!.done >= parsed[i - 1]!.done, 'done never goes back');
+      assert.ok(Number(parsed[i]!.pct) >= Number(parsed[i - 1]!.pct), 'the percentage never goes back');
+    }
+    // The percentage follows the records taken, not stdin's read-ahead (a small file is read at once).
+    assert.ok(Math.min(...parsed.map((p) => Number(p.pct))) < 50, `percentages: ${parsed.map((p) => p.pct).join(' ')}`);
+    const last = parsed[parsed.length - 1]!;
+    assert.deepEqual([last.failed, last.retried], [1, 1], 'the failure and the retry are counted');
+    assert.ok(
+      parsed.some((p) => p.inFlight > 0 && p.rate > 0),
+      'records/s and in flight are live',
+    );
+    assert.ok(
+      parsed.some((p) => p.eta !== undefined && /^\d+s$/.test(p.eta)),
+      'an ETA once the run has gone on for a second',
+    );
+  });
 
-  test('stdout on the same terminal: every result starts on a line of its own, never after the status line',
-    { skip: PYTHON ? false : 'python3 with the pty module is needed to give the CLI a terminal' }, async () => {
-      // One at a time, 30 ms each: a redraw lands between most results.
-      const lines = records('tty-both', 40, () => ({ latencyMs: 30 }));
-      const r = await runCliOnPty([...url(), '--endpoint-name', 'demo', '--concurrency', '1', '--no-stats'], inputFile(lines), scrubbedEnv(), true);
-      assert.equal(r.code, 0, r.stderr);
-      const screen = r.stderr;
-      const starts = [...screen.matchAll(/\{"line":(\d+),/g)];
-      assert.deepEqual(starts.map((m) => Number(m[1])), Array.from({ length: 40 }, (_, i) => i + 1));
-      assert.ok(screen.includes('\r\x1b[K1'), 'the status line was drawn');
-      for (const m of starts) {
-        const before = screen.slice(0, m.index);
-        assert.ok(before === '' || before.endsWith('\n') || before.endsWith('\r\x1b[K'),
-          `result ${m[1]} follows ${JSON.stringify(before.slice(-60))}`);
-      }
-      // What is left once the status line's redraws are taken out is exactly the results.
-      const text = screen.replace(/\r\x1b\[K[^\r\n{]*/g, '');
-      assert.deepEqual(parse(text).map((l) => l.line), Array.from({ length: 40 }, (_, i) => i + 1));
-    });
+  test('stdout on the same terminal: every result starts on a line of its own, never after the status line', {
+    skip: PYTHON ? false : 'python3 with the pty module is needed to give the CLI a terminal',
+  }, async () => {
+    // One at a time, 30 ms each: a redraw lands between most results.
+    const lines = records('tty-both', 40, () => ({ latencyMs: 30 }));
+    const r = await runCliOnPty([...url(), '--endpoint-name', 'demo', '--concurrency', '1', '--no-stats'], inputFile(lines), scrubbedEnv(), true);
+    assert.equal(r.code, 0, r.stderr);
+    const screen = r.stderr;
+    const starts = [...screen.matchAll(/\{"line":(\d+),/g)];
+    assert.deepEqual(
+      starts.map((m) => Number(m[1])),
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
+    assert.ok(screen.includes('\r\x1b[K1'), 'the status line was drawn');
+    for (const m of starts) {
+      const before = screen.slice(0, m.index);
+      assert.ok(before === '' || before.endsWith('\n') || before.endsWith('\r\x1b[K'), `result ${m[1]} follows ${JSON.stringify(before.slice(-60))}`);
+    }
+    // What is left once the status line's redraws are taken out is exactly the results.
+    const text = screen.replace(/\r\x1b\[K[^\r\n{]*/g, '');
+    assert.deepEqual(
+      parse(text).map((l) => l.line),
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
+  });
 
   test('not a terminal: nothing at all on stderr unless asked', async () => {
     const lines = records('quiet', 30, (i) => (i === 3 ? { fault: 'model-error' } : { latencyMs: 20 }));
@@ -190,24 +213,53 @@ describe('stats', () => {
     const dir = tempDir();
     const jsonPath = join(dir, 'stats.json');
     const body = (i: number, d: Record<string, unknown>) => JSON.stringify({ body: { t: 'stats', i, __emulator: d } });
-    const input = [
-      ...[1, 2, 3, 4, 5, 6].map((i) => body(i, { latencyMs: 20 })),
-      body(7, { fault: 'model-error' }), // failed, 1 attempt
-      body(8, { fault: 'throttle', times: 1, latencyMs: 20 }), // ok after 2 attempts: 1 retry, 1 throttle
-      '{"body": oops', // failed, never sent
-      body(10, { latencyMs: 300 }), // the slowest
-    ].join('\n') + '\n';
+    const input =
+      [
+        ...[1, 2, 3, 4, 5, 6].map((i) => body(i, { latencyMs: 20 })),
+        body(7, { fault: 'model-error' }), // failed, 1 attempt
+        body(8, { fault: 'throttle', times: 1, latencyMs: 20 }), // ok after 2 attempts: 1 retry, 1 throttle
+        '{"body": oops', // failed, never sent
+        body(10, { latencyMs: 300 }), // the slowest
+      ].join('\n') + '\n';
     const r = await runCli([...url(), '--endpoint-name', 'demo', '--envelope', '--concurrency', '4', '--stats', '--stats-json', jsonPath], { input });
     assert.equal(r.code, 1);
-    assert.deepEqual(r.lines.map((l) => l.ok), [true, true, true, true, true, true, false, true, false, true], 'stdout holds the results only');
+    assert.deepEqual(
+      r.lines.map((l) => l.ok),
+      [true, true, true, true, true, true, false, true, false, true],
+      'stdout holds the results only',
+    );
 
     const s = JSON.parse(readFileSync(jsonPath, 'utf8'));
     assert.deepEqual(Object.keys(s).sort(), [
-      'attempts', 'failed', 'fatal', 'inFlight', 'latencyMs', 'ok', 'records', 'recordsPerSecond', 'resumed', 'retries', 'skipped',
-      'stoppedBy', 'throttles', 'wallMs',
+      'attempts',
+      'failed',
+      'fatal',
+      'inFlight',
+      'latencyMs',
+      'ok',
+      'records',
+      'recordsPerSecond',
+      'resumed',
+      'retries',
+      'skipped',
+      'stoppedBy',
+      'throttles',
+      'wallMs',
     ]);
     assert.deepEqual(
-      { records: s.records, ok: s.ok, failed: s.failed, skipped: s.skipped, resumed: s.resumed, inFlight: s.inFlight, attempts: s.attempts, retries: s.retries, throttles: s.throttles, stoppedBy: s.stoppedBy, fatal: s.fatal },
+      {
+        records: s.records,
+        ok: s.ok,
+        failed: s.failed,
+        skipped: s.skipped,
+        resumed: s.resumed,
+        inFlight: s.inFlight,
+        attempts: s.attempts,
+        retries: s.retries,
+        throttles: s.throttles,
+        stoppedBy: s.stoppedBy,
+        fatal: s.fatal,
+      },
       { records: 10, ok: 8, failed: 2, skipped: 0, resumed: 0, inFlight: 0, attempts: 10, retries: 1, throttles: 1, stoppedBy: null, fatal: null },
     );
     const l = s.latencyMs;
@@ -219,22 +271,29 @@ describe('stats', () => {
     assert.ok(Math.abs(s.recordsPerSecond - (10 * 1000) / s.wallMs) < 1e-9, 'records/s is records answered over wall time');
 
     // The text summary says the same, from the same moment.
-    assert.equal(r.stderr, [
-      `records: 10 (8 ok, 2 failed, 0 skipped)`,
-      `attempts: 10 (1 retries, 1 throttled)`,
-      `time: ${(s.wallMs / 1000).toFixed(2)}s, ${s.recordsPerSecond.toFixed(1)} records/s`,
-      `latency: p50 ${l.p50}ms, p90 ${l.p90}ms, p99 ${l.p99}ms, max ${l.max}ms`,
-      '',
-    ].join('\n'));
+    assert.equal(
+      r.stderr,
+      [
+        `records: 10 (8 ok, 2 failed, 0 skipped)`,
+        `attempts: 10 (1 retries, 1 throttled)`,
+        `time: ${(s.wallMs / 1000).toFixed(2)}s, ${s.recordsPerSecond.toFixed(1)} records/s`,
+        `latency: p50 ${l.p50}ms, p90 ${l.p90}ms, p99 ${l.p99}ms, max ${l.max}ms`,
+        '',
+      ].join('\n'),
+    );
   });
 
   test('--stats-json alone writes nothing on stderr; a run stopped by --max-errors reports why and what it skipped', async () => {
     const jsonPath = join(tempDir(), 'stats.json');
     const lines = records('maxerr', 20, (i) => (i === 1 ? { fault: 'model-error' } : { latencyMs: 50 }));
-    const r = await runCli([...url(), '--endpoint-name', 'demo', '--concurrency', '2', '--max-errors', '1', '--stats-json', jsonPath],
-      { input: lines.join('\n') + '\n' });
+    const r = await runCli([...url(), '--endpoint-name', 'demo', '--concurrency', '2', '--max-errors', '1', '--stats-json', jsonPath], {
+      input: lines.join('\n') + '\n',
+    });
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /^sm-invoke: stopped after 1 failed records \(--max-errors 1\); \d+ results written\nsm-invoke: {3}the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume\n$/);
+    assert.match(
+      r.stderr,
+      /^sm-invoke: stopped after 1 failed records \(--max-errors 1\); \d+ results written\nsm-invoke: {3}the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume\n$/,
+    );
     const s = JSON.parse(readFileSync(jsonPath, 'utf8'));
     assert.equal(s.stoppedBy, 'max-errors');
     assert.equal(s.failed, 1);
@@ -247,35 +306,53 @@ describe('stats', () => {
 // --- dry run ----------------------------------------------------------------------------------
 
 describe('--dry-run', () => {
-  const input = [
-    { body: { x: 1 }, inferenceId: 'dry-1', customAttributes: 'trace=1', contentType: 'application/json', meta: { k: 1 } },
-    { body: 2, targetVariant: 'bad name!' },
-    '{"body": oops',
-    { bodyy: 3 },
-    '',
-    { bodyBase64: Buffer.from([0, 0xff, 0xfe, 0x80]).toString('base64'), endpointName: 'mirror' },
-    { body: 'x'.repeat(200) },
-  ].map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join('\n') + '\n';
+  const input =
+    [
+      { body: { x: 1 }, inferenceId: 'dry-1', customAttributes: 'trace=1', contentType: 'application/json', meta: { k: 1 } },
+      { body: 2, targetVariant: 'bad name!' },
+      '{"body": oops',
+      { bodyy: 3 },
+      '',
+      { bodyBase64: Buffer.from([0, 0xff, 0xfe, 0x80]).toString('base64'), endpointName: 'mirror' },
+      { body: 'x'.repeat(200) },
+    ]
+      .map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
+      .join('\n') + '\n';
 
-  test('no credentials and no network: one line per record with the request; invalid records get a real run\'s errors', async () => {
+  test("no credentials and no network: one line per record with the request; invalid records get a real run's errors", async () => {
     const port = await closedPort();
-    const dry = await runCli(['--endpoint-url', `http://127.0.0.1:${port}`, '--endpoint-name', 'demo', '--envelope', '--dry-run'],
-      { input, env: scrubbedEnv({}, false) });
+    const dry = await runCli(['--endpoint-url', `http://127.0.0.1:${port}`, '--endpoint-name', 'demo', '--envelope', '--dry-run'], {
+      input,
+      env: scrubbedEnv({}, false),
+    });
     assert.equal(dry.code, 1, dry.stderr);
     assert.equal(dry.stderr, '');
-    assert.deepEqual(dry.lines.map((l) => l.line), [1, 2, 3, 4, 6, 7], 'one line per record; the blank line is not one');
+    assert.deepEqual(
+      dry.lines.map((l) => l.line),
+      [1, 2, 3, 4, 6, 7],
+      'one line per record; the blank line is not one',
+    );
 
     const base = `http://127.0.0.1:${port}`;
     const [a, , , , f, g] = dry.lines;
     assert.deepEqual(a, {
-      line: 1, inferenceId: 'dry-1', ok: true, meta: { k: 1 },
+      line: 1,
+      inferenceId: 'dry-1',
+      ok: true,
+      meta: { k: 1 },
       request: {
-        method: 'POST', url: `${base}/endpoints/demo/invocations`,
+        method: 'POST',
+        url: `${base}/endpoints/demo/invocations`,
         headers: {
-          host: `127.0.0.1:${port}`, 'content-length': '7', 'user-agent': a!.request.headers['user-agent'], 'content-type': 'application/json',
-          'x-amzn-sagemaker-custom-attributes': 'trace=1', 'x-amzn-sagemaker-inference-id': 'dry-1',
+          host: `127.0.0.1:${port}`,
+          'content-length': '7',
+          'user-agent': a!.request.headers['user-agent'],
+          'content-type': 'application/json',
+          'x-amzn-sagemaker-custom-attributes': 'trace=1',
+          'x-amzn-sagemaker-inference-id': 'dry-1',
         },
-        bodyBytes: 7, bodyPreview: '{"x":1}',
+        bodyBytes: 7,
+        bodyPreview: '{"x":1}',
       },
     });
     assert.match(a!.request.headers['user-agent'], /^sm-invoke\//);
@@ -292,9 +369,15 @@ describe('--dry-run', () => {
     // The same input for real: the invalid records' results are identical.
     const real = await runCli([...url(), '--endpoint-name', 'demo', '--envelope'], { input });
     assert.equal(real.code, 1, real.stderr);
-    assert.deepEqual(real.lines.map((l) => l.ok), [true, false, false, false, true, true]);
+    assert.deepEqual(
+      real.lines.map((l) => l.ok),
+      [true, false, false, false, true, true],
+    );
     for (const i of [1, 2, 3]) assert.deepEqual(dry.lines[i], real.lines[i], `line ${dry.lines[i]!.line}`);
-    assert.deepEqual(dry.lines.slice(1, 4).map((l) => l.error.code), ['InvalidRecord', 'InvalidJson', 'InvalidRecord']);
+    assert.deepEqual(
+      dry.lines.slice(1, 4).map((l) => l.error.code),
+      ['InvalidRecord', 'InvalidJson', 'InvalidRecord'],
+    );
   });
 
   test('exit 0 when every record is valid; --output body describes the requests and reports errors as a real run does', async () => {
@@ -303,7 +386,13 @@ describe('--dry-run', () => {
     const statsPath = join(tempDir(), 'stats.json');
     const ok = await runCli([...args, '--stats-json', statsPath], { input: 'a\nb\n', env: scrubbedEnv({}, false) });
     assert.equal(ok.code, 0, ok.stderr);
-    assert.deepEqual(ok.lines.map((l) => [l.line, l.request.bodyPreview]), [[1, 'a'], [2, 'b']]);
+    assert.deepEqual(
+      ok.lines.map((l) => [l.line, l.request.bodyPreview]),
+      [
+        [1, 'a'],
+        [2, 'b'],
+      ],
+    );
     const stats = JSON.parse(readFileSync(statsPath, 'utf8'));
     assert.deepEqual([stats.records, stats.ok, stats.failed, stats.attempts], [2, 2, 0, 0], 'nothing was sent');
     assert.deepEqual(stats.latencyMs, { p50: null, p90: null, p99: null, max: null }, 'no latency: null, not missing');
@@ -363,7 +452,10 @@ describe('--resume', () => {
     for (const e of sent) perRecord.set(recordOf(e.body)!, (perRecord.get(recordOf(e.body)!) ?? 0) + 1);
     assert.equal(perRecord.size, N, 'every record was sent');
     const twice = [...perRecord.entries()].filter(([, n]) => n > 1);
-    assert.ok(twice.every(([i, n]) => n === 2 && i > atKill), `sent twice: ${JSON.stringify(twice.slice(0, 10))}`);
+    assert.ok(
+      twice.every(([i, n]) => n === 2 && i > atKill),
+      `sent twice: ${JSON.stringify(twice.slice(0, 10))}`,
+    );
     assert.equal(sent.length, N + twice.length);
     assert.ok(twice.length <= 4 * CONCURRENCY, `${twice.length} records sent twice (${sentBeforeResume - atKill} unanswered at the kill)`);
 
@@ -383,7 +475,16 @@ describe('--resume', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
     assert.equal(r.stdout.length, 0);
-    assert.deepEqual(parse(readFileSync(out)).map((l) => [l.line, l.ok]), [[1, true], [2, true], [3, true], [4, true], [5, true]]);
+    assert.deepEqual(
+      parse(readFileSync(out)).map((l) => [l.line, l.ok]),
+      [
+        [1, true],
+        [2, true],
+        [3, true],
+        [4, true],
+        [5, true],
+      ],
+    );
   });
 
   test('--resume on a finished file sends nothing and changes nothing', async () => {
@@ -412,8 +513,16 @@ describe('--resume', () => {
     const shifted = join(dir, 'shifted.ndjson');
     writeFileSync(shifted, '\n' + readFileSync(original, 'utf8'));
     const cases: Array<[string, string, RegExp]> = [
-      ['fewer records', shorter, /^sm-invoke: --resume: the outfile has 6 results but this input has only 4 records: not the same input; nothing was changed in .*out\.ndjson$/m],
-      ['lines shifted by a blank line', shifted, /^sm-invoke: --resume: the outfile's last result is for line 6, but record 6 of this input is on line 7: not the same input; nothing was changed in .*out\.ndjson$/m],
+      [
+        'fewer records',
+        shorter,
+        /^sm-invoke: --resume: the outfile has 6 results but this input has only 4 records: not the same input; nothing was changed in .*out\.ndjson$/m,
+      ],
+      [
+        'lines shifted by a blank line',
+        shifted,
+        /^sm-invoke: --resume: the outfile's last result is for line 6, but record 6 of this input is on line 7: not the same input; nothing was changed in .*out\.ndjson$/m,
+      ],
     ];
     for (const [what, input, message] of cases) {
       const from = emu.log.length;
@@ -426,12 +535,15 @@ describe('--resume', () => {
     // --resume-failed writes through a temporary file: the outfile is untouched and the temporary file goes.
     const r = await runWithFile([...url(), '--endpoint-name', 'demo', '--resume-failed', out], shorter);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /^sm-invoke: --resume-failed: the outfile has 6 results but this input has only 4 records: not the same input; nothing was changed in /m);
+    assert.match(
+      r.stderr,
+      /^sm-invoke: --resume-failed: the outfile has 6 results but this input has only 4 records: not the same input; nothing was changed in /m,
+    );
     assert.equal(readFileSync(out, 'utf8'), cut);
     assert.ok(!existsSync(`${out}.sm-invoke-partial`), 'no temporary file left behind');
   });
 
-  test('--resume with different records on the same lines: the last answer\'s inferenceId and meta tell them apart', async () => {
+  test("--resume with different records on the same lines: the last answer's inferenceId and meta tell them apart", async () => {
     const dir = tempDir();
     const envelopes = (tag: string, ids: (i: number) => Record<string, unknown>) =>
       inputFile(Array.from({ length: 8 }, (_, k) => JSON.stringify({ body: { t: tag, i: k + 1 }, ...ids(k + 1) })));
@@ -443,12 +555,21 @@ describe('--resume', () => {
     writeFileSync(out, cut);
 
     const cases: Array<[string, string, RegExp]> = [
-      ['other inference ids', envelopes('ident', (i) => ({ inferenceId: `day2-${i}`, meta: { id: i, src: 'a' } })),
-        /--resume: the outfile's last result \(record 5\) has inferenceId "rec-5", but line 5 of this input has "day2-5": not the same input; nothing was changed in /],
-      ['other meta', envelopes('ident', (i) => ({ inferenceId: `rec-${i}`, meta: { id: i, src: 'b' } })),
-        /--resume: the outfile's last result \(record 5\) has meta \{"id":5,"src":"a"\}, but line 5 of this input has \{"id":5,"src":"b"\}: not the same input/],
-      ['no meta at all', envelopes('ident', (i) => ({ inferenceId: `rec-${i}` })),
-        /has meta \{"id":5,"src":"a"\}, but line 5 of this input has null: not the same input/],
+      [
+        'other inference ids',
+        envelopes('ident', (i) => ({ inferenceId: `day2-${i}`, meta: { id: i, src: 'a' } })),
+        /--resume: the outfile's last result \(record 5\) has inferenceId "rec-5", but line 5 of this input has "day2-5": not the same input; nothing was changed in /,
+      ],
+      [
+        'other meta',
+        envelopes('ident', (i) => ({ inferenceId: `rec-${i}`, meta: { id: i, src: 'b' } })),
+        /--resume: the outfile's last result \(record 5\) has meta \{"id":5,"src":"a"\}, but line 5 of this input has \{"id":5,"src":"b"\}: not the same input/,
+      ],
+      [
+        'no meta at all',
+        envelopes('ident', (i) => ({ inferenceId: `rec-${i}` })),
+        /has meta \{"id":5,"src":"a"\}, but line 5 of this input has null: not the same input/,
+      ],
     ];
     for (const [what, input, message] of cases) {
       const from = emu.log.length;
@@ -461,7 +582,10 @@ describe('--resume', () => {
     // The same input resumes.
     const r = await runWithFile([...args, '--resume', out], original);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(parse(readFileSync(out)).map((l) => l.meta.id), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(
+      parse(readFileSync(out)).map((l) => l.meta.id),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
   });
 
   test('--resume-failed sends again exactly the failed records; the file equals an all-success run', async () => {
@@ -475,7 +599,12 @@ describe('--resume', () => {
     let from = emu.log.length;
     const first = await runWithFile([...args, out], input);
     assert.equal(first.code, 1, first.stderr);
-    assert.deepEqual(parse(readFileSync(out)).filter((l) => !l.ok).map((l) => l.line), failing);
+    assert.deepEqual(
+      parse(readFileSync(out))
+        .filter((l) => !l.ok)
+        .map((l) => l.line),
+      failing,
+    );
     assert.equal(since(from, 'rf').length, 30);
     // A copy interrupted in the middle of line 18: 17 answers (3 of them failures) and a torn line.
     const partial = join(dir, 'partial.ndjson');
@@ -489,15 +618,26 @@ describe('--resume', () => {
     assert.equal(again.stderr, `sm-invoke: resuming ${out}: ${failing.length} of its 30 results failed and are sent again, with any records after them\n`);
     const stats = JSON.parse(readFileSync(join(dir, 'stats.json'), 'utf8'));
     assert.deepEqual([stats.records, stats.resumed, stats.ok, stats.failed, stats.skipped, stats.attempts], [30, 24, 6, 0, 0, 6]);
-    assert.deepEqual(since(from, 'rf').map((e) => recordOf(e.body)).sort((a, b) => a! - b!), failing, 'only the failed records are sent again, once');
+    assert.deepEqual(
+      since(from, 'rf')
+        .map((e) => recordOf(e.body))
+        .sort((a, b) => a! - b!),
+      failing,
+      'only the failed records are sent again, once',
+    );
     assert.ok(!existsSync(`${out}.sm-invoke-partial`), 'no temporary file left behind');
 
     from = emu.log.length;
     const rest = await runWithFile([...args, '--resume-failed', partial], input);
     assert.equal(rest.code, 0, rest.stderr);
     assert.match(rest.stderr, /3 of its 17 results failed and are sent again, with any records after them \(dropping a torn last line of 25 bytes\)/);
-    assert.deepEqual(since(from, 'rf').map((e) => recordOf(e.body)).sort((a, b) => a! - b!), [5, 10, 15, ...Array.from({ length: 13 }, (_, k) => 18 + k)],
-      'the failed among the first 17, then the records not answered yet');
+    assert.deepEqual(
+      since(from, 'rf')
+        .map((e) => recordOf(e.body))
+        .sort((a, b) => a! - b!),
+      [5, 10, 15, ...Array.from({ length: 13 }, (_, k) => 18 + k)],
+      'the failed among the first 17, then the records not answered yet',
+    );
 
     // The directives are used up now, so a fresh run of the same input succeeds everywhere.
     const clean = join(dir, 'clean.ndjson');
@@ -512,11 +652,19 @@ describe('--resume', () => {
 // --- debug ------------------------------------------------------------------------------------
 
 describe('--debug', () => {
-  const sessionEnv = (extra: Record<string, string> = {}) => scrubbedEnv({
-    AWS_ACCESS_KEY_ID: SESSION_KEY_ID, AWS_SECRET_ACCESS_KEY: SESSION_SECRET, AWS_SESSION_TOKEN: SESSION_TOKEN, ...extra,
-  });
+  const sessionEnv = (extra: Record<string, string> = {}) =>
+    scrubbedEnv({
+      AWS_ACCESS_KEY_ID: SESSION_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: SESSION_SECRET,
+      AWS_SESSION_TOKEN: SESSION_TOKEN,
+      ...extra,
+    });
   const assertNoSecrets = (bytes: Buffer, what: string): void => {
-    for (const [name, secret] of [['secret key', SESSION_SECRET], ['session token', SESSION_TOKEN], ['full access key id', SESSION_KEY_ID]] as const) {
+    for (const [name, secret] of [
+      ['secret key', SESSION_SECRET],
+      ['session token', SESSION_TOKEN],
+      ['full access key id', SESSION_KEY_ID],
+    ] as const) {
       assert.equal(bytes.indexOf(secret), -1, `${what}: the ${name} is written nowhere`);
     }
   };
@@ -524,9 +672,15 @@ describe('--debug', () => {
   test('every attempt: canonical request, redacted headers, status, timing, retry decision; no secret in any byte written', async () => {
     const input = records('debug', 3, (i) => (i === 2 ? { fault: 'throttle', times: 1 } : i === 3 ? { fault: 'model-error' } : {})).join('\n') + '\n';
     const from = emu.log.length;
-    const r = await runCli([...url(), '--endpoint-name', 'demo', '--content-type', 'application/json', '--concurrency', '1', '--debug', '--stats'], { input, env: sessionEnv() });
+    const r = await runCli([...url(), '--endpoint-name', 'demo', '--content-type', 'application/json', '--concurrency', '1', '--debug', '--stats'], {
+      input,
+      env: sessionEnv(),
+    });
     assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(r.lines.map((l) => l.ok), [true, true, false]);
+    assert.deepEqual(
+      r.lines.map((l) => l.ok),
+      [true, true, false],
+    );
     const sent = since(from, 'debug');
     assert.equal(sent.length, 4);
     for (const e of sent) {
@@ -542,27 +696,42 @@ describe('--debug', () => {
     const [a1, a2, a3, a4] = attempts as [string, string, string, string];
     assert.match(a1, new RegExp(`^sm-invoke: debug: line 1 attempt 1: POST ${emu.url}/endpoints/demo/invocations \\(\\d+ bytes\\)\n`));
     // The canonical request, as SigV4 builds it from the headers sent.
-    const canon = /  canonical request:\n((?: {4}.*\n)+)/.exec(a1)![1]!.split('\n').map((l) => l.slice(4));
+    const canon = / {2}canonical request:\n((?: {4}.*\n)+)/
+      .exec(a1)![1]!
+      .split('\n')
+      .map((l) => l.slice(4));
     assert.deepEqual(canon.slice(0, 3), ['POST', '/endpoints/demo/invocations', '']);
     assert.ok(canon.includes('content-type:application/json'));
     assert.ok(canon.includes(`host:${new URL(emu.url).host}`));
     assert.ok(canon.includes('x-amz-security-token:<redacted>'));
     assert.ok(canon.some((l) => /^x-amz-date:\d{8}T\d{6}Z$/.test(l)));
-    assert.ok(canon.some((l) => /^content-length;content-type;host;.*x-amz-security-token$/.test(l)), 'the signed header list');
+    assert.ok(
+      canon.some((l) => /^content-length;content-type;host;.*x-amz-security-token$/.test(l)),
+      'the signed header list',
+    );
     const headers = JSON.parse(/^ {2}headers: (.*)$/m.exec(a1)![1]!) as Record<string, string>;
-    assert.match(headers.authorization!, /^AWS4-HMAC-SHA256 Credential=ASIA\*\*\*\*\/\d{8}\/us-east-1\/sagemaker\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=<redacted>$/);
+    assert.match(
+      headers.authorization!,
+      /^AWS4-HMAC-SHA256 Credential=ASIA\*\*\*\*\/\d{8}\/us-east-1\/sagemaker\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=<redacted>$/,
+    );
     assert.equal(headers['x-amz-security-token'], '<redacted>');
     assert.match(a1, /\n {2}-> 200 in \d+ ms; done\n$/);
     assert.match(a2, /^sm-invoke: debug: line 2 attempt 1: /);
     assert.match(a2, /\n {2}-> 400 ThrottlingException: .* in \d+ ms; retry in \d+ ms \(throttling\)\n$/);
-    assert.match(a3, /^sm-invoke: debug: line 2 attempt 2: [^]*\n {2}-> 200 in \d+ ms; done\n$/);
-    assert.match(a4, /^sm-invoke: debug: line 3 attempt 1: [^]*\n {2}-> 424 ModelError: Received client error .* in \d+ ms; give up: ModelError is not retried\n/);
+    assert.match(a3, /^sm-invoke: debug: line 2 attempt 2: [\s\S]*\n {2}-> 200 in \d+ ms; done\n$/);
+    assert.match(
+      a4,
+      /^sm-invoke: debug: line 3 attempt 1: [\s\S]*\n {2}-> 424 ModelError: Received client error .* in \d+ ms; give up: ModelError is not retried\n/,
+    );
     assert.match(r.stderr, /\nrecords: 3 \(2 ok, 1 failed, 0 skipped\)\n/, 'the summary follows the log');
   });
 
   test('a wrong secret with --debug: the fatal attempt is logged, and still no secret or token anywhere', async () => {
     const wrongSecret = 'wrongSecretEXAMPLE/0123456789abcdefghijklm';
-    const r = await runCli([...url(), '--endpoint-name', 'demo', '--debug'], { input: '{"t":"debug-bad"}\n', env: sessionEnv({ AWS_SECRET_ACCESS_KEY: wrongSecret }) });
+    const r = await runCli([...url(), '--endpoint-name', 'demo', '--debug'], {
+      input: '{"t":"debug-bad"}\n',
+      env: sessionEnv({ AWS_SECRET_ACCESS_KEY: wrongSecret }),
+    });
     assert.equal(r.code, 3);
     const all = Buffer.concat([r.stdout, Buffer.from(r.stderr)]);
     assertNoSecrets(all, 'stdout + stderr');
@@ -586,8 +755,17 @@ describe('--help', () => {
       const short = (spec as { short?: string }).short;
       if (short) assert.match(help, new RegExp(`(^|\\s)-${short},`, 'm'), `-${short} is listed`);
     }
-    for (const env of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME', 'AWS_ENDPOINT_URL', 'AWS_MAX_ATTEMPTS',
-      'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
+    for (const env of [
+      'AWS_REGION',
+      'AWS_DEFAULT_REGION',
+      'AWS_PROFILE',
+      'AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME',
+      'AWS_ENDPOINT_URL',
+      'AWS_MAX_ATTEMPTS',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+    ]) {
       assert.ok(help.includes(env), `${env} is named`);
     }
     for (const d of ['default 8', 'default 70', 'default 10', 'default 3', 'default 256', 'default 9437184', 'default 0 = never']) {
@@ -595,7 +773,10 @@ describe('--help', () => {
     }
     assert.ok(help.includes('\nExamples:\n'));
     // Each example: a `# what it does` line, then the command (continued with `\`), then a blank line.
-    const examples = help.slice(help.indexOf('\nExamples:\n') + 11).trim().split(/\n\s*\n/);
+    const examples = help
+      .slice(help.indexOf('\nExamples:\n') + 11)
+      .trim()
+      .split(/\n\s*\n/);
     assert.equal(examples.length, 3, 'three worked examples');
     for (const e of examples) {
       const [comment, ...command] = e.split('\n').map((l) => l.trim());

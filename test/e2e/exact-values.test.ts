@@ -61,7 +61,10 @@ describe('numbers as written', () => {
     const number = (): string => {
       if (random() < 0.5) return pick(NUMBERS);
       const sign = random() < 0.3 ? '-' : '';
-      const int = random() < 0.2 ? '0' : String(1 + Math.floor(random() * 9)) + Array.from({ length: Math.floor(random() * 25) }, () => Math.floor(random() * 10)).join('');
+      const int =
+        random() < 0.2
+          ? '0'
+          : String(1 + Math.floor(random() * 9)) + Array.from({ length: Math.floor(random() * 25) }, () => Math.floor(random() * 10)).join('');
       const frac = random() < 0.5 ? '.' + Array.from({ length: 1 + Math.floor(random() * 20) }, () => Math.floor(random() * 10)).join('') : '';
       const exp = random() < 0.4 ? pick(['e', 'E']) + pick(['', '+', '-']) + String(Math.floor(random() * 500)) : '';
       return sign + int + frac + exp;
@@ -91,8 +94,10 @@ describe('numbers as written', () => {
       return { line: `{${ws()}"body":${ws()}${bodyW},"meta":${ws()}${mw}${ws()}}`.replace(/\n/g, ' '), bodyC, metaC: mc };
     });
     const from = emu.log.length;
-    const r = await run(['--endpoint-name', 'mirror', '--envelope', '--content-type', 'application/json', '--concurrency', '8'],
-      cases.map((c) => c.line).join('\n') + '\n');
+    const r = await run(
+      ['--endpoint-name', 'mirror', '--envelope', '--content-type', 'application/json', '--concurrency', '8'],
+      cases.map((c) => c.line).join('\n') + '\n',
+    );
     assert.equal(r.code, 0, r.stderr);
     const sent = new Map(bodiesSent(from).map((b) => [Number(/^\{"case":(\d+),/.exec(b)![1]), b]));
     const lines = resultLines(r.stdout);
@@ -107,20 +112,27 @@ describe('numbers as written', () => {
 
 describe('refused, one record at a time', () => {
   test('lone surrogates and duplicate keys are InvalidRecord, never last-wins; the other records go through', async () => {
-    const input = [
-      '{"body":"\\ud800"}',
-      '{"body":1,"body":2}',
-      '{"body":{"x":"\\udc00"}}',
-      '{"endpointName":"demo","endpointName":"mirror","body":1}',
-      '{"body":{"dup":1,"dup":2}}',
-      '{"body":"\\ud83d\\ude00"}',
-    ].join('\n') + '\n';
+    const input =
+      [
+        '{"body":"\\ud800"}',
+        '{"body":1,"body":2}',
+        '{"body":{"x":"\\udc00"}}',
+        '{"endpointName":"demo","endpointName":"mirror","body":1}',
+        '{"body":{"dup":1,"dup":2}}',
+        '{"body":"\\ud83d\\ude00"}',
+      ].join('\n') + '\n';
     const from = emu.log.length;
     const r = await run(['--endpoint-name', 'mirror', '--envelope', '--content-type', 'application/json'], input);
     assert.equal(r.code, 1, r.stderr);
     const lines = resultLines(r.stdout).map((l) => JSON.parse(l) as { ok: boolean; error?: { code: string; message: string } });
-    assert.deepEqual(lines.map((l) => l.ok), [false, false, false, false, true, true]);
-    assert.deepEqual(lines.slice(0, 4).map((l) => l.error!.code), ['InvalidRecord', 'InvalidRecord', 'InvalidRecord', 'InvalidRecord']);
+    assert.deepEqual(
+      lines.map((l) => l.ok),
+      [false, false, false, false, true, true],
+    );
+    assert.deepEqual(
+      lines.slice(0, 4).map((l) => l.error!.code),
+      ['InvalidRecord', 'InvalidRecord', 'InvalidRecord', 'InvalidRecord'],
+    );
     assert.match(lines[0]!.error!.message, /surrogate/);
     assert.match(lines[1]!.error!.message, /"body" appears twice/);
     assert.match(lines[3]!.error!.message, /"endpointName" appears twice/);
@@ -130,17 +142,21 @@ describe('refused, one record at a time', () => {
 
   test('10^5 levels of nesting in body or meta fail that record; a 10^5-deep answer is kept as text; the run goes on', async () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-    const input = [
-      `{"body":${deep}}`,
-      `{"body":1,"meta":${deep}}`,
-      JSON.stringify({ body: deep }), // a string: sent as text, mirrored back as "JSON"
-      '{"body":{"fine":true}}',
-    ].join('\n') + '\n';
+    const input =
+      [
+        `{"body":${deep}}`,
+        `{"body":1,"meta":${deep}}`,
+        JSON.stringify({ body: deep }), // a string: sent as text, mirrored back as "JSON"
+        '{"body":{"fine":true}}',
+      ].join('\n') + '\n';
     const r = await run(['--endpoint-name', 'mirror', '--envelope', '--accept', 'application/json'], input);
     assert.equal(r.code, 1, r.stderr);
     assert.doesNotMatch(r.stderr, /RangeError|stack|internal error/i);
     const lines = resultLines(r.stdout).map((l) => JSON.parse(l) as { ok: boolean; body?: unknown; error?: { code: string; message: string } });
-    assert.deepEqual(lines.map((l) => l.ok), [false, false, true, true]);
+    assert.deepEqual(
+      lines.map((l) => l.ok),
+      [false, false, true, true],
+    );
     assert.match(lines[0]!.error!.message, /nested deeper than/);
     assert.match(lines[1]!.error!.message, /nested deeper than/);
     assert.equal(lines[2]!.body, deep, 'too deep to embed: the answer as a JSON string');

@@ -40,17 +40,23 @@ after(async () => {
 });
 
 function invoke(url: string, env: Record<string, string | undefined>, extra: string[] = [], withCredentials = true): Promise<CliResult> {
-  return runCli(['--endpoint-name', 'demo', '--endpoint-url', url, '--content-type', 'application/json', ...extra],
-    { command: BINARY, input: RECORDS, env: scrubbedEnv(env, withCredentials) });
+  return runCli(['--endpoint-name', 'demo', '--endpoint-url', url, '--content-type', 'application/json', ...extra], {
+    command: BINARY,
+    input: RECORDS,
+    env: scrubbedEnv(env, withCredentials),
+  });
 }
 
 function assertAllOk(r: CliResult): void {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.lines.length, 3, r.stderr);
-  assert.ok(r.lines.every((l) => l.ok === true), JSON.stringify(r.lines));
+  assert.ok(
+    r.lines.every((l) => l.ok === true),
+    JSON.stringify(r.lines),
+  );
 }
 
-describe('TLS trust against the emulator\'s TLS mode', { skip: noOpenssl }, () => {
+describe("TLS trust against the emulator's TLS mode", { skip: noOpenssl }, () => {
   test('an unknown CA: fatal, exit 3, the message says certificate and names --ca-bundle and AWS_CA_BUNDLE', async () => {
     const r = await invoke(secure.url, {});
     assert.equal(r.code, 3, r.stderr);
@@ -64,7 +70,7 @@ describe('TLS trust against the emulator\'s TLS mode', { skip: noOpenssl }, () =
     assertAllOk(await invoke(secure.url, { AWS_CA_BUNDLE: certs.caFile }));
   });
 
-  test('the profile\'s ca_bundle trusts the CA', async () => {
+  test("the profile's ca_bundle trusts the CA", async () => {
     const config = join(dir, 'config-ca');
     writeFileSync(config, `[default]\nca_bundle = ${certs.caFile}\n`);
     assertAllOk(await invoke(secure.url, { AWS_CONFIG_FILE: config }));
@@ -121,7 +127,7 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
     await authProxy?.stop();
   });
 
-  test('http endpoint: HTTP_PROXY forwards every request (absolute-form request line in the proxy\'s log)', async () => {
+  test("http endpoint: HTTP_PROXY forwards every request (absolute-form request line in the proxy's log)", async () => {
     const before = plain.log.length;
     const r = await invoke(plain.url, { HTTP_PROXY: proxy.url });
     assertAllOk(r);
@@ -136,7 +142,7 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
     assert.match(proxy.log(), new RegExp(`CONNECT 127\\.0\\.0\\.1:${secure.port} HTTP/1\\.1`));
   });
 
-  test('NO_PROXY sends the host direct: nothing in the proxy\'s log', async () => {
+  test("NO_PROXY sends the host direct: nothing in the proxy's log", async () => {
     const before = proxy.log();
     for (const noProxy of ['127.0.0.1', '127.0.0.0/8', `127.0.0.1:${plain.port}`, '*']) {
       assertAllOk(await invoke(plain.url, { HTTP_PROXY: proxy.url, NO_PROXY: noProxy }));
@@ -187,7 +193,10 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
 
   test('a dead proxy (nothing listening): fatal, exit 3, naming the proxy without its credentials (forwarding and tunnel)', async () => {
     const port = await freePort();
-    for (const [url, variable] of [[plain.url, 'HTTP_PROXY'], [`https://127.0.0.1:${plain.port}`, 'HTTPS_PROXY']] as const) {
+    for (const [url, variable] of [
+      [plain.url, 'HTTP_PROXY'],
+      [`https://127.0.0.1:${plain.port}`, 'HTTPS_PROXY'],
+    ] as const) {
       const r = await invoke(url, { [variable]: `http://bob:DeadS3cret@127.0.0.1:${port}` });
       assert.equal(r.code, 3, r.stderr);
       assert.match(r.stderr, new RegExp(`cannot connect to proxy http://\\*\\*\\*@127\\.0\\.0\\.1:${port}`));
@@ -206,23 +215,33 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
     const key = { accessKeyId: 'ASIACONTAINEREXAMPLE', secretAccessKey: 'containerSecretKeyExample0000000000000000', sessionToken: 'container-session-token' };
     const emu = await startEmulator({ credentials: [EXAMPLE_CREDENTIAL, key] });
     let served = 0;
-    const creds = http.createServer((req, res) => {
+    const creds = http.createServer((_req, res) => {
       served++;
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({
-        AccessKeyId: key.accessKeyId, SecretAccessKey: key.secretAccessKey, Token: key.sessionToken,
-        Expiration: new Date(Date.now() + 3_600_000).toISOString(),
-      }));
+      res.end(
+        JSON.stringify({
+          AccessKeyId: key.accessKeyId,
+          SecretAccessKey: key.secretAccessKey,
+          Token: key.sessionToken,
+          Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      );
     });
     creds.listen(0, '127.0.0.1');
     await once(creds, 'listening');
-    t.after(async () => { creds.close(); await emu.close(); });
+    t.after(async () => {
+      creds.close();
+      await emu.close();
+    });
     const credsUrl = `http://127.0.0.1:${(creds.address() as AddressInfo).port}/v2/credentials/test`;
     const r = await invoke(emu.url, { HTTP_PROXY: proxy.url, AWS_CONTAINER_CREDENTIALS_FULL_URI: credsUrl }, [], false);
     assertAllOk(r);
     assert.ok(served >= 1);
     assert.match(proxy.log(), new RegExp(`Request \\(file descriptor \\d+\\): GET ${credsUrl.replace(/[/.]/g, '\\$&')} HTTP/1\\.1`));
-    assert.ok(emu.log.every((e) => e.accessKeyId === key.accessKeyId), 'signed with the container credentials');
+    assert.ok(
+      emu.log.every((e) => e.accessKeyId === key.accessKeyId),
+      'signed with the container credentials',
+    );
   });
 
   test('STS (web identity) goes through the proxy: the credential chain uses the transport (clientConfig.requestHandler)', async (t) => {
@@ -231,32 +250,50 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
     const calls: string[] = [];
     const sts = http.createServer((req, res) => {
       let body = '';
-      req.on('data', (d) => { body += d; });
+      req.on('data', (d) => {
+        body += d;
+      });
       req.on('end', () => {
         calls.push(body);
         res.setHeader('content-type', 'text/xml');
-        res.end('<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult>'
-          + `<Credentials><AccessKeyId>${key.accessKeyId}</AccessKeyId><SecretAccessKey>${key.secretAccessKey}</SecretAccessKey>`
-          + `<SessionToken>${key.sessionToken}</SessionToken><Expiration>${new Date(Date.now() + 3_600_000).toISOString()}</Expiration></Credentials>`
-          + '<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>'
-          + '</AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>');
+        res.end(
+          '<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult>' +
+            `<Credentials><AccessKeyId>${key.accessKeyId}</AccessKeyId><SecretAccessKey>${key.secretAccessKey}</SecretAccessKey>` +
+            `<SessionToken>${key.sessionToken}</SessionToken><Expiration>${new Date(Date.now() + 3_600_000).toISOString()}</Expiration></Credentials>` +
+            '<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>' +
+            '</AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>',
+        );
       });
     });
     sts.listen(0, '127.0.0.1');
     await once(sts, 'listening');
-    t.after(async () => { sts.close(); await emu.close(); });
+    t.after(async () => {
+      sts.close();
+      await emu.close();
+    });
     const stsUrl = `http://127.0.0.1:${(sts.address() as AddressInfo).port}`;
     const tokenFile = join(dir, 'web-identity-token');
     writeFileSync(tokenFile, 'header.payload.signature');
-    const r = await invoke(emu.url, {
-      HTTP_PROXY: proxy.url, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/r',
-      AWS_ENDPOINT_URL_STS: stsUrl, NODE_NO_WARNINGS: '1',
-    }, [], false);
+    const r = await invoke(
+      emu.url,
+      {
+        HTTP_PROXY: proxy.url,
+        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+        AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/r',
+        AWS_ENDPOINT_URL_STS: stsUrl,
+        NODE_NO_WARNINGS: '1',
+      },
+      [],
+      false,
+    );
     assertAllOk(r);
     assert.equal(calls.length, 1);
     assert.match(calls[0]!, /^Action=AssumeRoleWithWebIdentity&/);
     assert.match(proxy.log(), new RegExp(`Request \\(file descriptor \\d+\\): POST ${stsUrl.replace(/[/.]/g, '\\$&')}/ HTTP/1\\.1`));
-    assert.ok(emu.log.every((e) => e.accessKeyId === key.accessKeyId), 'signed with the role\'s credentials');
+    assert.ok(
+      emu.log.every((e) => e.accessKeyId === key.accessKeyId),
+      "signed with the role's credentials",
+    );
   });
 
   test('an https:// proxy (TLS to the proxy, trusted through the same CA bundle), then CONNECT and TLS to the endpoint', { skip: noOpenssl }, async (t) => {

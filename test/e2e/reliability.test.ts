@@ -20,8 +20,11 @@ before(async () => {
       flaky: {
         latencyMs: { min: 0, max: 3 },
         faults: [
-          { type: 'throttle', rate: 0.03 }, { type: 'internal', rate: 0.03 }, { type: 'unavailable', rate: 0.03 },
-          { type: 'reset', rate: 0.03 }, { type: 'stall', rate: 0.003 },
+          { type: 'throttle', rate: 0.03 },
+          { type: 'internal', rate: 0.03 },
+          { type: 'unavailable', rate: 0.03 },
+          { type: 'reset', rate: 0.03 },
+          { type: 'stall', rate: 0.003 },
         ],
       },
       slow: { latencyMs: 200 },
@@ -33,12 +36,18 @@ after(() => emu.close());
 const url = (): string[] => ['--endpoint-url', emu.url];
 /** Log entries that arrived after `from` (an index into emu.log). */
 const since = (from: number): RequestLogEntry[] => emu.log.slice(from);
-const parse = (stdout: string): Array<Record<string, any>> => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+const parse = (stdout: string): Array<Record<string, any>> =>
+  stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
 const bodies = (n: number, tag: string): string => Array.from({ length: n }, (_, i) => `{"t":"${tag}","i":${i + 1}}\n`).join('');
 
 /** The output is a run of real results for lines 1..k, in order, with no gaps. */
 function assertInOrderPrefix(results: Array<Record<string, any>>, note = ''): void {
-  results.forEach((r, i) => assert.equal(r.line, i + 1, `result ${i} is for line ${r.line}${note}`));
+  results.forEach((r, i) => {
+    assert.equal(r.line, i + 1, `result ${i} is for line ${r.line}${note}`);
+  });
   for (const r of results) assert.ok(r.ok === true || (r.ok === false && r.error && typeof r.attempts === 'number'), JSON.stringify(r));
 }
 
@@ -48,14 +57,23 @@ describe('fault injection: thousands of records through a seeded mix of faults',
   const MAX_ATTEMPTS = 3;
   const mix: Mix = [
     [80, 'none', 0],
-    [3, 'throttle', 1], [1, 'throttle', 2],
-    [3, 'internal', 1], [1, 'internal', 2],
-    [3, 'unavailable', 1], [1, 'unavailable', 2],
-    [1, 'not-ready', 1], [1, 'dependency', 1],
-    [2, 'reset', 1], [1, 'reset', 2],
+    [3, 'throttle', 1],
+    [1, 'throttle', 2],
+    [3, 'internal', 1],
+    [1, 'internal', 2],
+    [3, 'unavailable', 1],
+    [1, 'unavailable', 2],
+    [1, 'not-ready', 1],
+    [1, 'dependency', 1],
+    [2, 'reset', 1],
+    [1, 'reset', 2],
     [0.4, 'stall', 1],
     [1, 'model-error', 1],
-    [0.2, 'throttle', 99], [0.3, 'internal', 99], [0.3, 'unavailable', 99], [0.3, 'reset', 99], [0.1, 'stall', 99],
+    [0.2, 'throttle', 99],
+    [0.3, 'internal', 99],
+    [0.3, 'unavailable', 99],
+    [0.3, 'reset', 99],
+    [0.1, 'stall', 99],
     [0.3, 'invalid', 0],
   ];
 
@@ -64,8 +82,9 @@ describe('fault injection: thousands of records through a seeded mix of faults',
     const from = emu.log.length;
     const started = Date.now();
     // 1.5 s: long enough that a loaded 2-core machine does not cut real answers, short enough for stalls.
-    const r = await runCli([...url(), '--endpoint-name', 'demo', '--envelope', '--concurrency', '64', '--timeout', '1.5'],
-      { input: records.map((x) => x.text).join('\n') + '\n' });
+    const r = await runCli([...url(), '--endpoint-name', 'demo', '--envelope', '--concurrency', '64', '--timeout', '1.5'], {
+      input: records.map((x) => x.text).join('\n') + '\n',
+    });
     const ms = Date.now() - started;
     const log = since(from).filter((e) => e.body.includes(`"seed":${SEED},`));
     const note = ` (seed ${SEED}; rerun with SM_INVOKE_FAULT_SEED=${SEED})`;
@@ -100,12 +119,17 @@ describe('fault injection: thousands of records through a seeded mix of faults',
       // Every attempt the client counted reached the emulator, and nothing else did.
       assert.equal(sent.length, got.attempts, `requests the emulator saw for ${what}`);
       // The emulator failed exactly the first `times` of them, as directed.
-      sent.forEach((e, j) => assert.equal(e.fault !== undefined, rec.fault !== undefined && j < (rec.times ?? 0), `attempt ${j + 1} of ${what}`));
+      sent.forEach((e, j) => {
+        assert.equal(e.fault !== undefined, rec.fault !== undefined && j < (rec.times ?? 0), `attempt ${j + 1} of ${what}`);
+      });
       // An answer the client did not wait for: the timeout fired on a loaded machine before the answer
       // (planned success, or a planned fault the emulator had not sent yet: status 0). Such an attempt is
       // retried like any timeout; it is the only way an outcome may differ from the plan.
-      const late = sent.filter((e, j) => (e.fault === undefined && !(got.ok && j === sent.length - 1))
-        || (e.fault !== undefined && e.fault !== 'stall' && e.fault !== 'reset' && e.status === 0)).length;
+      const late = sent.filter(
+        (e, j) =>
+          (e.fault === undefined && !(got.ok && j === sent.length - 1)) ||
+          (e.fault !== undefined && e.fault !== 'stall' && e.fault !== 'reset' && e.status === 0),
+      ).length;
       cut += late;
       // A retry the quota could not pay for: the record failed with its fault, after fewer attempts than planned.
       const refused = late === 0 && rec.fault !== undefined && !got.ok && got.attempts < want.attempts && got.error?.code === FAULT_CODE[rec.fault];
@@ -122,12 +146,18 @@ describe('fault injection: thousands of records through a seeded mix of faults',
       if (!got.ok) assert.ok(got.error?.code && got.error?.message, what);
     }
     const stats = {
-      records: N, requests: log.length, retries, ok: r.lines.filter((l) => l.ok).length, cutByTimeoutUnderLoad: cut, refusedByQuota, ms,
+      records: N,
+      requests: log.length,
+      retries,
+      ok: r.lines.filter((l) => l.ok).length,
+      cutByTimeoutUnderLoad: cut,
+      refusedByQuota,
+      ms,
     };
     console.log(`# fault suite (directives): ${JSON.stringify(stats)}`);
   });
 
-  test('random faults from the emulator\'s seeded config: invariants hold', async () => {
+  test("random faults from the emulator's seeded config: invariants hold", async () => {
     const from = emu.log.length;
     emu.setConfig({ seed: SEED });
     const tag = `flaky-${SEED}`;
@@ -169,7 +199,9 @@ describe('fault injection: thousands of records through a seeded mix of faults',
       }
     }
     const faults = log.filter((e) => e.fault !== undefined).length;
-    console.log(`# fault suite (random): ${JSON.stringify({ records: N, requests: log.length, faults, failed: r.lines.filter((l) => !l.ok).length, cutByTimeoutUnderLoad: cut, ms })}`);
+    console.log(
+      `# fault suite (random): ${JSON.stringify({ records: N, requests: log.length, faults, failed: r.lines.filter((l) => !l.ok).length, cutByTimeoutUnderLoad: cut, ms })}`,
+    );
   });
 });
 
@@ -198,42 +230,56 @@ describe('fatal errors stop the run: one message, exit 3, a bounded number of re
   }
   const cases: FatalCase[] = [
     {
-      name: 'unknown access key', env: { AWS_ACCESS_KEY_ID: 'AKIANOSUCHKEYEXAMPLE' },
+      name: 'unknown access key',
+      env: { AWS_ACCESS_KEY_ID: 'AKIANOSUCHKEYEXAMPLE' },
       message: /^sm-invoke: fatal: UnrecognizedClientException: The security token included in the request is invalid\.$/m,
-      hint: /check the AWS access key and secret/, maxRequests: CONCURRENCY,
+      hint: /check the AWS access key and secret/,
+      maxRequests: CONCURRENCY,
     },
     {
-      name: 'wrong secret (bad signature)', env: { AWS_SECRET_ACCESS_KEY: 'not-the-secret' },
+      name: 'wrong secret (bad signature)',
+      env: { AWS_SECRET_ACCESS_KEY: 'not-the-secret' },
       message: /^sm-invoke: fatal: InvalidSignatureException: The request signature we calculated does not match/m,
-      hint: /check the AWS access key and secret/, maxRequests: CONCURRENCY,
+      hint: /check the AWS access key and secret/,
+      maxRequests: CONCURRENCY,
     },
     {
-      name: 'access denied', env: { AWS_ACCESS_KEY_ID: 'AKIADENIEDEXAMPLE01', AWS_SECRET_ACCESS_KEY: 'denied-secret' },
+      name: 'access denied',
+      env: { AWS_ACCESS_KEY_ID: 'AKIADENIEDEXAMPLE01', AWS_SECRET_ACCESS_KEY: 'denied-secret' },
       message: /^sm-invoke: fatal: AccessDeniedException: User: .* is not authorized to perform: sagemaker:InvokeEndpoint/m,
-      hint: /lack sagemaker:InvokeEndpoint/, maxRequests: CONCURRENCY,
+      hint: /lack sagemaker:InvokeEndpoint/,
+      maxRequests: CONCURRENCY,
     },
     {
       name: 'expired session token (a refresh brings back the same one)',
       env: { AWS_ACCESS_KEY_ID: 'ASIAEXPIREDEXAMPLE1', AWS_SECRET_ACCESS_KEY: 'expired-secret', AWS_SESSION_TOKEN: 'expired-token' },
       message: /^sm-invoke: fatal: ExpiredTokenException: The security token included in the request is expired$/m,
-      hint: /session token has expired/, maxRequests: 2 * CONCURRENCY,
+      hint: /session token has expired/,
+      maxRequests: 2 * CONCURRENCY,
     },
     {
-      name: 'endpoint not found', args: ['--endpoint-name', 'no-such-endpoint'],
+      name: 'endpoint not found',
+      args: ['--endpoint-name', 'no-such-endpoint'],
       message: /^sm-invoke: fatal: ValidationError: Endpoint no-such-endpoint of account \d{12} not found\.$/m,
-      hint: /check the endpoint name and the region/, maxRequests: CONCURRENCY,
+      hint: /check the endpoint name and the region/,
+      maxRequests: CONCURRENCY,
     },
     {
-      name: 'no credentials at all', noCredentials: true,
-      message: /^sm-invoke: fatal: could not get AWS credentials: /m, hint: /AWS_ACCESS_KEY_ID/, maxRequests: 0,
+      name: 'no credentials at all',
+      noCredentials: true,
+      message: /^sm-invoke: fatal: could not get AWS credentials: /m,
+      hint: /AWS_ACCESS_KEY_ID/,
+      maxRequests: 0,
     },
   ];
   for (const c of cases) {
     test(c.name, async () => {
       const tag = `fatal-${c.name.replace(/\W+/g, '-')}`;
       const from = emu.log.length;
-      const child = start([...url(), '--endpoint-name', 'demo', '--concurrency', String(CONCURRENCY), ...(c.args ?? [])],
-        scrubbedEnv(c.env ?? {}, !c.noCredentials));
+      const child = start(
+        [...url(), '--endpoint-name', 'demo', '--concurrency', String(CONCURRENCY), ...(c.args ?? [])],
+        scrubbedEnv(c.env ?? {}, !c.noCredentials),
+      );
       void feed(child.proc.stdin!, bodies(LINES, tag));
       const r = await child.done;
       const sent = since(from).filter((e) => e.body.includes(`"t":"${tag}"`)).length;
@@ -248,7 +294,7 @@ describe('fatal errors stop the run: one message, exit 3, a bounded number of re
     });
   }
 
-  test('service not reachable (connection refused): stops after one record\'s attempts', async () => {
+  test("service not reachable (connection refused): stops after one record's attempts", async () => {
     const closed = await startEmulator();
     const deadUrl = closed.url;
     await closed.close();
@@ -286,8 +332,10 @@ describe('fatal errors stop the run: one message, exit 3, a bounded number of re
     emu.setConfig({ credentials: [...emu.config.credentials, key] });
     const tag = 'revoked';
     const from = emu.log.length;
-    const child = start([...url(), '--endpoint-name', 'slow', '--concurrency', String(CONCURRENCY)],
-      scrubbedEnv({ AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey }));
+    const child = start(
+      [...url(), '--endpoint-name', 'slow', '--concurrency', String(CONCURRENCY)],
+      scrubbedEnv({ AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey }),
+    );
     void feed(child.proc.stdin!, bodies(LINES, tag));
     await child.linesSeen(20);
     emu.setConfig({ credentials: emu.config.credentials.filter((k) => k.accessKeyId !== key.accessKeyId) });
@@ -311,8 +359,10 @@ describe('--max-errors', () => {
   test('stops after N failed records: the records already sent finish and are written, exit 4', async () => {
     const from = emu.log.length;
     // Every third record draws a ModelError (not retried).
-    const input = Array.from({ length: 5000 }, (_, i) =>
-      JSON.stringify({ body: { t: 'maxerr', i: i + 1, ...(i % 3 === 2 && { __emulator: { fault: 'model-error' } }) } })).join('\n') + '\n';
+    const input =
+      Array.from({ length: 5000 }, (_, i) =>
+        JSON.stringify({ body: { t: 'maxerr', i: i + 1, ...(i % 3 === 2 && { __emulator: { fault: 'model-error' } }) } }),
+      ).join('\n') + '\n';
     const child = start([...url(), '--endpoint-name', 'demo', '--envelope', '--concurrency', '4', '--max-errors', '5']);
     void feed(child.proc.stdin!, input);
     const r = await child.done;
@@ -328,7 +378,10 @@ describe('--max-errors', () => {
     assert.ok(results.length - fifth <= 4 * 4, `${results.length - fifth} results after the fifth failure`);
     const sent = since(from).filter((e) => e.body.includes('"t":"maxerr"')).length;
     assert.equal(sent, results.length, 'every request sent has its result written');
-    assert.equal(r.stderr, `sm-invoke: stopped after ${failed.length} failed records (--max-errors 5); ${results.length} results written\nsm-invoke:   the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume\n`);
+    assert.equal(
+      r.stderr,
+      `sm-invoke: stopped after ${failed.length} failed records (--max-errors 5); ${results.length} results written\nsm-invoke:   the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume\n`,
+    );
   });
 
   test('invalid input lines count as failed records', async () => {
@@ -336,7 +389,15 @@ describe('--max-errors', () => {
     const r = await runCli([...url(), '--endpoint-name', 'demo', '--envelope', '--concurrency', '1', '--max-errors', '2'], { input });
     assert.equal(r.code, 4, r.stderr);
     // Reading stops at line 4; line 5 may already have been sent, and then it is written too.
-    assert.deepEqual(r.lines.slice(0, 4).map((l) => [l.line, l.ok]), [[1, true], [2, false], [3, true], [4, false]]);
+    assert.deepEqual(
+      r.lines.slice(0, 4).map((l) => [l.line, l.ok]),
+      [
+        [1, true],
+        [2, false],
+        [3, true],
+        [4, false],
+      ],
+    );
     assert.ok(r.lines.length <= 5, `${r.lines.length} results`);
   });
 
@@ -349,7 +410,10 @@ describe('--max-errors', () => {
 });
 
 describe('signals', () => {
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
     test(`${signal} mid-run: stop reading, finish what is in flight, write every completed result in order, exit ${code}`, async () => {
       const tag = `signal-${signal}`;
       const from = emu.log.length;
@@ -363,9 +427,15 @@ describe('signals', () => {
       assert.equal(r.code, code, r.stderr);
       const results = parse(r.stdout);
       assertInOrderPrefix(results);
-      assert.ok(results.every((x) => x.ok), 'every written result is a real answer');
+      assert.ok(
+        results.every((x) => x.ok),
+        'every written result is a real answer',
+      );
       assert.ok(results.length >= 16 && results.length < 5000);
-      assert.equal(r.stderr, `sm-invoke: interrupted: ${results.length} results written in input order\nsm-invoke:   the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume\n`);
+      assert.equal(
+        r.stderr,
+        `sm-invoke: interrupted: ${results.length} results written in input order\nsm-invoke:   the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume\n`,
+      );
       // The in-flight requests (200 ms each) finished within the grace period and were written.
       const sent = since(from).filter((e) => e.body.includes(`"t":"${tag}"`)).length;
       assert.equal(sent, results.length, 'every request sent has its result written');
@@ -385,7 +455,11 @@ describe('signals', () => {
     const r = await child.done;
     const tookMs = Date.now() - sentAt;
     assert.equal(r.code, 143);
-    assert.deepEqual(parse(r.stdout).map((x) => x.line), [1], 'line 3 finished but waits behind line 2, which never did');
+    assert.deepEqual(
+      parse(r.stdout).map((x) => x.line),
+      [1],
+      'line 3 finished but waits behind line 2, which never did',
+    );
     assert.ok(tookMs >= 4_000 && tookMs < 10_000, `exited ${tookMs} ms after the signal (grace period 5 s)`);
     child.proc.stdin!.destroy();
   });
@@ -412,7 +486,9 @@ describe('a closed stdout (`sm-invoke ... | head -n 3`)', () => {
     const count = (): number => since(from).filter((e) => e.body.includes(`"t":"${tag}"`)).length;
     const head = spawn('head', ['-n', '3'], { stdio: ['pipe', 'pipe', 'inherit'] });
     let headOut = '';
-    head.stdout.setEncoding('utf8').on('data', (c: string) => { headOut += c; });
+    head.stdout.setEncoding('utf8').on('data', (c: string) => {
+      headOut += c;
+    });
     const child = start([...url(), '--endpoint-name', 'demo', '--concurrency', '8'], scrubbedEnv(), head.stdin);
     head.stdin.destroy(); // only the CLI holds the pipe's write end now
     const LINES = 200_000;
@@ -443,12 +519,15 @@ describe('credentials that expire mid-run', () => {
     // says it expires in 5 min + 2 s, so the SDK chain keeps it for 2 s (it refreshes 5 min ahead).
     // From 1 s on the service calls it expired while the client still trusts it: the
     // ExpiredTokenException path, which forces a refresh.
-    writeFileSync(script, [
-      `const r = await fetch(${JSON.stringify(`${emu.url}/_emulator/credentials`)}, {`,
-      `  method: 'POST', body: JSON.stringify({ ttlMs: 1000, expirationMs: 302000 }) });`,
-      'if (!r.ok) { console.error(await r.text()); process.exit(1); }',
-      'process.stdout.write(await r.text());',
-    ].join('\n'));
+    writeFileSync(
+      script,
+      [
+        `const r = await fetch(${JSON.stringify(`${emu.url}/_emulator/credentials`)}, {`,
+        `  method: 'POST', body: JSON.stringify({ ttlMs: 1000, expirationMs: 302000 }) });`,
+        'if (!r.ok) { console.error(await r.text()); process.exit(1); }',
+        'process.stdout.write(await r.text());',
+      ].join('\n'),
+    );
     chmodSync(script, 0o755);
     writeFileSync(join(dir, 'config'), `[profile rotating]\nregion = us-east-1\ncredential_process = "${process.execPath}" "${script}"\n`);
     const env = scrubbedEnv({ AWS_CONFIG_FILE: join(dir, 'config'), AWS_PROFILE: 'rotating', AWS_REGION: undefined }, false);
@@ -464,12 +543,17 @@ describe('credentials that expire mid-run', () => {
     assert.equal(r.stderr, '');
     assert.equal(r.lines.length, 700);
     assertInOrderPrefix(r.lines);
-    assert.ok(r.lines.every((l) => l.ok && l.attempts <= 2), JSON.stringify(r.lines.find((l) => !l.ok || l.attempts > 2)));
+    assert.ok(
+      r.lines.every((l) => l.ok && l.attempts <= 2),
+      JSON.stringify(r.lines.find((l) => !l.ok || l.attempts > 2)),
+    );
     const log = since(from).filter((e) => e.body.includes(`"t":"${tag}"`));
     const keys = new Set(log.map((e) => e.accessKeyId).filter((k) => k !== undefined));
     const expired = log.filter((e) => e.errorCode === 'ExpiredTokenException').length;
     const issued = emu.config.credentials.length - keysBefore;
-    console.log(`# rotating credentials: ${JSON.stringify({ records: 700, requests: log.length, keysIssued: issued, keysUsed: keys.size, expiredTokenAnswers: expired })}`);
+    console.log(
+      `# rotating credentials: ${JSON.stringify({ records: 700, requests: log.length, keysIssued: issued, keysUsed: keys.size, expiredTokenAnswers: expired })}`,
+    );
     assert.ok(keys.size >= 3, `${keys.size} keys used`);
     assert.ok(expired >= 1, 'the ExpiredTokenException path was taken');
     assert.ok(expired <= issued * 4, `${expired} expired answers for ${issued} keys: at most one per in-flight request per key`);
@@ -509,7 +593,10 @@ describe('bad input never loses data', () => {
       [10, true, undefined, 1],
       [11, true, undefined, 1],
     ]);
-    assert.deepEqual(since(from).map((e) => e.body.toString()), ['{"n":1}', '{"n":3}', 'nul \u0000 escaped', '{"n":11}']);
+    assert.deepEqual(
+      since(from).map((e) => e.body.toString()),
+      ['{"n":1}', '{"n":3}', 'nul \u0000 escaped', '{"n":11}'],
+    );
   });
 
   test('body mode: BOM stripped, NUL bytes and invalid UTF-8 sent as they are, an over-long line is an error in its place', async () => {
@@ -523,10 +610,20 @@ describe('bad input never loses data', () => {
     ]);
     const r = await runCli([...url(), '--endpoint-name', 'demo', '--max-line-bytes', '200'], { input });
     assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(r.lines.map((l) => [l.line, l.ok, l.error?.code]), [
-      [1, true, undefined], [2, true, undefined], [3, true, undefined], [4, false, 'LineTooLong'], [5, true, undefined],
-    ]);
-    assert.deepEqual(since(from).map((e) => e.body), [Buffer.from('one'), Buffer.from([0x74, 0x00, 0x77, 0x6f]), Buffer.from([0xc3, 0x28]), Buffer.from('last')]);
+    assert.deepEqual(
+      r.lines.map((l) => [l.line, l.ok, l.error?.code]),
+      [
+        [1, true, undefined],
+        [2, true, undefined],
+        [3, true, undefined],
+        [4, false, 'LineTooLong'],
+        [5, true, undefined],
+      ],
+    );
+    assert.deepEqual(
+      since(from).map((e) => e.body),
+      [Buffer.from('one'), Buffer.from([0x74, 0x00, 0x77, 0x6f]), Buffer.from([0xc3, 0x28]), Buffer.from('last')],
+    );
   });
 
   test('empty input, and input of blank lines only: no output, exit 0', async () => {

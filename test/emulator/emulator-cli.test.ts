@@ -21,7 +21,7 @@ interface Child {
 }
 
 function spawnCli(args: string[]): Child {
-  const proc = spawn(process.execPath, [RUN_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } });
+  const proc = spawn(process.execPath, [RUN_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
   let out = '';
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -77,8 +77,19 @@ describe('sm-invoke emulate (process)', () => {
     const file = join(dir, 'config.json');
     await writeFile(file, JSON.stringify({ seed: 3, endpoints: { 'from-file': { variants: [{ name: 'V1' }] } } }));
     const child = spawnCli([
-      '--config', file, '--endpoint', 'from-flag', '--region', 'eu-west-1', '--latency-ms', '1',
-      '--access-key-id', 'AKIACLI', '--secret-access-key', 'cli-secret', '--quiet',
+      '--config',
+      file,
+      '--endpoint',
+      'from-flag',
+      '--region',
+      'eu-west-1',
+      '--latency-ms',
+      '1',
+      '--access-key-id',
+      'AKIACLI',
+      '--secret-access-key',
+      'cli-secret',
+      '--quiet',
     ]);
     t.after(() => child.proc.kill('SIGTERM'));
     const port = await listening(child);

@@ -19,12 +19,11 @@ function assertError(r: { status: number; headers: Record<string, unknown>; json
   assert.equal(String(r.headers['x-amzn-errortype']).split(':')[0], code);
   assert.equal(r.headers['content-type'], 'application/json');
   assert.match(String(r.headers['x-amzn-requestid']), UUID);
-  assert.ok(r.headers['date']);
+  assert.ok(r.headers.date);
   return r.json;
 }
 
-const directive = (d: Record<string, unknown>, extra: Record<string, unknown> = {}): string =>
-  JSON.stringify({ ...extra, __emulator: d });
+const directive = (d: Record<string, unknown>, extra: Record<string, unknown> = {}): string => JSON.stringify({ ...extra, __emulator: d });
 
 describe('success path', () => {
   test('echo model: variant, body, request headers, custom attributes, response headers', async (t) => {
@@ -45,7 +44,7 @@ describe('success path', () => {
     assert.equal(r.headers['x-amzn-invoked-production-variant'], 'AllTraffic');
     assert.equal(r.headers['x-amzn-sagemaker-custom-attributes'], 'trace=1, c000b4f9');
     assert.match(String(r.headers['x-amzn-requestid']), UUID);
-    assert.ok(!Number.isNaN(Date.parse(String(r.headers['date']))));
+    assert.ok(!Number.isNaN(Date.parse(String(r.headers.date))));
     assert.deepEqual(r.json, {
       variant: 'AllTraffic',
       body: '{"inputs":"héllo"}',
@@ -120,7 +119,15 @@ describe('routing', () => {
   test('weighted variants: seeded, reproducible after reset, zero weight never chosen', async (t) => {
     const emu = await emulator(t, {
       seed: 42,
-      endpoints: { ab: { variants: [{ name: 'A', weight: 1 }, { name: 'B', weight: 3 }, { name: 'Z', weight: 0 }] } },
+      endpoints: {
+        ab: {
+          variants: [
+            { name: 'A', weight: 1 },
+            { name: 'B', weight: 3 },
+            { name: 'Z', weight: 0 },
+          ],
+        },
+      },
     });
     const run = async (): Promise<string[]> => {
       const seen: string[] = [];
@@ -132,7 +139,10 @@ describe('routing', () => {
     assert.ok(!first.includes('Z'));
     emu.reset();
     assert.deepEqual(await run(), first);
-    assert.deepEqual(emu.log.map((e) => e.variant), first);
+    assert.deepEqual(
+      emu.log.map((e) => e.variant),
+      first,
+    );
   });
 
   test('X-Amzn-SageMaker-Target-Variant picks a variant; an unknown one is a ValidationError', async (t) => {
@@ -152,7 +162,10 @@ describe('routing', () => {
     assert.equal(ok.json.headers['x-amzn-sagemaker-target-container-hostname'], 'model');
     assert.match(assertError(await send(emu.port, { endpoint: 'mc', headers: hdr('other') }), 400, 'ValidationError').Message, /other not found/);
     assert.match(assertError(await send(emu.port, { endpoint: 'mc' }), 400, 'ValidationError').Message, /must be specified/);
-    assert.match(assertError(await send(emu.port, { endpoint: 'plain', headers: hdr('model') }), 400, 'ValidationError').Message, /not configured for direct invocation/);
+    assert.match(
+      assertError(await send(emu.port, { endpoint: 'plain', headers: hdr('model') }), 400, 'ValidationError').Message,
+      /not configured for direct invocation/,
+    );
   });
 
   test('target model: any by default, restricted by a models list', async (t) => {
@@ -169,7 +182,10 @@ describe('routing', () => {
     const hdr = (v: string): SendOptions['headers'] => ({ 'x-amzn-sagemaker-inference-component': v });
     assert.equal((await send(emu.port, { endpoint: 'ic', headers: hdr('comp-1') })).status, 200);
     assert.match(assertError(await send(emu.port, { endpoint: 'ic' }), 400, 'ValidationError').Message, /Inference Component Name header is required/);
-    assert.match(assertError(await send(emu.port, { endpoint: 'ic', headers: hdr('comp-2') }), 400, 'ValidationError').Message, /comp-2 not found for endpoint ic/);
+    assert.match(
+      assertError(await send(emu.port, { endpoint: 'ic', headers: hdr('comp-2') }), 400, 'ValidationError').Message,
+      /comp-2 not found for endpoint ic/,
+    );
     assert.match(assertError(await send(emu.port, { endpoint: 'plain', headers: hdr('comp-1') }), 400, 'ValidationError').Message, /comp-1 not found/);
   });
 });
@@ -178,32 +194,64 @@ describe('input validation (Coral phrasing)', () => {
   const one = (value: string | null, member: string, constraint: string): string =>
     `1 validation error detected: Value ${value === null ? '' : `'${value}' `}at '${member}' failed to satisfy constraint: Member must ${constraint}`;
   const cases: Array<{ name: string; o: SendOptions; message: string }> = [
-    { name: 'endpoint name pattern', o: { endpoint: 'bad_name' },
-      message: one('bad_name', 'endpointName', 'satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*') },
-    { name: 'endpoint name length', o: { endpoint: 'e'.repeat(64) },
-      message: one('e'.repeat(64), 'endpointName', 'have length less than or equal to 63') },
-    { name: 'content type not ASCII', o: { headers: { 'content-type': 'text/\xe9' } },
-      message: one('text/\xe9', 'contentType', 'satisfy regular expression pattern: \\p{ASCII}*') },
-    { name: 'accept length', o: { headers: { accept: 'a'.repeat(1025) } },
-      message: one('a'.repeat(1025), 'accept', 'have length less than or equal to 1024') },
-    { name: 'custom attributes length (sensitive: value not shown)', o: { headers: { 'x-amzn-sagemaker-custom-attributes': 'x'.repeat(1025) } },
-      message: one(null, 'customAttributes', 'have length less than or equal to 1024') },
-    { name: 'target model not printable', o: { headers: { 'x-amzn-sagemaker-target-model': 'm\xe9' } },
-      message: one('m\xe9', 'targetModel', 'satisfy regular expression pattern: \\A\\S[\\p{Print}]*\\z') },
-    { name: 'target variant pattern', o: { headers: { 'x-amzn-sagemaker-target-variant': 'bad_variant' } },
-      message: one('bad_variant', 'targetVariant', 'satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*') },
-    { name: 'target container hostname length', o: { headers: { 'x-amzn-sagemaker-target-container-hostname': 'h'.repeat(64) } },
-      message: one('h'.repeat(64), 'targetContainerHostname', 'have length less than or equal to 63') },
-    { name: 'inference id length', o: { headers: { 'x-amzn-sagemaker-inference-id': 'i'.repeat(65) } },
-      message: one('i'.repeat(65), 'inferenceId', 'have length less than or equal to 64') },
-    { name: 'inference id empty', o: { headers: { 'x-amzn-sagemaker-inference-id': '' } },
-      message: "2 validation errors detected: Value '' at 'inferenceId' failed to satisfy constraint: Member must satisfy regular expression pattern: \\A\\S[\\p{Print}]*\\z; Value '' at 'inferenceId' failed to satisfy constraint: Member must have length greater than or equal to 1" },
-    { name: 'enable explanations length', o: { headers: { 'x-amzn-sagemaker-enable-explanations': 'e'.repeat(65) } },
-      message: one('e'.repeat(65), 'enableExplanations', 'have length less than or equal to 64') },
-    { name: 'inference component pattern', o: { headers: { 'x-amzn-sagemaker-inference-component': 'comp-' } },
-      message: one('comp-', 'inferenceComponentName', 'satisfy regular expression pattern: ^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$') },
-    { name: 'session id pattern', o: { headers: { 'x-amzn-sagemaker-session-id': 'new_session' } },
-      message: one('new_session', 'sessionId', 'satisfy regular expression pattern: ^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$') },
+    {
+      name: 'endpoint name pattern',
+      o: { endpoint: 'bad_name' },
+      message: one('bad_name', 'endpointName', 'satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*'),
+    },
+    { name: 'endpoint name length', o: { endpoint: 'e'.repeat(64) }, message: one('e'.repeat(64), 'endpointName', 'have length less than or equal to 63') },
+    {
+      name: 'content type not ASCII',
+      o: { headers: { 'content-type': 'text/\xe9' } },
+      message: one('text/\xe9', 'contentType', 'satisfy regular expression pattern: \\p{ASCII}*'),
+    },
+    { name: 'accept length', o: { headers: { accept: 'a'.repeat(1025) } }, message: one('a'.repeat(1025), 'accept', 'have length less than or equal to 1024') },
+    {
+      name: 'custom attributes length (sensitive: value not shown)',
+      o: { headers: { 'x-amzn-sagemaker-custom-attributes': 'x'.repeat(1025) } },
+      message: one(null, 'customAttributes', 'have length less than or equal to 1024'),
+    },
+    {
+      name: 'target model not printable',
+      o: { headers: { 'x-amzn-sagemaker-target-model': 'm\xe9' } },
+      message: one('m\xe9', 'targetModel', 'satisfy regular expression pattern: \\A\\S[\\p{Print}]*\\z'),
+    },
+    {
+      name: 'target variant pattern',
+      o: { headers: { 'x-amzn-sagemaker-target-variant': 'bad_variant' } },
+      message: one('bad_variant', 'targetVariant', 'satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*'),
+    },
+    {
+      name: 'target container hostname length',
+      o: { headers: { 'x-amzn-sagemaker-target-container-hostname': 'h'.repeat(64) } },
+      message: one('h'.repeat(64), 'targetContainerHostname', 'have length less than or equal to 63'),
+    },
+    {
+      name: 'inference id length',
+      o: { headers: { 'x-amzn-sagemaker-inference-id': 'i'.repeat(65) } },
+      message: one('i'.repeat(65), 'inferenceId', 'have length less than or equal to 64'),
+    },
+    {
+      name: 'inference id empty',
+      o: { headers: { 'x-amzn-sagemaker-inference-id': '' } },
+      message:
+        "2 validation errors detected: Value '' at 'inferenceId' failed to satisfy constraint: Member must satisfy regular expression pattern: \\A\\S[\\p{Print}]*\\z; Value '' at 'inferenceId' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    },
+    {
+      name: 'enable explanations length',
+      o: { headers: { 'x-amzn-sagemaker-enable-explanations': 'e'.repeat(65) } },
+      message: one('e'.repeat(65), 'enableExplanations', 'have length less than or equal to 64'),
+    },
+    {
+      name: 'inference component pattern',
+      o: { headers: { 'x-amzn-sagemaker-inference-component': 'comp-' } },
+      message: one('comp-', 'inferenceComponentName', 'satisfy regular expression pattern: ^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$'),
+    },
+    {
+      name: 'session id pattern',
+      o: { headers: { 'x-amzn-sagemaker-session-id': 'new_session' } },
+      message: one('new_session', 'sessionId', 'satisfy regular expression pattern: ^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$'),
+    },
   ];
   for (const c of cases) {
     test(c.name, async (t) => {
@@ -266,7 +314,7 @@ describe('authentication over HTTP', () => {
     const r = await send(emu.port);
     const msg: string = assertError(r, 403, 'InvalidSignatureException').message;
     assert.match(msg, /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 5 min\.\)$/);
-    const serverDate = Date.parse(String(r.headers['date']));
+    const serverDate = Date.parse(String(r.headers.date));
     assert.ok(serverDate - Date.now() > 9 * 60_000, 'Date header carries the emulator clock');
     const corrected = await send(emu.port, { signingDate: new Date(serverDate) });
     assert.equal(corrected.status, 200);
@@ -404,7 +452,10 @@ describe('faults', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await send(emu.port, { body })).status);
     assert.deepEqual(statuses, [400, 400, 200, 200]);
-    assert.deepEqual(emu.log.map((e) => e.attempt), [1, 2, 3, 4]);
+    assert.deepEqual(
+      emu.log.map((e) => e.attempt),
+      [1, 2, 3, 4],
+    );
     // A different body, or the same body elsewhere, has its own count.
     assert.equal((await send(emu.port, { body: directive({ fault: 'throttle', times: 2 }, { id: 2 }) })).status, 400);
     assert.equal((await send(emu.port, { endpoint: 'my-ep', body })).status, 400);
@@ -414,8 +465,10 @@ describe('faults', () => {
 
   test('reset: the socket is destroyed without a response', async (t) => {
     const emu = await emulator(t);
-    await assert.rejects(send(emu.port, { body: directive({ fault: 'reset' }) }), (err: NodeJS.ErrnoException) =>
-      ['ECONNRESET', 'EPIPE'].includes(String(err.code)) || /socket hang up/.test(err.message));
+    await assert.rejects(
+      send(emu.port, { body: directive({ fault: 'reset' }) }),
+      (err: NodeJS.ErrnoException) => ['ECONNRESET', 'EPIPE'].includes(String(err.code)) || /socket hang up/.test(err.message),
+    );
     await until(() => emu.inFlight === 0, 'request closed');
     assert.equal(emu.log.at(-1)!.status, 0);
     assert.equal(emu.log.at(-1)!.fault, 'reset');
@@ -493,9 +546,20 @@ describe('capacity model', () => {
 
   test('schedule: maxConcurrency steps over time (pinned clock)', async (t) => {
     let now = Date.UTC(2026, 0, 1);
-    const emu = await emulator(t, {
-      endpoints: { demo: { schedule: [{ atMs: 0, maxConcurrency: 0 }, { atMs: 1000, maxConcurrency: null }] } },
-    }, { now: () => now });
+    const emu = await emulator(
+      t,
+      {
+        endpoints: {
+          demo: {
+            schedule: [
+              { atMs: 0, maxConcurrency: 0 },
+              { atMs: 1000, maxConcurrency: null },
+            ],
+          },
+        },
+      },
+      { now: () => now },
+    );
     assertError(await send(emu.port, { signingDate: new Date(now) }), 400, 'ThrottlingException');
     now += 1000;
     assert.equal((await send(emu.port, { signingDate: new Date(now) })).status, 200);
@@ -515,7 +579,7 @@ describe('log, counters and admin routes', () => {
     assert.equal(ok!.method, 'POST');
     assert.equal(ok!.path, '/endpoints/demo/invocations');
     assert.equal(ok!.headers['x-amzn-sagemaker-inference-id'], 'abc');
-    assert.ok(ok!.headers['authorization']!.startsWith('AWS4-HMAC-SHA256 '));
+    assert.ok(ok!.headers.authorization!.startsWith('AWS4-HMAC-SHA256 '));
     assert.deepEqual(ok!.body, Buffer.from('{"a":1}'));
     assert.equal(ok!.endpoint, 'demo');
     assert.equal(ok!.variant, 'AllTraffic');
@@ -526,7 +590,10 @@ describe('log, counters and admin routes', () => {
     assert.ok(!Number.isNaN(Date.parse(ok!.time)));
     assert.equal(bad!.status, 400);
     assert.equal(bad!.errorCode, 'ValidationError');
-    assert.deepEqual(emu.log.map((e) => e.seq), [1, 2]);
+    assert.deepEqual(
+      emu.log.map((e) => e.seq),
+      [1, 2],
+    );
   });
 
   test('inFlight / maxInFlight, globally and per endpoint; reset clears', async (t) => {
@@ -542,7 +609,13 @@ describe('log, counters and admin routes', () => {
     emu.reset();
     assert.equal(emu.maxInFlight, 0);
     assert.equal(emu.log.length, 0);
-    assert.deepEqual(emu.stats(), { requests: 0, inFlight: 0, maxInFlight: 0, byStatus: {}, endpoints: { demo: { requests: 0, inFlight: 0, maxInFlight: 0 } } });
+    assert.deepEqual(emu.stats(), {
+      requests: 0,
+      inFlight: 0,
+      maxInFlight: 0,
+      byStatus: {},
+      endpoints: { demo: { requests: 0, inFlight: 0, maxInFlight: 0 } },
+    });
   });
 
   test('logLimit bounds the log; 0 disables it', async (t) => {
@@ -568,7 +641,13 @@ describe('log, counters and admin routes', () => {
     assert.equal(log.json[0].headers.host, `127.0.0.1:${emu.port}`);
 
     const stats = await admin(emu.port, 'GET', '/_emulator/stats');
-    assert.deepEqual(stats.json, { requests: 1, inFlight: 0, maxInFlight: 1, byStatus: { '200': 1 }, endpoints: { demo: { requests: 1, inFlight: 0, maxInFlight: 1 } } });
+    assert.deepEqual(stats.json, {
+      requests: 1,
+      inFlight: 0,
+      maxInFlight: 1,
+      byStatus: { '200': 1 },
+      endpoints: { demo: { requests: 1, inFlight: 0, maxInFlight: 1 } },
+    });
 
     const bad = await admin(emu.port, 'POST', '/_emulator/config', { latencyMs: -5 });
     assert.equal(bad.status, 400);
@@ -596,7 +675,7 @@ describe('log, counters and admin routes', () => {
     const emu = await emulator(t);
     assert.throws(() => emu.setConfig({ endpoints: { demo: { maxConcurrency: -1 } } }), /maxConcurrency must be an integer >= 0 or null/);
     assert.throws(() => emu.setConfig({ latencyMs: { min: 5, max: 1 } }), /latencyMs/);
-    assert.equal(emu.config.endpoints['demo']!.maxConcurrency, undefined, 'a rejected update changes nothing');
+    assert.equal(emu.config.endpoints.demo!.maxConcurrency, undefined, 'a rejected update changes nothing');
     emu.setConfig({ endpoints: { 'my-ep': null } });
     assertError(await send(emu.port, { endpoint: 'my-ep' }), 400, 'ValidationError');
   });

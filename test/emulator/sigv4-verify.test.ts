@@ -20,7 +20,7 @@ function codeOf(r: VerifyResult): string {
   return r.ok ? 'ok' : r.error.code;
 }
 function messageOf(r: VerifyResult): string {
-  return r.ok ? '' : String(r.error.body['message']);
+  return r.ok ? '' : String(r.error.body.message);
 }
 
 // --- Published AWS SigV4 test-suite vectors (service "service", 2015-08-30) --
@@ -39,28 +39,80 @@ describe('AWS SigV4 test-suite vectors', () => {
   const scope = 'Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request';
   const base = ['Host', 'example.amazonaws.com', 'X-Amz-Date', '20150830T123600Z'];
   const cases: Array<{ name: string; method: string; url: string; headers: string[]; signed: string; sig: string; body?: string; token?: boolean }> = [
-    { name: 'get-vanilla', method: 'GET', url: '/', headers: base, signed: 'host;x-amz-date',
-      sig: '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31' },
-    { name: 'post-vanilla', method: 'POST', url: '/', headers: base, signed: 'host;x-amz-date',
-      sig: '5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b' },
-    { name: 'get-unreserved', method: 'GET', url: '/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
-      headers: base, signed: 'host;x-amz-date', sig: '07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f' },
-    { name: 'post-vanilla-query', method: 'POST', url: '/?Param1=value1', headers: base, signed: 'host;x-amz-date',
-      sig: '28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11' },
-    { name: 'get-vanilla-query-order-key-case', method: 'GET', url: '/?Param2=value2&Param1=value1', headers: base,
-      signed: 'host;x-amz-date', sig: 'b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500' },
-    { name: 'get-header-key-duplicate (repeated header lines joined with ",")', method: 'GET', url: '/',
+    {
+      name: 'get-vanilla',
+      method: 'GET',
+      url: '/',
+      headers: base,
+      signed: 'host;x-amz-date',
+      sig: '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
+    },
+    {
+      name: 'post-vanilla',
+      method: 'POST',
+      url: '/',
+      headers: base,
+      signed: 'host;x-amz-date',
+      sig: '5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b',
+    },
+    {
+      name: 'get-unreserved',
+      method: 'GET',
+      url: '/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+      headers: base,
+      signed: 'host;x-amz-date',
+      sig: '07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f',
+    },
+    {
+      name: 'post-vanilla-query',
+      method: 'POST',
+      url: '/?Param1=value1',
+      headers: base,
+      signed: 'host;x-amz-date',
+      sig: '28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11',
+    },
+    {
+      name: 'get-vanilla-query-order-key-case',
+      method: 'GET',
+      url: '/?Param2=value2&Param1=value1',
+      headers: base,
+      signed: 'host;x-amz-date',
+      sig: 'b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500',
+    },
+    {
+      name: 'get-header-key-duplicate (repeated header lines joined with ",")',
+      method: 'GET',
+      url: '/',
       headers: [...base, 'My-Header1', 'value2', 'My-Header1', 'value2', 'My-Header1', 'value1'],
-      signed: 'host;my-header1;x-amz-date', sig: 'c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea' },
-    { name: 'get-header-value-trim (inner whitespace collapsed)', method: 'GET', url: '/',
+      signed: 'host;my-header1;x-amz-date',
+      sig: 'c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea',
+    },
+    {
+      name: 'get-header-value-trim (inner whitespace collapsed)',
+      method: 'GET',
+      url: '/',
       headers: [...base, 'My-Header1', ' value1', 'My-Header2', ' "a   b   c"'],
-      signed: 'host;my-header1;my-header2;x-amz-date', sig: 'acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736' },
-    { name: 'post-x-www-form-urlencoded (body hashed)', method: 'POST', url: '/',
-      headers: ['Content-Type', 'application/x-www-form-urlencoded', ...base], body: 'Param1=value1',
-      signed: 'content-type;host;x-amz-date', sig: 'ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a' },
-    { name: 'post-sts-header-before (session token signed)', method: 'POST', url: '/',
-      headers: [...base, 'X-Amz-Security-Token', token], token: true,
-      signed: 'host;x-amz-date;x-amz-security-token', sig: '85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead' },
+      signed: 'host;my-header1;my-header2;x-amz-date',
+      sig: 'acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736',
+    },
+    {
+      name: 'post-x-www-form-urlencoded (body hashed)',
+      method: 'POST',
+      url: '/',
+      headers: ['Content-Type', 'application/x-www-form-urlencoded', ...base],
+      body: 'Param1=value1',
+      signed: 'content-type;host;x-amz-date',
+      sig: 'ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a',
+    },
+    {
+      name: 'post-sts-header-before (session token signed)',
+      method: 'POST',
+      url: '/',
+      headers: [...base, 'X-Amz-Security-Token', token],
+      token: true,
+      signed: 'host;x-amz-date;x-amz-security-token',
+      sig: '85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead',
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -114,7 +166,13 @@ function handSign(o: HandSigned = {}): ReceivedRequest {
     o.method ?? 'POST',
     '/endpoints/demo/invocations',
     '',
-    ...signed.map((n) => `${n}:${headers.filter(([h]) => h.toLowerCase() === n).map(([, v]) => v.trim()).join(',')}`),
+    ...signed.map(
+      (n) =>
+        `${n}:${headers
+          .filter(([h]) => h.toLowerCase() === n)
+          .map(([, v]) => v.trim())
+          .join(',')}`,
+    ),
     '',
     signed.join(';'),
     sha(body),
@@ -161,7 +219,10 @@ describe('hand-signed SageMaker requests', () => {
   test('Date header instead of X-Amz-Date', () => {
     const req = handSign({
       date: '20260101T000900Z',
-      headers: [['Host', 'h'], ['Date', 'Thu, 01 Jan 2026 00:09:00 GMT']],
+      headers: [
+        ['Host', 'h'],
+        ['Date', 'Thu, 01 Jan 2026 00:09:00 GMT'],
+      ],
     });
     assert.equal(codeOf(verifySigV4(req, OPTS)), 'ok');
   });
@@ -211,15 +272,9 @@ describe('hand-signed SageMaker requests', () => {
     let r = verifySigV4(handSign({ date: '20260101T000000Z' }), OPTS);
     assert.equal(codeOf(r), 'InvalidSignatureException');
     assert.equal(r.ok ? 0 : r.error.status, 403);
-    assert.equal(
-      messageOf(r),
-      'Signature expired: 20260101T000000Z is now earlier than 20260101T000500Z (20260101T001000Z - 5 min.)',
-    );
+    assert.equal(messageOf(r), 'Signature expired: 20260101T000000Z is now earlier than 20260101T000500Z (20260101T001000Z - 5 min.)');
     r = verifySigV4(handSign({ date: '20260101T002000Z' }), OPTS);
-    assert.equal(
-      messageOf(r),
-      'Signature not yet current: 20260101T002000Z is still later than 20260101T001500Z (20260101T001000Z + 5 min.)',
-    );
+    assert.equal(messageOf(r), 'Signature not yet current: 20260101T002000Z is still later than 20260101T001500Z (20260101T001000Z + 5 min.)');
   });
 
   test('missing and malformed Authorization', () => {
@@ -253,7 +308,9 @@ describe('hand-signed SageMaker requests', () => {
 
   test('session tokens: required, matching, signed; expiry', () => {
     const h = (token?: string, date = '20260101T000900Z'): Array<[string, string]> => [
-      ['Host', 'h'], ['X-Amz-Date', date], ...(token === undefined ? [] : [['X-Amz-Security-Token', token] as [string, string]]),
+      ['Host', 'h'],
+      ['X-Amz-Date', date],
+      ...(token === undefined ? [] : [['X-Amz-Security-Token', token] as [string, string]]),
     ];
     assert.equal(codeOf(verifySigV4(handSign({ key: TEMP, headers: h('tok==/+') }), OPTS)), 'ok');
     assert.equal(codeOf(verifySigV4(handSign({ key: TEMP, headers: h() }), OPTS)), 'UnrecognizedClientException');
@@ -272,7 +329,11 @@ describe('hand-signed SageMaker requests', () => {
   test('x-amz-content-sha256 must describe the body actually received', () => {
     const body = '{"x":1}';
     const withHash = handSign({
-      headers: [['Host', 'h'], ['X-Amz-Content-Sha256', sha(body)], ['X-Amz-Date', '20260101T000900Z']],
+      headers: [
+        ['Host', 'h'],
+        ['X-Amz-Content-Sha256', sha(body)],
+        ['X-Amz-Date', '20260101T000900Z'],
+      ],
       body,
     });
     assert.equal(codeOf(verifySigV4(withHash, OPTS)), 'ok');
@@ -304,7 +365,11 @@ describe('@smithy/signature-v4 requests verify', () => {
     const path = o.path ?? '/endpoints/demo/invocations';
     const signed = await signer.sign(
       {
-        method: 'POST', protocol: 'https:', hostname: 'runtime.sagemaker.us-east-1.amazonaws.com', path, query: {},
+        method: 'POST',
+        protocol: 'https:',
+        hostname: 'runtime.sagemaker.us-east-1.amazonaws.com',
+        path,
+        query: {},
         headers: {
           host: 'runtime.sagemaker.us-east-1.amazonaws.com',
           'content-type': 'application/json',

@@ -78,20 +78,21 @@ export interface InvokeEndpointResult extends AwsCliResult {
  * `aws sagemaker-runtime invoke-endpoint` with the body sent as raw bytes
  * (fileb://). This CLI (2.9.x) has no --session-id or --inference-component-name.
  */
-export async function invokeWithAwsCli(
-  input: InvokeEndpointInput,
-  env: Record<string, string | undefined> = {},
-): Promise<InvokeEndpointResult> {
+export async function invokeWithAwsCli(input: InvokeEndpointInput, env: Record<string, string | undefined> = {}): Promise<InvokeEndpointResult> {
   const dir = await mkdtemp(join(tmpdir(), 'awscli-io-'));
   try {
     const bodyFile = join(dir, 'body.bin');
     const outFile = join(dir, 'out.bin');
     await writeFile(bodyFile, input.body);
     const args = [
-      'sagemaker-runtime', 'invoke-endpoint',
-      '--endpoint-url', input.endpointUrl,
-      '--endpoint-name', input.endpointName,
-      '--body', `fileb://${bodyFile}`,
+      'sagemaker-runtime',
+      'invoke-endpoint',
+      '--endpoint-url',
+      input.endpointUrl,
+      '--endpoint-name',
+      input.endpointName,
+      '--body',
+      `fileb://${bodyFile}`,
     ];
     const opt = (flag: string, v: string | undefined): void => {
       if (v !== undefined) args.push(flag, v);

@@ -66,7 +66,10 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult
       const text = stdout.toString('utf8');
       let lines: Array<Record<string, any>> = [];
       try {
-        lines = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, any>);
+        lines = text
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as Record<string, any>);
       } catch {
         lines = [];
       }

@@ -112,7 +112,9 @@ export function start(args: string[], env: Record<string, string> = scrubbedEnv(
     }
   });
   proc.stderr?.setEncoding('utf8');
-  proc.stderr?.on('data', (c: string) => { err += c; });
+  proc.stderr?.on('data', (c: string) => {
+    err += c;
+  });
   proc.stdin?.on('error', () => undefined); // the CLI may stop reading before the end
   const done = (async () => {
     const [code, signal] = (await once(proc, 'close')) as [number | null, NodeJS.Signals | null];

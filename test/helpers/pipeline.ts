@@ -27,7 +27,9 @@ export function pipelineHarness(url: string, opts: { concurrency: number; defaul
     sign: createSigner({ credentials: opts.credentials ?? STATIC_CREDENTIALS, region: 'us-east-1' }),
     send: transport.send,
     output: 'result',
-    write: (t) => { out.push(typeof t === 'string' ? t : t.join('')); },
+    write: (t) => {
+      out.push(typeof t === 'string' ? t : t.join(''));
+    },
     warn: () => undefined,
     maxAttempts: 3,
     retryModelErrors: false,

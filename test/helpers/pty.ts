@@ -59,7 +59,12 @@ export function runCliOnPty(args: string[], stdinFile: string, env: Record<strin
     const child = execFile(PYTHON, ['-c', SCRIPT], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, out, errText) => {
       if (err) return reject(new Error(`pty runner failed: ${err.message}\n${errText}`));
       const r = JSON.parse(out) as { code: number; ms: number; stderr: string };
-      resolve({ code: r.code, ms: r.ms, stderr: Buffer.from(r.stderr, 'base64').toString('utf8'), stdout: stdoutToo ? Buffer.alloc(0) : readFileSync(stdoutFile) });
+      resolve({
+        code: r.code,
+        ms: r.ms,
+        stderr: Buffer.from(r.stderr, 'base64').toString('utf8'),
+        stdout: stdoutToo ? Buffer.alloc(0) : readFileSync(stdoutFile),
+      });
     });
     child.stdin!.end(JSON.stringify(spec));
   });

@@ -45,7 +45,10 @@ export function freePort(): Promise<number> {
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const c = net.connect(port, '127.0.0.1');
-    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
     c.once('error', () => resolve(false));
   });
 }
@@ -55,24 +58,29 @@ export async function startTinyproxy(opts: TinyproxyOptions = {}): Promise<Tinyp
   const logFile = join(dir, 'tinyproxy.log');
   for (let tries = 0; tries < 5; tries++) {
     const port = await freePort();
-    const conf = [
-      `Port ${port}`,
-      'Listen 127.0.0.1',
-      'Timeout 30',
-      `LogFile "${logFile}"`,
-      'LogLevel Info',
-      'MaxClients 64',
-      'Allow 127.0.0.1',
-      ...(opts.connectPorts ?? []).map((p) => `ConnectPort ${p}`),
-      ...(opts.basicAuth ? [`BasicAuth ${opts.basicAuth.user} ${opts.basicAuth.password}`] : []),
-    ].join('\n') + '\n';
+    const conf =
+      [
+        `Port ${port}`,
+        'Listen 127.0.0.1',
+        'Timeout 30',
+        `LogFile "${logFile}"`,
+        'LogLevel Info',
+        'MaxClients 64',
+        'Allow 127.0.0.1',
+        ...(opts.connectPorts ?? []).map((p) => `ConnectPort ${p}`),
+        ...(opts.basicAuth ? [`BasicAuth ${opts.basicAuth.user} ${opts.basicAuth.password}`] : []),
+      ].join('\n') + '\n';
     const confFile = join(dir, 'tinyproxy.conf');
     writeFileSync(confFile, conf);
     const child: ChildProcess = spawn('tinyproxy', ['-d', '-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     let exited = false;
-    child.once('exit', () => { exited = true; });
+    child.once('exit', () => {
+      exited = true;
+    });
     const deadline = Date.now() + 5_000;
     while (!exited && Date.now() < deadline && !(await accepts(port))) await new Promise((r) => setTimeout(r, 25));
     if (exited || Date.now() >= deadline) {

@@ -20,7 +20,7 @@ function setup(config: string, extra: Env = {}): Env {
   return { AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'), ...extra };
 }
 const options = (argv: string[] = []): Options => {
-  const c = parseArgs(['--endpoint-name', 'e', ...argv], {});
+  const c = parseArgs(['--endpoint-name', 'e', ...argv]);
   assert.equal(c.kind, 'run');
   return (c as { options: Options }).options;
 };
@@ -32,7 +32,13 @@ async function resolveRun(opts: Options, env: Record<string, string | undefined>
 }
 const noImds: TargetDeps = { instanceRegion: () => assert.fail('instance metadata must not be asked') };
 const imds = (region: string | undefined): TargetDeps & { calls: number } => {
-  const d = { calls: 0, instanceRegion: async () => { d.calls++; return region; } };
+  const d = {
+    calls: 0,
+    instanceRegion: async () => {
+      d.calls++;
+      return region;
+    },
+  };
   return d;
 };
 const rejects = (p: Promise<unknown>, message: RegExp): Promise<void> =>
@@ -52,24 +58,30 @@ test('region: --region, AWS_REGION, AWS_DEFAULT_REGION, the profile, then instan
   const bare = setup('[default]\noutput = json\n');
   const fromImds = imds('ca-central-1');
   const t = await resolveRun(options(), bare, fromImds);
-  assert.deepEqual([t.region, t.regionSource, t.url, t.signingRegion],
-    ['ca-central-1', INSTANCE_METADATA, 'https://runtime.sagemaker.ca-central-1.amazonaws.com', 'ca-central-1']);
+  assert.deepEqual(
+    [t.region, t.regionSource, t.url, t.signingRegion],
+    ['ca-central-1', INSTANCE_METADATA, 'https://runtime.sagemaker.ca-central-1.amazonaws.com', 'ca-central-1'],
+  );
   assert.equal(fromImds.calls, 1);
   // FIPS still applies to a region from instance metadata.
-  assert.equal((await resolveRun(options(), { ...bare, AWS_USE_FIPS_ENDPOINT: 'true' }, imds('ca-central-1'))).url,
-    'https://runtime-fips.sagemaker.ca-central-1.amazonaws.com');
+  assert.equal(
+    (await resolveRun(options(), { ...bare, AWS_USE_FIPS_ENDPOINT: 'true' }, imds('ca-central-1'))).url,
+    'https://runtime-fips.sagemaker.ca-central-1.amazonaws.com',
+  );
 });
 
 test('no region: instance metadata off (AWS_EC2_METADATA_DISABLED) is never asked; one that answers nothing is said so', async () => {
   const env = setup('[default]\noutput = json\n');
-  await rejects(resolveRun(options(), { ...env, AWS_EC2_METADATA_DISABLED: 'true' }, noImds),
-    /^no region: give --region, or set AWS_REGION, or region in profile "default" of the AWS config file \(instance metadata is off: AWS_EC2_METADATA_DISABLED\)$/);
+  await rejects(
+    resolveRun(options(), { ...env, AWS_EC2_METADATA_DISABLED: 'true' }, noImds),
+    /^no region: give --region, or set AWS_REGION, or region in profile "default" of the AWS config file \(instance metadata is off: AWS_EC2_METADATA_DISABLED\)$/,
+  );
   const none = imds(undefined);
   await rejects(resolveRun(options(), env, none), /^no region: .* \(instance metadata gave none\)$/);
   assert.equal(none.calls, 1);
 });
 
-test('max attempts: --max-attempts, AWS_MAX_ATTEMPTS, the profile\'s max_attempts, then 3', async () => {
+test("max attempts: --max-attempts, AWS_MAX_ATTEMPTS, the profile's max_attempts, then 3", async () => {
   const env = setup('[default]\nregion = us-east-1\nmax_attempts = 6\n[profile other]\nregion = us-east-1\n');
   const at = async (argv: string[], extra: Env = {}): Promise<[number, string]> => {
     const t = await resolveRun(options(argv), { ...env, ...extra }, noImds);
@@ -85,15 +97,23 @@ test('max attempts: --max-attempts, AWS_MAX_ATTEMPTS, the profile\'s max_attempt
 });
 
 test('a bad max_attempts or retry_mode is a usage error naming where it is', async () => {
-  const env = setup('[default]\nregion = us-east-1\n[profile zero]\nregion = us-east-1\nmax_attempts = 0\n'
-    + '[profile words]\nregion = us-east-1\nmax_attempts = three\n[profile fast]\nregion = us-east-1\nretry_mode = fast\n');
+  const env = setup(
+    '[default]\nregion = us-east-1\n[profile zero]\nregion = us-east-1\nmax_attempts = 0\n' +
+      '[profile words]\nregion = us-east-1\nmax_attempts = three\n[profile fast]\nregion = us-east-1\nretry_mode = fast\n',
+  );
   await rejects(resolveRun(options(), { ...env, AWS_MAX_ATTEMPTS: 'x' }, noImds), /^AWS_MAX_ATTEMPTS must be a whole number from 1 to 100, got "x"$/);
   await rejects(resolveRun(options(), { ...env, AWS_MAX_ATTEMPTS: '3x' }, noImds), /^AWS_MAX_ATTEMPTS must be a whole number from 1 to 100, got "3x"$/);
   await rejects(resolveRun(options(), { ...env, AWS_MAX_ATTEMPTS: '101' }, noImds), /^AWS_MAX_ATTEMPTS must be .*, got "101"$/);
   await rejects(resolveRun(options(['--profile', 'zero']), env, noImds), /^profile "zero" \(max_attempts\) must be a whole number from 1 to 100, got "0"$/);
   await rejects(resolveRun(options(['--profile', 'words']), env, noImds), /^profile "words" \(max_attempts\) must be a whole number/);
-  await rejects(resolveRun(options(['--profile', 'fast']), env, noImds), /^profile "fast" \(retry_mode\) must be one of standard, adaptive, legacy, got "fast"$/);
-  await rejects(resolveRun(options(), { ...env, AWS_RETRY_MODE: 'Standard' }, noImds), /^AWS_RETRY_MODE must be one of standard, adaptive, legacy, got "Standard"$/);
+  await rejects(
+    resolveRun(options(['--profile', 'fast']), env, noImds),
+    /^profile "fast" \(retry_mode\) must be one of standard, adaptive, legacy, got "fast"$/,
+  );
+  await rejects(
+    resolveRun(options(), { ...env, AWS_RETRY_MODE: 'Standard' }, noImds),
+    /^AWS_RETRY_MODE must be one of standard, adaptive, legacy, got "Standard"$/,
+  );
   // A bad value in a source that a higher one overrides is not read, as in the SDK.
   assert.equal((await resolveRun(options(['--profile', 'zero', '--max-attempts', '2']), env, noImds)).retry.maxAttempts, 2);
 });
@@ -108,8 +128,10 @@ test('retry mode: AWS_RETRY_MODE, then the profile; adaptive means --concurrency
   const auto = await resolveRun(options(['--concurrency', 'auto', '--max-concurrency', '32']), env, noImds);
   assert.deepEqual([auto.options.adaptive, auto.options.concurrency], [true, 32]);
   const env2 = await resolveRun(options(), { ...env, AWS_RETRY_MODE: 'standard' }, noImds);
-  assert.deepEqual([env2.retry.retryMode, env2.retry.retryModeSource, env2.options.adaptive, env2.options.concurrency],
-    ['standard', 'AWS_RETRY_MODE', false, 8]);
+  assert.deepEqual(
+    [env2.retry.retryMode, env2.retry.retryModeSource, env2.options.adaptive, env2.options.concurrency],
+    ['standard', 'AWS_RETRY_MODE', false, 8],
+  );
   const legacy = await resolveRun(options(['--profile', 'old']), env, noImds);
   assert.deepEqual([legacy.retry.retryMode, legacy.retry.retryModeConfigured, legacy.options.adaptive], ['standard', 'legacy', false]);
   const none = await resolveRun(options(), setup('[default]\nregion = us-east-1\n'), noImds);

@@ -52,33 +52,79 @@ test('FIPS pseudo-regions turn FIPS on and sign for the real region', () => {
   assert.deepEqual(realRegion('fips-us-east-1'), { region: 'us-east-1', fips: true });
   assert.deepEqual(realRegion('us-west-2-fips'), { region: 'us-west-2', fips: true });
   assert.deepEqual(realRegion('aws-fips'), { region: 'us-east-1', fips: true });
-  assert.deepEqual(resolveEndpoint({ region: 'us-west-2-fips', useFips: false, useDualStack: false }),
-    { url: 'https://runtime-fips.sagemaker.us-west-2.amazonaws.com', signingRegion: 'us-west-2' });
+  assert.deepEqual(resolveEndpoint({ region: 'us-west-2-fips', useFips: false, useDualStack: false }), {
+    url: 'https://runtime-fips.sagemaker.us-west-2.amazonaws.com',
+    signingRegion: 'us-west-2',
+  });
 });
 
 test('a custom endpoint is used as given (one trailing slash dropped), signed for the region', () => {
-  assert.deepEqual(resolveEndpoint({ region: 'eu-west-1', useFips: false, useDualStack: false, endpointUrl: 'http://127.0.0.1:9000/base/' }),
-    { url: 'http://127.0.0.1:9000/base', signingRegion: 'eu-west-1' });
+  assert.deepEqual(resolveEndpoint({ region: 'eu-west-1', useFips: false, useDualStack: false, endpointUrl: 'http://127.0.0.1:9000/base/' }), {
+    url: 'http://127.0.0.1:9000/base',
+    signingRegion: 'eu-west-1',
+  });
 });
 
 test('custom endpoint with FIPS or dual-stack is refused; bad regions too', () => {
-  assert.throws(() => resolveEndpoint({ region: 'us-east-1', useFips: true, useDualStack: false, endpointUrl: 'http://x' }), /FIPS and custom endpoint are not supported/);
-  assert.throws(() => resolveEndpoint({ region: 'us-east-1', useFips: false, useDualStack: true, endpointUrl: 'http://x' }), /Dualstack and custom endpoint are not supported/);
+  assert.throws(
+    () => resolveEndpoint({ region: 'us-east-1', useFips: true, useDualStack: false, endpointUrl: 'http://x' }),
+    /FIPS and custom endpoint are not supported/,
+  );
+  assert.throws(
+    () => resolveEndpoint({ region: 'us-east-1', useFips: false, useDualStack: true, endpointUrl: 'http://x' }),
+    /Dualstack and custom endpoint are not supported/,
+  );
   assert.throws(() => resolveEndpoint({ region: 'us east/1', useFips: false, useDualStack: false }), /not a valid region name/);
 });
 
 // The oracle: the SageMaker Runtime client's own endpoint rule set, evaluated by the SDK for the same
 // region, FIPS and dual-stack settings. Known regions of every partition, and unknown ones that only
 // a partition's region pattern (or the aws default) places.
-test('every partition, FIPS and dual-stack combination matches the SDK client\'s endpoint rule set', () => {
+test("every partition, FIPS and dual-stack combination matches the SDK client's endpoint rule set", () => {
   const client = new SageMakerRuntimeClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
   const regions = [
-    'us-east-1', 'us-west-2', 'eu-central-2', 'ap-southeast-5', 'ca-west-1', 'il-central-1', 'me-central-1', 'af-south-1', 'sa-east-1',
-    'mx-central-1', 'aws-global', 'cn-north-1', 'cn-northwest-1', 'us-gov-west-1', 'us-gov-east-1', 'us-iso-east-1', 'us-iso-west-1',
-    'us-isob-east-1', 'us-isob-west-1', 'eu-isoe-west-1', 'us-isof-south-1', 'us-isof-east-1', 'eusc-de-east-1',
-    'xx-foo-1', 'zz-unknown-42', 'cn-south-9', 'us-gov-central-2', 'us-iso-north-3', 'us-isob-south-2', 'eu-isoe-north-1',
-    'us-isof-west-4', 'eusc-fr-south-1', 'eusc-es-1', 'moon-base-1', 'local', 'aws-cn-global', 'aws-us-gov-global', 'aws-iso-global',
-    'aws-iso-b-global', 'aws-iso-e-global', 'aws-iso-f-global', 'aws-eusc-global',
+    'us-east-1',
+    'us-west-2',
+    'eu-central-2',
+    'ap-southeast-5',
+    'ca-west-1',
+    'il-central-1',
+    'me-central-1',
+    'af-south-1',
+    'sa-east-1',
+    'mx-central-1',
+    'aws-global',
+    'cn-north-1',
+    'cn-northwest-1',
+    'us-gov-west-1',
+    'us-gov-east-1',
+    'us-iso-east-1',
+    'us-iso-west-1',
+    'us-isob-east-1',
+    'us-isob-west-1',
+    'eu-isoe-west-1',
+    'us-isof-south-1',
+    'us-isof-east-1',
+    'eusc-de-east-1',
+    'xx-foo-1',
+    'zz-unknown-42',
+    'cn-south-9',
+    'us-gov-central-2',
+    'us-iso-north-3',
+    'us-isob-south-2',
+    'eu-isoe-north-1',
+    'us-isof-west-4',
+    'eusc-fr-south-1',
+    'eusc-es-1',
+    'moon-base-1',
+    'local',
+    'aws-cn-global',
+    'aws-us-gov-global',
+    'aws-iso-global',
+    'aws-iso-b-global',
+    'aws-iso-e-global',
+    'aws-iso-f-global',
+    'aws-eusc-global',
   ];
   let compared = 0;
   for (const region of regions) {
@@ -88,10 +134,17 @@ test('every partition, FIPS and dual-stack combination matches the SDK client\'s
         try {
           want = client.config.endpointProvider({ Region: region, UseFIPS: fips, UseDualStack: dual }).url.href.replace(/\/$/, '');
         } catch (e) {
-          assert.throws(() => resolveEndpoint({ region, useFips: fips, useDualStack: dual }), `${region} fips=${fips} dual=${dual}: the SDK refuses (${(e as Error).message})`);
+          assert.throws(
+            () => resolveEndpoint({ region, useFips: fips, useDualStack: dual }),
+            `${region} fips=${fips} dual=${dual}: the SDK refuses (${(e as Error).message})`,
+          );
           continue;
         }
-        assert.deepEqual(resolveEndpoint({ region, useFips: fips, useDualStack: dual }), { url: want, signingRegion: region }, `${region} fips=${fips} dual=${dual}`);
+        assert.deepEqual(
+          resolveEndpoint({ region, useFips: fips, useDualStack: dual }),
+          { url: want, signingRegion: region },
+          `${region} fips=${fips} dual=${dual}`,
+        );
         compared++;
       }
     }

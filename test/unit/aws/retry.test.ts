@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StandardRetryStrategy } from '@smithy/core/retry';
 import {
-  BASE_DELAY_MS, CLOCK_SKEW_THRESHOLD_MS, MAX_BACKOFF_MS, THROTTLING_BASE_DELAY_MS, retryAfterMs, retryDelay, serverTimeMs,
+  BASE_DELAY_MS,
+  CLOCK_SKEW_THRESHOLD_MS,
+  MAX_BACKOFF_MS,
+  THROTTLING_BASE_DELAY_MS,
+  retryAfterMs,
+  retryDelay,
+  serverTimeMs,
 } from '../../../src/aws/retry.js';
 
 const fixed = (r: number) => () => r;
@@ -11,7 +17,7 @@ const fixed = (r: number) => () => r;
 const TOP = 1 - Number.EPSILON;
 
 describe('retryDelay: full jitter, floor(random() * min(base * 2^i, 20 s))', () => {
-  test('constants are the JS SDK standard strategy\'s current ones (its 2026 retry behaviour)', () => {
+  test("constants are the JS SDK standard strategy's current ones (its 2026 retry behaviour)", () => {
     assert.equal(BASE_DELAY_MS, 50);
     assert.equal(THROTTLING_BASE_DELAY_MS, 1_000);
     assert.equal(MAX_BACKOFF_MS, 20_000);
@@ -56,7 +62,15 @@ describe('retryDelay: full jitter, floor(random() * min(base * 2^i, 20 s))', () 
 
   test('random is drawn exactly once per delay', () => {
     let calls = 0;
-    retryDelay(3, false, () => { calls++; return 0.3; }, 2_000);
+    retryDelay(
+      3,
+      false,
+      () => {
+        calls++;
+        return 0.3;
+      },
+      2_000,
+    );
     assert.equal(calls, 1);
   });
 });
@@ -77,7 +91,7 @@ describe('retryDelay with a server hint: max(computed, min(hint, computed + 5 s)
   }
 });
 
-describe('retryDelay equals the SDK\'s own StandardRetryStrategy for the same random', () => {
+describe("retryDelay equals the SDK's own StandardRetryStrategy for the same random", () => {
   // The SDK computes its delay with Math.random and sleeps it with setTimeout: both are stood in for here,
   // and the delay it would sleep is read from its setTimeout call.
   const sdkDelays = async (kind: 'THROTTLING' | 'TRANSIENT', random: number, retries: number, hintMs?: number): Promise<number[]> => {
@@ -88,13 +102,17 @@ describe('retryDelay equals the SDK\'s own StandardRetryStrategy for the same ra
     const slept: number[] = [];
     Math.random = () => random;
     Date.now = () => NOW;
-    globalThis.setTimeout = ((fn: () => void, ms: number) => { slept.push(ms); queueMicrotask(fn); }) as unknown as typeof setTimeout;
+    globalThis.setTimeout = ((fn: () => void, ms: number) => {
+      slept.push(ms);
+      queueMicrotask(fn);
+    }) as unknown as typeof setTimeout;
     try {
       const strategy = new StandardRetryStrategy({ maxAttempts: retries + 1 });
       let token = await strategy.acquireInitialRetryToken('');
       for (let i = 0; i < retries; i++) {
         token = await strategy.refreshRetryTokenForRetry(token, {
-          errorType: kind, ...(hintMs !== undefined ? { retryAfterHint: new Date(NOW + hintMs) } : {}),
+          errorType: kind,
+          ...(hintMs !== undefined ? { retryAfterHint: new Date(NOW + hintMs) } : {}),
         });
       }
     } finally {
@@ -105,8 +123,13 @@ describe('retryDelay equals the SDK\'s own StandardRetryStrategy for the same ra
     return slept;
   };
   for (const [kind, random, hint] of [
-    ['TRANSIENT', 0.9, undefined], ['THROTTLING', 0.9, undefined], ['TRANSIENT', 0.37, undefined], ['THROTTLING', TOP, undefined],
-    ['TRANSIENT', 0.5, 1_500], ['THROTTLING', 0, 60_000], ['TRANSIENT', 0.5, -2_000],
+    ['TRANSIENT', 0.9, undefined],
+    ['THROTTLING', 0.9, undefined],
+    ['TRANSIENT', 0.37, undefined],
+    ['THROTTLING', TOP, undefined],
+    ['TRANSIENT', 0.5, 1_500],
+    ['THROTTLING', 0, 60_000],
+    ['TRANSIENT', 0.5, -2_000],
   ] as const) {
     test(`${kind}, random ${random.toFixed(3)}${hint !== undefined ? `, hint ${hint} ms` : ''}: the same delays for 4 retries`, async () => {
       const ours = [0, 1, 2, 3].map((i) => retryDelay(i, kind === 'THROTTLING', fixed(random), hint));

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RecordError } from '../../../src/errors.js';
 import {
-  classifyServiceError, classifyTransportError, cleanCode, isEndpointNotFound, isSignatureExpired, parseServiceError, type FailureKind,
+  classifyServiceError,
+  classifyTransportError,
+  cleanCode,
+  isEndpointNotFound,
+  isSignatureExpired,
+  parseServiceError,
+  type FailureKind,
 } from '../../../src/aws/service-error.js';
 
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
@@ -29,16 +35,24 @@ describe('parseServiceError', () => {
 
   test('ModelError: the modelled members are kept', () => {
     const body = {
-      ErrorCode: 'SERVER_ERROR_FROM_MODEL', Message: 'Received server error (503) from primary with message "x".',
-      OriginalMessage: 'x', OriginalStatusCode: 503, LogStreamArn: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/e',
+      ErrorCode: 'SERVER_ERROR_FROM_MODEL',
+      Message: 'Received server error (503) from primary with message "x".',
+      OriginalMessage: 'x',
+      OriginalStatusCode: 503,
+      LogStreamArn: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/e',
     };
     const e = parseServiceError(424, { 'x-amzn-errortype': 'com.amazonaws.sagemakerruntime#ModelError' }, json(body));
     assert.deepEqual(e, {
-      code: 'ModelError', message: body.Message, status: 424, originalStatusCode: 503, originalMessage: 'x', logStreamArn: body.LogStreamArn,
+      code: 'ModelError',
+      message: body.Message,
+      status: 424,
+      originalStatusCode: 503,
+      originalMessage: 'x',
+      logStreamArn: body.LogStreamArn,
     });
   });
 
-  test('no header: the body\'s code (any case), then __type', () => {
+  test("no header: the body's code (any case), then __type", () => {
     assert.equal(parseServiceError(400, {}, json({ Code: 'ValidationError', Message: 'm' })).code, 'ValidationError');
     assert.equal(parseServiceError(400, {}, json({ code: 'ValidationError' })).code, 'ValidationError');
     assert.equal(parseServiceError(400, {}, json({ __type: 'com.amazonaws.sagemakerruntime#ValidationError', message: 'm' })).code, 'ValidationError');
@@ -49,11 +63,11 @@ describe('parseServiceError', () => {
   });
 
   test('message from "message", else "Message"', () => {
-    assert.equal(parseServiceError(400, {}, json({ code: 'X', message: 'lower' , Message: 'upper' })).message, 'lower');
+    assert.equal(parseServiceError(400, {}, json({ code: 'X', message: 'lower', Message: 'upper' })).message, 'lower');
     assert.equal(parseServiceError(400, {}, json({ code: 'X', Message: 'upper' })).message, 'upper');
   });
 
-  test('a body that is not JSON (a front end\'s 413): the status is the code, the text the message', () => {
+  test("a body that is not JSON (a front end's 413): the status is the code, the text the message", () => {
     const e = parseServiceError(413, {}, Buffer.from('HTTP content length exceeded 5246976 bytes.\n'));
     assert.equal(e.code, '413');
     assert.equal(e.message, 'HTTP content length exceeded 5246976 bytes.');
@@ -88,9 +102,20 @@ describe('classifyServiceError: each answer the service gives (reference §3.2, 
     ['400 ThrottlingException, message null', reply(400, 'ThrottlingException', null), 'throttling', 'throttling'],
     ['429 ModelNotReadyException (JS SDK: any 429 is throttling)', reply(429, 'ModelNotReadyException'), 'throttling', 'throttling'],
     ['429 with no code at all', parseServiceError(429, {}, Buffer.alloc(0)), 'throttling', 'throttling'],
-    ...['BandwidthLimitExceeded', 'EC2ThrottledException', 'LimitExceededException', 'PriorRequestNotComplete',
-      'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException', 'SlowDown',
-      'ThrottledException', 'Throttling', 'TooManyRequestsException', 'TransactionInProgressException',
+    ...[
+      'BandwidthLimitExceeded',
+      'EC2ThrottledException',
+      'LimitExceededException',
+      'PriorRequestNotComplete',
+      'ProvisionedThroughputExceededException',
+      'RequestLimitExceeded',
+      'RequestThrottled',
+      'RequestThrottledException',
+      'SlowDown',
+      'ThrottledException',
+      'Throttling',
+      'TooManyRequestsException',
+      'TransactionInProgressException',
     ].map((c): [string, RecordError, FailureKind, FailureKind] => [`400 ${c}`, reply(400, c), 'throttling', 'throttling']),
     // Transient: the 100 ms backoff.
     ['500 InternalFailure', reply(500, 'InternalFailure'), 'transient', 'transient'],
@@ -100,8 +125,12 @@ describe('classifyServiceError: each answer the service gives (reference §3.2, 
     ['530 InternalDependencyException (retried by sm-invoke, unlike the SDKs)', reply(530, 'InternalDependencyException'), 'transient', 'transient'],
     ['408 RequestTimeout', reply(408, 'RequestTimeout'), 'transient', 'transient'],
     ['400 RequestTimeoutException', reply(400, 'RequestTimeoutException'), 'transient', 'transient'],
-    ['403 InvalidSignatureException "Signature expired"', reply(403, 'InvalidSignatureException',
-      'Signature expired: 20260801T115000Z is now earlier than 20260801T115500Z (20260801T120000Z - 5 min.)'), 'transient', 'transient'],
+    [
+      '403 InvalidSignatureException "Signature expired"',
+      reply(403, 'InvalidSignatureException', 'Signature expired: 20260801T115000Z is now earlier than 20260801T115500Z (20260801T120000Z - 5 min.)'),
+      'transient',
+      'transient',
+    ],
     // The record's own answer.
     ['424 ModelError', reply(424, 'ModelError'), 'final', 'transient'],
     ['424 ModelError with a 5xx OriginalStatusCode', reply(424, 'ModelError', 'm', { OriginalStatusCode: 503 }), 'final', 'transient'],
@@ -114,10 +143,18 @@ describe('classifyServiceError: each answer the service gives (reference §3.2, 
     ['400 ValidationError: endpoint not found', reply(400, 'ValidationError', 'Endpoint nope of account 123456789012 not found.'), 'fatal', 'fatal'],
     ['403 UnrecognizedClientException', reply(403, 'UnrecognizedClientException'), 'fatal', 'fatal'],
     ['403 InvalidClientTokenId', reply(403, 'InvalidClientTokenId'), 'fatal', 'fatal'],
-    ['403 InvalidSignatureException: signature mismatch', reply(403, 'InvalidSignatureException',
-      'The request signature we calculated does not match the signature you provided.'), 'fatal', 'fatal'],
-    ['403 InvalidSignatureException "Signature not yet current"', reply(403, 'InvalidSignatureException',
-      'Signature not yet current: 20260801T121000Z is still later than 20260801T120500Z'), 'fatal', 'fatal'],
+    [
+      '403 InvalidSignatureException: signature mismatch',
+      reply(403, 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.'),
+      'fatal',
+      'fatal',
+    ],
+    [
+      '403 InvalidSignatureException "Signature not yet current"',
+      reply(403, 'InvalidSignatureException', 'Signature not yet current: 20260801T121000Z is still later than 20260801T120500Z'),
+      'fatal',
+      'fatal',
+    ],
     ['403 ExpiredTokenException (the pipeline refreshes once first)', reply(403, 'ExpiredTokenException'), 'fatal', 'fatal'],
     ['403 MissingAuthenticationTokenException', reply(403, 'MissingAuthenticationTokenException'), 'fatal', 'fatal'],
     ['400 IncompleteSignatureException', reply(400, 'IncompleteSignatureException'), 'fatal', 'fatal'],
@@ -132,7 +169,7 @@ describe('classifyServiceError: each answer the service gives (reference §3.2, 
     });
   }
 
-  test('isSignatureExpired and isEndpointNotFound read AWS\'s wording', () => {
+  test("isSignatureExpired and isEndpointNotFound read AWS's wording", () => {
     assert.equal(isSignatureExpired({ code: 'InvalidSignatureException', message: 'Signature expired: 2026...' }), true);
     assert.equal(isSignatureExpired({ code: 'InvalidSignatureException', message: 'signature mismatch' }), false);
     assert.equal(isSignatureExpired({ code: 'ValidationError', message: 'Signature expired' }), false);
@@ -142,16 +179,43 @@ describe('classifyServiceError: each answer the service gives (reference §3.2, 
 });
 
 describe('classifyTransportError: failures below HTTP', () => {
-  const transient = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-    'ECONNABORTED', 'TimeoutError', 'ConnectTimeoutError', 'HPE_INVALID_CONSTANT', 'HPE_PARSE_ERROR', 'HPE_HEADER_OVERFLOW',
-    'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
-    'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ProxyUnreachable', 'ProxyTunnelFailed'];
+  const transient = [
+    'ECONNRESET',
+    'ECONNREFUSED',
+    'EPIPE',
+    'ETIMEDOUT',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'ECONNABORTED',
+    'TimeoutError',
+    'ConnectTimeoutError',
+    'HPE_INVALID_CONSTANT',
+    'HPE_PARSE_ERROR',
+    'HPE_HEADER_OVERFLOW',
+    'UND_ERR_SOCKET',
+    'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_HEADERS_TIMEOUT',
+    'UND_ERR_BODY_TIMEOUT',
+    'UND_ERR_CLOSED',
+    'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+    'ProxyUnreachable',
+    'ProxyTunnelFailed',
+  ];
   for (const code of transient) test(`${code} -> transient`, () => assert.equal(classifyTransportError(code), 'transient'));
   for (const code of ['ResponseTooLarge', 'NetworkError', 'ERR_INVALID_ARG_TYPE', 'UND_ERR_INVALID_ARG', 'UND_ERR_DESTROYED']) {
     test(`${code} -> final`, () => assert.equal(classifyTransportError(code), 'final'));
   }
-  for (const code of ['CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER',
-    'UND_ERR_PRX_TLS', 'ProxyAuthRequired', 'ProxyRefused']) {
+  for (const code of [
+    'CERT_HAS_EXPIRED',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'ERR_SSL_WRONG_VERSION_NUMBER',
+    'UND_ERR_PRX_TLS',
+    'ProxyAuthRequired',
+    'ProxyRefused',
+  ]) {
     test(`${code} -> fatal (TLS or the proxy's refusal: every record would fail)`, () => assert.equal(classifyTransportError(code), 'fatal'));
   }
 });

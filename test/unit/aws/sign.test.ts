@@ -76,8 +76,13 @@ test('unusual paths and header values are signed as @smithy/signature-v4 signs t
   const date = new Date('2026-05-05T05:05:05Z');
   const sign = createSigner({ credentials: async () => SESSION, region: 'us-east-1' });
   const base: HttpRequestSpec = {
-    method: 'POST', protocol: 'https:', hostname: 'h', port: undefined, path: '/endpoints/demo/invocations',
-    headers: { host: 'h', 'content-length': '2' }, body: Buffer.from('{}'),
+    method: 'POST',
+    protocol: 'https:',
+    hostname: 'h',
+    port: undefined,
+    path: '/endpoints/demo/invocations',
+    headers: { host: 'h', 'content-length': '2' },
+    body: Buffer.from('{}'),
   };
   const cases: HttpRequestSpec[] = [
     { ...base, path: '/my%20base/endpoints/demo/invocations' }, // escaped base path: escaped again
@@ -134,7 +139,9 @@ test('NodeSha256 keeps a small first chunk, streams the rest, and never answers 
     for (const c of chunks) h.update(c);
     return Buffer.from(await h.digest());
   };
-  const small = Buffer.from('small'), big = Buffer.alloc(40_000, 3), more = Buffer.from('more');
+  const small = Buffer.from('small'),
+    big = Buffer.alloc(40_000, 3),
+    more = Buffer.from('more');
   for (const key of [undefined, 'k', Buffer.from('bytes-key')]) {
     for (const chunks of [[small], [big], [small, more], [small, big, more], [big, small], []]) {
       assert.deepEqual(await native(key, ...chunks), await js(key, ...chunks), `${String(key)} ${chunks.map((c) => c.length)}`);
@@ -152,7 +159,13 @@ test('NodeSha256 keeps a small first chunk, streams the rest, and never answers 
   h.update(small);
   assert.deepEqual(Buffer.from(await h.digest()), await js(undefined, small));
   // The remembered HMAC under a string secret answers only for the same secret and the same data.
-  for (const [key, data] of [['s1', 'AKIA1'], ['s1', 'AKIA1'], ['s2', 'AKIA1'], ['s1', 'AKIA2'], ['s1', 'AKIA1']] as const) {
+  for (const [key, data] of [
+    ['s1', 'AKIA1'],
+    ['s1', 'AKIA1'],
+    ['s2', 'AKIA1'],
+    ['s1', 'AKIA2'],
+    ['s1', 'AKIA1'],
+  ] as const) {
     assert.deepEqual(await native(key, Buffer.from(data)), await js(key, Buffer.from(data)), `${key} ${data}`);
   }
   const out = await new NodeSha256('s1').digest();

@@ -1,16 +1,19 @@
-// args.ts: argv + env -> options, or one clear usage error.
+// args.ts: argv -> options, or one clear usage error.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_MAX_LINE_BYTES, parseArgs, type Options } from '../../../src/cli/args.js';
 import { UsageError } from '../../../src/errors.js';
 
-const run = (argv: string[], env: Record<string, string> = {}): Options => {
-  const c = parseArgs(argv, env);
+const run = (argv: string[]): Options => {
+  const c = parseArgs(argv);
   assert.equal(c.kind, 'run');
   return (c as { options: Options }).options;
 };
-const usage = (argv: string[], message: RegExp, env: Record<string, string> = {}): void => {
-  assert.throws(() => parseArgs(argv, env), (e: unknown) => e instanceof UsageError && message.test(e.message) && !e.message.includes('\n'));
+const usage = (argv: string[], message: RegExp): void => {
+  assert.throws(
+    () => parseArgs(argv),
+    (e: unknown) => e instanceof UsageError && message.test(e.message) && !e.message.includes('\n'),
+  );
 };
 
 test('defaults', () => {
@@ -28,22 +31,69 @@ test('defaults', () => {
 
 test('every request flag, in both --flag value and --flag=value forms', () => {
   const o = run([
-    '--endpoint-name=ep', '--content-type', 'application/json', '--accept=text/csv', '--custom-attributes', 'k=v',
-    '--target-model', 'm.tar.gz', '--target-variant', 'v1', '--target-container-hostname', 'c1', '--inference-id', 'i 1',
-    '--inference-component-name', 'ic', '--session-id', 'NEW_SESSION', '--enable-explanations', '`true`', 'out.ndjson',
+    '--endpoint-name=ep',
+    '--content-type',
+    'application/json',
+    '--accept=text/csv',
+    '--custom-attributes',
+    'k=v',
+    '--target-model',
+    'm.tar.gz',
+    '--target-variant',
+    'v1',
+    '--target-container-hostname',
+    'c1',
+    '--inference-id',
+    'i 1',
+    '--inference-component-name',
+    'ic',
+    '--session-id',
+    'NEW_SESSION',
+    '--enable-explanations',
+    '`true`',
+    'out.ndjson',
   ]);
   assert.deepEqual(o.defaults, {
-    endpointName: 'ep', contentType: 'application/json', accept: 'text/csv', customAttributes: 'k=v', targetModel: 'm.tar.gz',
-    targetVariant: 'v1', targetContainerHostname: 'c1', inferenceId: 'i 1', inferenceComponentName: 'ic', sessionId: 'NEW_SESSION',
+    endpointName: 'ep',
+    contentType: 'application/json',
+    accept: 'text/csv',
+    customAttributes: 'k=v',
+    targetModel: 'm.tar.gz',
+    targetVariant: 'v1',
+    targetContainerHostname: 'c1',
+    inferenceId: 'i 1',
+    inferenceComponentName: 'ic',
+    sessionId: 'NEW_SESSION',
     enableExplanations: '`true`',
   });
   assert.equal(o.outfile, 'out.ndjson');
 });
 
 test('run options', () => {
-  const o = run(['--envelope', '--concurrency', '64', '--output', 'body', '--timeout', '2.5', '--connect-timeout', '0',
-    '--max-attempts', '5', '--retry-model-errors', '--max-errors', '10', '--region', 'eu-west-1', '--profile', 'p',
-    '--endpoint-url', 'http://127.0.0.1:1/', '--max-line-bytes', '100']);
+  const o = run([
+    '--envelope',
+    '--concurrency',
+    '64',
+    '--output',
+    'body',
+    '--timeout',
+    '2.5',
+    '--connect-timeout',
+    '0',
+    '--max-attempts',
+    '5',
+    '--retry-model-errors',
+    '--max-errors',
+    '10',
+    '--region',
+    'eu-west-1',
+    '--profile',
+    'p',
+    '--endpoint-url',
+    'http://127.0.0.1:1/',
+    '--max-line-bytes',
+    '100',
+  ]);
   assert.equal(o.envelope, true);
   assert.equal(o.concurrency, 64);
   assert.equal(o.output, 'body');
@@ -59,11 +109,11 @@ test('run options', () => {
 });
 
 test('the flags given are recorded, so that a flag wins over the environment and the profile (retry-config.ts)', () => {
-  const o = run(['--endpoint-name', 'e', '--max-attempts', '2', '--concurrency=4'], { AWS_MAX_ATTEMPTS: '7' });
+  const o = run(['--endpoint-name', 'e', '--max-attempts', '2', '--concurrency=4']);
   assert.equal(o.maxAttempts, 2);
   assert.ok(o.given.has('max-attempts') && o.given.has('concurrency') && o.given.has('endpoint-name'));
-  const d = run(['--endpoint-name', 'e'], { AWS_MAX_ATTEMPTS: '7' });
-  assert.equal(d.maxAttempts, 3, 'AWS_MAX_ATTEMPTS is read with the profile, after the flag');
+  const d = run(['--endpoint-name', 'e']);
+  assert.equal(d.maxAttempts, 3, 'the default until AWS_MAX_ATTEMPTS and the profile are read (aws/config.ts)');
   assert.ok(!d.given.has('max-attempts') && !d.given.has('concurrency'));
   usage(['--endpoint-name', 'e', '--max-attempts', '0'], /^--max-attempts must be a whole number from 1 to 100, got 0/);
 });
@@ -73,9 +123,9 @@ test('"" means not set, as in the AWS SDKs', () => {
 });
 
 test('help and version win over everything else', () => {
-  assert.deepEqual(parseArgs(['--help', '--bogus-value-ignored-not'].slice(0, 1), {}), { kind: 'help' });
-  assert.deepEqual(parseArgs(['-h'], {}), { kind: 'help' });
-  assert.deepEqual(parseArgs(['--version'], {}), { kind: 'version' });
+  assert.deepEqual(parseArgs(['--help', '--bogus-value-ignored-not'].slice(0, 1)), { kind: 'help' });
+  assert.deepEqual(parseArgs(['-h']), { kind: 'help' });
+  assert.deepEqual(parseArgs(['--version']), { kind: 'version' });
 });
 
 test('usage errors name the option and what is allowed', () => {

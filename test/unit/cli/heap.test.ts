@@ -39,7 +39,7 @@ test('boundHeap keeps the young generation at its cap under allocation with surv
   assert.ok(free.max > bound.cap, `without boundHeap new space reached only ${free.max} bytes`);
 });
 
-test('records averaging over LARGE_RECORD_BYTES get V8\'s own sizing back', () => {
+test("records averaging over LARGE_RECORD_BYTES get V8's own sizing back", () => {
   const large = run('large');
   assert.ok(large.max > large.cap, `with 1 MiB records new space stayed at ${large.max} bytes`);
 });

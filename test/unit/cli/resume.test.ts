@@ -38,20 +38,31 @@ test('many lines across read chunks; body-mode lines have no line field', async 
   assert.deepEqual(await scanOutfile(bodies, true), { completeBytes: 5, tornBytes: 0, records: 3, lastLine: undefined, failed: 1 });
 });
 
-test('the last result\'s inferenceId and meta (compact JSON) are kept to recognise the input', async () => {
+test("the last result's inferenceId and meta (compact JSON) are kept to recognise the input", async () => {
   const f = join(dir, 'ids');
   writeFileSync(f, '{"line":1,"ok":true}\n{"line":2,"inferenceId":"r-2","ok":false,"meta":{"id": 2, "tags":["a"]}}\n{"line":3,');
-  assert.deepEqual(await scanOutfile(f), { completeBytes: 94, tornBytes: 10, records: 2, lastLine: 2, failed: 1, lastInferenceId: 'r-2', lastMeta: '{"id":2,"tags":["a"]}' });
+  assert.deepEqual(await scanOutfile(f), {
+    completeBytes: 94,
+    tornBytes: 10,
+    records: 2,
+    lastLine: 2,
+    failed: 1,
+    lastInferenceId: 'r-2',
+    lastMeta: '{"id":2,"tags":["a"]}',
+  });
 });
 
 test('failures are counted from each line\'s own "ok", not from bodies or meta that say "ok":false', async () => {
   const f = join(dir, 'mixed');
-  writeFileSync(f, [
-    '{"line":1,"ok":true,"body":{"ok":false}}',
-    '{"line":2,"inferenceId":"a\\"ok\\":false","ok":true,"meta":{"ok":false}}',
-    '{"line":3,"ok":false,"error":{"code":"ModelError","message":"m"}}',
-    `{"line":4,"ok":false,"error":{"code":"X","message":"${'y'.repeat(3 << 20)}"}}`,
-  ].join('\n') + '\n');
+  writeFileSync(
+    f,
+    [
+      '{"line":1,"ok":true,"body":{"ok":false}}',
+      '{"line":2,"inferenceId":"a\\"ok\\":false","ok":true,"meta":{"ok":false}}',
+      '{"line":3,"ok":false,"error":{"code":"ModelError","message":"m"}}',
+      `{"line":4,"ok":false,"error":{"code":"X","message":"${'y'.repeat(3 << 20)}"}}`,
+    ].join('\n') + '\n',
+  );
   const s = (await scanOutfile(f))!;
   assert.equal(s.records, 4);
   assert.equal(s.failed, 2);

@@ -44,7 +44,10 @@ test('auto: attempts in flight never exceed the adaptive limit; it backs off to 
     maxSeenOverLimit = Math.max(maxSeenOverLimit, semaphore.active - Math.max(adaptive.limit, 1));
   });
   assert.equal(out.length, 300);
-  assert.ok(out.every((l, i) => (JSON.parse(l) as { line: number; ok: boolean }).line === i + 1 && JSON.parse(l).ok), 'all ok, in order');
+  assert.ok(
+    out.every((l, i) => (JSON.parse(l) as { line: number; ok: boolean }).line === i + 1 && JSON.parse(l).ok),
+    'all ok, in order',
+  );
   assert.equal(summary.ok, 300);
   assert.ok(adaptive.stats.throttles > 0, 'slow start found the capacity by being throttled');
   assert.ok(adaptive.limit <= 2 * K, `limit ${adaptive.limit} did not come down towards the capacity ${K}`);
@@ -83,20 +86,36 @@ test('rate: every attempt, retries included, takes a token; starts are evenly sp
   emu.reset();
   let fake = 0;
   const starts: number[] = [];
-  const rate = new RateLimiter(50, () => fake, async (ms) => { fake += ms; });
+  const rate = new RateLimiter(
+    50,
+    () => fake,
+    async (ms) => {
+      fake += ms;
+    },
+  );
   const wrapped: Admission = {
-    rate: { take: async (signal?: AbortSignal) => { await rate.take(signal); starts.push(fake); } } as unknown as RateLimiter,
+    rate: {
+      take: async (signal?: AbortSignal) => {
+        await rate.take(signal);
+        starts.push(fake);
+      },
+    } as unknown as RateLimiter,
   };
   const { summary } = await run(40, 4, wrapped);
   assert.equal(summary.ok, 40);
   assert.equal(starts.length, summary.attempts);
   const sorted = [...starts].sort((a, b) => a - b);
-  sorted.slice(1).forEach((t, i) => assert.ok(t - sorted[i]! >= 20 - 1e-9, `starts ${sorted[i]} and ${t} closer than 1/50 s`));
+  sorted.slice(1).forEach((t, i) => {
+    assert.ok(t - sorted[i]! >= 20 - 1e-9, `starts ${sorted[i]} and ${t} closer than 1/50 s`);
+  });
 });
 
 test('the CLI: --concurrency auto and --rate run to completion; bad values are usage errors', async () => {
   const input = ndjson(Array.from({ length: 60 }, (_, i) => ({ i })));
-  const auto = await runCli(['--endpoint-url', emu.url, '--endpoint-name', 'capped', '--concurrency', 'auto', '--max-concurrency', '32', '--max-attempts', '10', '--stats'], { input });
+  const auto = await runCli(
+    ['--endpoint-url', emu.url, '--endpoint-name', 'capped', '--concurrency', 'auto', '--max-concurrency', '32', '--max-attempts', '10', '--stats'],
+    { input },
+  );
   assert.equal(auto.code, 0, auto.stderr);
   assert.equal(auto.lines.length, 60);
   assert.match(auto.stderr, /concurrency \d+/);

@@ -196,7 +196,26 @@ describe('grammar: what JSON.parse accepts', () => {
 });
 
 describe('exactness', () => {
-  const numbers = ['12345678901234567890', '-12345678901234567890123', '1e400', '-1e400', '1E+2', '1e-7', '1E-7', '-0', '-0.0', '0.0', '1.10', '1.000', '0', '5e-324', '2e-400', '9007199254740993', '1.7976931348623157e309', '123.456e-789'];
+  const numbers = [
+    '12345678901234567890',
+    '-12345678901234567890123',
+    '1e400',
+    '-1e400',
+    '1E+2',
+    '1e-7',
+    '1E-7',
+    '-0',
+    '-0.0',
+    '0.0',
+    '1.10',
+    '1.000',
+    '0',
+    '5e-324',
+    '2e-400',
+    '9007199254740993',
+    '1.7976931348623157e309',
+    '123.456e-789',
+  ];
 
   test('numbers of every shape keep their text, at any depth', () => {
     for (const n of numbers) {
@@ -208,7 +227,10 @@ describe('exactness', () => {
       assert.equal(m[1]!.raw, `{"d":[[${n}]]}`);
     }
     const top = members(`{ ${numbers.map((n, i) => `"k${i}" : ${n}`).join(' ,\n ')} }`);
-    assert.deepEqual(top.map((m) => m.raw), numbers);
+    assert.deepEqual(
+      top.map((m) => m.raw),
+      numbers,
+    );
     assert.ok(top.every((m) => m.kind === 'number' && m.value === undefined));
   });
 
@@ -224,12 +246,20 @@ describe('exactness', () => {
       '  "meta": { "id" : 7 }\r',
       '}',
     ].join('\n');
-    const want = '{"inferenceId":"a 1","body":{"inputs":[12345678901234567890,1e400,-0,1.10,1E-7,0.0],'
-      + '"text":"two  spaces,\\ttab escape, \\u00e9 and \\"quotes\\" \\\\ : [ ]","empty":{},"list":[]},"meta":{"id":7}}';
+    const want =
+      '{"inferenceId":"a 1","body":{"inputs":[12345678901234567890,1e400,-0,1.10,1E-7,0.0],' +
+      '"text":"two  spaces,\\ttab escape, \\u00e9 and \\"quotes\\" \\\\ : [ ]","empty":{},"list":[]},"meta":{"id":7}}';
     assert.equal(ok(pretty), want);
     assert.equal(ok(`\n\n${pretty}\n  \n`), want);
     const m = members(pretty);
-    assert.deepEqual(m.map((x) => [x.key, x.kind]), [['inferenceId', 'string'], ['body', 'object'], ['meta', 'object']]);
+    assert.deepEqual(
+      m.map((x) => [x.key, x.kind]),
+      [
+        ['inferenceId', 'string'],
+        ['body', 'object'],
+        ['meta', 'object'],
+      ],
+    );
     assert.equal(m[0]!.raw, '"a 1"');
     assert.equal(m[0]!.value, 'a 1');
     assert.equal(m[1]!.raw, want.slice(want.indexOf('{"inputs"'), want.indexOf(',"meta"')));
@@ -248,10 +278,18 @@ describe('exactness', () => {
 
   test('every kind of member', () => {
     const m = members('{"o":{"a":1},"a":[1],"s":"x","n":-1.5,"t":true,"f":false,"z":null}');
-    assert.deepEqual(m.map((x) => [x.key, x.kind, x.raw]), [
-      ['o', 'object', '{"a":1}'], ['a', 'array', '[1]'], ['s', 'string', '"x"'], ['n', 'number', '-1.5'],
-      ['t', 'true', 'true'], ['f', 'false', 'false'], ['z', 'null', 'null'],
-    ]);
+    assert.deepEqual(
+      m.map((x) => [x.key, x.kind, x.raw]),
+      [
+        ['o', 'object', '{"a":1}'],
+        ['a', 'array', '[1]'],
+        ['s', 'string', '"x"'],
+        ['n', 'number', '-1.5'],
+        ['t', 'true', 'true'],
+        ['f', 'false', 'false'],
+        ['z', 'null', 'null'],
+      ],
+    );
     assert.deepEqual(members('{}'), []);
     assert.deepEqual(members(' { } '), []);
   });
@@ -281,7 +319,11 @@ describe('exactness', () => {
     for (const [part, decoded] of runs) {
       for (const n of [1, 17, 40, 3000]) {
         const body = part.repeat(n);
-        assert.deepEqual(members(`{"body":"${body}","meta":"${body}"}`).map((m) => m.value), [decoded.repeat(n), decoded.repeat(n)], `${part} x ${n}`);
+        assert.deepEqual(
+          members(`{"body":"${body}","meta":"${body}"}`).map((m) => m.value),
+          [decoded.repeat(n), decoded.repeat(n)],
+          `${part} x ${n}`,
+        );
         assert.equal(ok(`{"body":["${body}"]}`), `{"body":["${body}"]}`);
         // The same run, then a problem: found at the right place in a member and deeper.
         const at = 9 + body.length;
@@ -290,7 +332,10 @@ describe('exactness', () => {
         assert.equal(fails(scanObject(`{"body":"${body}`)).message, 'Unterminated string starting at position 8');
         const lone = fails(scanObject(`{"body":"${body}\\udc00"}`));
         assert.equal(lone.message, `lone surrogate \\udc00 in body at position ${at}: a string must be valid Unicode`);
-        assert.equal(fails(compactJson(`{"body":["${body}\ud800"]}`)).message, `lone surrogate U+D800 in body[0] at position ${at + 1}: a string must be valid Unicode`);
+        assert.equal(
+          fails(compactJson(`{"body":["${body}\ud800"]}`)).message,
+          `lone surrogate U+D800 in body[0] at position ${at + 1}: a string must be valid Unicode`,
+        );
       }
     }
     // Runs of backslashes of every length up to past the quote search's look-back, before an
@@ -299,17 +344,31 @@ describe('exactness', () => {
       const odd = `{"body":"${'\\\\'.repeat(n)}\\"x","meta":1}`;
       assert.equal(members(odd)[0]!.value, `${'\\'.repeat(n)}"x`, odd);
       const even = `{"body":"x${'\\\\'.repeat(n)}","meta":"${'\\\\'.repeat(n)}"}`;
-      assert.deepEqual(members(even).map((m) => m.value), [`x${'\\'.repeat(n)}`, '\\'.repeat(n)], even);
+      assert.deepEqual(
+        members(even).map((m) => m.value),
+        [`x${'\\'.repeat(n)}`, '\\'.repeat(n)],
+        even,
+      );
     }
     // Two raw high surrogates are not a pair.
-    assert.equal(fails(compactJson(`["${'x'.repeat(40)}\ud83d\ud83d\ude00"]`)).message, 'lone surrogate U+D83D in [0] at position 42: a string must be valid Unicode');
+    assert.equal(
+      fails(compactJson(`["${'x'.repeat(40)}\ud83d\ud83d\ude00"]`)).message,
+      'lone surrogate U+D83D in [0] at position 42: a string must be valid Unicode',
+    );
     assert.equal(fails(compactJson('["\\ud83d\\ud83d\\ude00"]')).message, 'lone surrogate \\ud83d in [0] at position 2: a string must be valid Unicode');
   });
 });
 
 describe('refused although JSON.parse takes it', () => {
   test('an envelope is an object', () => {
-    for (const [text, got] of [['[1]', 'an array'], ['null', 'null'], ['"s"', 'string'], ['-1', 'number'], ['true', 'boolean'], ['false', 'boolean']]) {
+    for (const [text, got] of [
+      ['[1]', 'an array'],
+      ['null', 'null'],
+      ['"s"', 'string'],
+      ['-1', 'number'],
+      ['true', 'boolean'],
+      ['false', 'boolean'],
+    ]) {
       const r = fails(scanObject(text!));
       assert.equal(r.code, 'InvalidRecord');
       assert.equal(r.message, `an envelope must be a JSON object, got ${got}`);
@@ -337,7 +396,10 @@ describe('refused although JSON.parse takes it', () => {
     assert.equal(members(`{${many.join(',')}}`).length, 40);
     assert.equal(fails(scanObject(`{${many.join(',')},"k3":0}`)).key, 'k3');
     // Deeper duplicates are the user's business and pass as written.
-    assert.deepEqual(members('{"body":{"a":1,"a":2},"meta":[{"x":1,"x":1}]}').map((m) => m.raw), ['{"a":1,"a":2}', '[{"x":1,"x":1}]']);
+    assert.deepEqual(
+      members('{"body":{"a":1,"a":2},"meta":[{"x":1,"x":1}]}').map((m) => m.raw),
+      ['{"a":1,"a":2}', '[{"x":1,"x":1}]'],
+    );
     // A syntax error later in the line wins over a duplicate.
     assert.equal(fails(scanObject('{"a":1,"a":2,}')).code, 'InvalidJson');
   });
@@ -443,8 +505,8 @@ describe('memory', () => {
     gc();
     const before = process.memoryUsage().heapUsed;
     for (let i = 0; i < 40; i++) {
-      const line = `{"meta":{"id":"record-${i}-of-many"},"inferenceId":"inference-id-${i}","key-that-is-long-${i}":1,`
-        + `"bodyBase64":"${'QUJD'.repeat(1 << 18)}"}`;
+      const line =
+        `{"meta":{"id":"record-${i}-of-many"},"inferenceId":"inference-id-${i}","key-that-is-long-${i}":1,` + `"bodyBase64":"${'QUJD'.repeat(1 << 18)}"}`;
       const m = members(line);
       kept.push(m[0]!.raw, m[1]!.value!, m[2]!.key);
     }
@@ -459,13 +521,56 @@ describe('memory', () => {
 
 // ---- differential: random and mutated texts against JSON.parse ----
 
-const NUMBERS = ['0', '-0', '1', '-1', '10', '1.10', '0.0', '1e400', '-1e400', '1E+2', '1e-7', '1E-7', '12345678901234567890', '5e-324', '123.456e+78', '-0.000001'];
+const NUMBERS = [
+  '0',
+  '-0',
+  '1',
+  '-1',
+  '10',
+  '1.10',
+  '0.0',
+  '1e400',
+  '-1e400',
+  '1E+2',
+  '1e-7',
+  '1E-7',
+  '12345678901234567890',
+  '5e-324',
+  '123.456e+78',
+  '-0.000001',
+];
 const CHARS = ['a', 'b', 'Z', ' ', '  ', '"', '\\', '/', '\n', '\t', '\u0001', '\u001f', 'é', '€', '\u2028', '\u{1f600}', ':', ',', '{', ']'];
 const ESCAPES = ['\\"', '\\\\', '\\/', '\\b', '\\f', '\\n', '\\r', '\\t', '\\u0041', '\\u00E9', '\\u20ac', '\\ud83d\\ude00', '\\uD83D\\uDE00', '\\u0000'];
 const LONE = ['\\ud800', '\\udc00', '\\uDBFF', '\ud800', '\udfff', '\\ud83d\\u0041', '\\ud83dx'];
 const KEYS = ['a', 'b', 'body', 'meta', '', 'k\\u0065y', 'x y'];
 const WS = ['', '', '', ' ', '\n', '\t', '\r\n', '  '];
-const NOISE = ['{', '}', '[', ']', ',', ':', '"', '\\', ' ', '0', '1', '-', '.', 'e', 'E', '+', 't', 'n', 'u', 'x', '\u0000', '\u00a0', '\ud800', '\ufeff', '\n'];
+const NOISE = [
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  '"',
+  '\\',
+  ' ',
+  '0',
+  '1',
+  '-',
+  '.',
+  'e',
+  'E',
+  '+',
+  't',
+  'n',
+  'u',
+  'x',
+  '\u0000',
+  '\u00a0',
+  '\ud800',
+  '\ufeff',
+  '\n',
+];
 
 function pick<T>(rnd: Random, list: readonly T[]): T {
   return list[Math.floor(rnd() * list.length)]!;
@@ -479,7 +584,8 @@ function genString(rnd: Random): string {
     if (r < 0.45) s += pick(rnd, CHARS).replace(/["\\\u0000-\u001f]/g, (c) => JSON.stringify(c).slice(1, -1));
     else if (r < 0.9) s += pick(rnd, ESCAPES);
     else if (r < 0.93) s += pick(rnd, LONE);
-    else if (r < 0.97) s += 'x'.repeat(Math.floor(rnd() * 60)); // past the hand-scanned prefix
+    else if (r < 0.97)
+      s += 'x'.repeat(Math.floor(rnd() * 60)); // past the hand-scanned prefix
     else s += pick(rnd, ['\\"', '\\\\', '\\ud83d\\ude00', '\u{1f600}', 'ab\\"']).repeat(10 + Math.floor(rnd() * 100)); // dense runs
   }
   return s + '"';

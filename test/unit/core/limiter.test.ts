@@ -101,8 +101,15 @@ function simulateContinuous(k: number, records: number, seed: number) {
   const rnd = mulberry32(seed);
   const ctl = new AdaptiveConcurrency({ min: 1, max: 128 });
   const events: Array<{ at: number; run: () => void }> = [];
-  let t = 0, active = 0, next = 0, done = 0, attempts = 0, throttles = 0, serverInFlight = 0;
-  let limitArea = 0, lastT = 0;
+  let t = 0,
+    active = 0,
+    next = 0,
+    done = 0,
+    attempts = 0,
+    throttles = 0,
+    serverInFlight = 0;
+  let limitArea = 0,
+    lastT = 0;
   const ready: number[] = []; // retries waiting for a slot
   const admit = (): void => {
     while (active < ctl.limit && (ready.length > 0 || next < records)) {
@@ -113,17 +120,35 @@ function simulateContinuous(k: number, records: number, seed: number) {
       const epoch = ctl.epoch;
       if (serverInFlight >= k) {
         throttles++;
-        events.push({ at: t + 1, run: () => {
-          active--;
-          ctl.onThrottle(epoch);
-          const delay = Math.floor(rnd() * Math.min(500 * 2 ** retry, 20_000));
-          events.push({ at: t + delay, run: () => { ready.push(retry + 1); admit(); } });
-          admit();
-        } });
+        events.push({
+          at: t + 1,
+          run: () => {
+            active--;
+            ctl.onThrottle(epoch);
+            const delay = Math.floor(rnd() * Math.min(500 * 2 ** retry, 20_000));
+            events.push({
+              at: t + delay,
+              run: () => {
+                ready.push(retry + 1);
+                admit();
+              },
+            });
+            admit();
+          },
+        });
       } else {
         serverInFlight++;
         const latency = 50 + rnd() * 5;
-        events.push({ at: t + latency, run: () => { serverInFlight--; active--; done++; ctl.onSuccess(epoch, latency); admit(); } });
+        events.push({
+          at: t + latency,
+          run: () => {
+            serverInFlight--;
+            active--;
+            done++;
+            ctl.onSuccess(epoch, latency);
+            admit();
+          },
+        });
       }
     }
   };
@@ -186,7 +211,13 @@ test('adaptive: rising latency backs off even without throttling', () => {
 test('rate limiter: evenly spaced starts at the configured rate, no burst after idle', async () => {
   let now = 1_000;
   const starts: number[] = [];
-  const rl = new RateLimiter(20, () => now, async (ms) => { now += ms; });
+  const rl = new RateLimiter(
+    20,
+    () => now,
+    async (ms) => {
+      now += ms;
+    },
+  );
   for (let i = 0; i < 200; i++) {
     await rl.take();
     starts.push(now);
@@ -202,6 +233,17 @@ test('rate limiter: evenly spaced starts at the configured rate, no burst after 
     await rl.take();
     afterIdle.push(now);
   }
-  assert.deepEqual(afterIdle.map((s) => s - afterIdle[0]!), [0, 50, 100, 150, 200]);
-  assert.throws(() => new RateLimiter(0, () => 0, async () => undefined), /rate must be > 0/);
+  assert.deepEqual(
+    afterIdle.map((s) => s - afterIdle[0]!),
+    [0, 50, 100, 150, 200],
+  );
+  assert.throws(
+    () =>
+      new RateLimiter(
+        0,
+        () => 0,
+        async () => undefined,
+      ),
+    /rate must be > 0/,
+  );
 });

@@ -24,7 +24,10 @@ test('byte-by-byte delivery gives the same lines, multibyte UTF-8 intact', async
   const whole = await collect([input]);
   const pieces = await collect(bytewise(input));
   assert.deepEqual(pieces, whole);
-  assert.deepEqual(whole.map((b) => b.toString('utf8')), ['héllo', '☃ snow', '', '{"k":"€"}', 'end']);
+  assert.deepEqual(
+    whole.map((b) => b.toString('utf8')),
+    ['héllo', '☃ snow', '', '{"k":"€"}', 'end'],
+  );
 });
 
 test('invalid UTF-8 and NUL bytes come through untouched', async () => {
@@ -97,6 +100,9 @@ test('a line spread over many chunks comes out whole, once', async () => {
   const chunks: Buffer[] = [];
   for (let i = 0; i < input.length; i += 7_777) chunks.push(input.subarray(i, i + 7_777));
   const lines = await collect(chunks, 1 << 20);
-  assert.deepEqual(lines.map((b) => b.length), [1, line.length, 1]);
+  assert.deepEqual(
+    lines.map((b) => b.length),
+    [1, line.length, 1],
+  );
   assert.ok(lines[1]!.equals(line));
 });

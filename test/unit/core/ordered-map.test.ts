@@ -29,16 +29,33 @@ async function scenario(seed: number, n: number, concurrency: number, window: nu
     calls.push(i);
     running++;
     maxRunning = Math.max(maxRunning, running);
-    return new Promise((resolve) => pending.push({ i, resolve: (v) => { running--; resolve(v); } }));
+    return new Promise((resolve) =>
+      pending.push({
+        i,
+        resolve: (v) => {
+          running--;
+          resolve(v);
+        },
+      }),
+    );
   };
   const consumer = (async () => {
-    for await (const v of orderedMap(range(n, () => { pulled++; maxAhead = Math.max(maxAhead, pulled - consumed); }), fn, { concurrency, window })) {
+    for await (const v of orderedMap(
+      range(n, () => {
+        pulled++;
+        maxAhead = Math.max(maxAhead, pulled - consumed);
+      }),
+      fn,
+      { concurrency, window },
+    )) {
       out.push(v);
       consumed++;
     }
   })();
   let done = false;
-  void consumer.then(() => { done = true; });
+  void consumer.then(() => {
+    done = true;
+  });
   while (!done) {
     await tick();
     if (pending.length > 0) {
@@ -53,13 +70,21 @@ async function scenario(seed: number, n: number, concurrency: number, window: nu
 
 test('order, exactly one call per item, in-flight and window bounds — 200 seeds', async () => {
   for (let seed = 1; seed <= 200; seed++) {
-    const n = 1 + (seed * 7) % 60;
+    const n = 1 + ((seed * 7) % 60);
     const concurrency = 1 + (seed % 8);
     const window = concurrency + (seed % 5) * 3;
     const r = await scenario(seed, n, concurrency, window);
     const msg = `seed ${seed} (n=${n} c=${concurrency} w=${window})`;
-    assert.deepEqual(r.out, Array.from({ length: n }, (_, i) => `r${i}`), `order, ${msg}`);
-    assert.deepEqual([...r.calls].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), `one call each, ${msg}`);
+    assert.deepEqual(
+      r.out,
+      Array.from({ length: n }, (_, i) => `r${i}`),
+      `order, ${msg}`,
+    );
+    assert.deepEqual(
+      [...r.calls].sort((a, b) => a - b),
+      Array.from({ length: n }, (_, i) => i),
+      `one call each, ${msg}`,
+    );
     assert.ok(r.maxRunning <= concurrency, `in flight ${r.maxRunning} > ${concurrency}, ${msg}`);
     assert.ok(r.maxAhead <= window + 1, `read ahead ${r.maxAhead} > window ${window} + 1, ${msg}`);
   }
@@ -68,8 +93,16 @@ test('order, exactly one call per item, in-flight and window bounds — 200 seed
 test('a slow first item holds back reading, not memory', async () => {
   let pulled = 0;
   let releaseFirst!: (v: number) => void;
-  const first = new Promise<number>((r) => { releaseFirst = r; });
-  const it = orderedMap(range(1000, () => { pulled++; }), (i) => (i === 0 ? first : Promise.resolve(i)), { concurrency: 4, window: 10 });
+  const first = new Promise<number>((r) => {
+    releaseFirst = r;
+  });
+  const it = orderedMap(
+    range(1000, () => {
+      pulled++;
+    }),
+    (i) => (i === 0 ? first : Promise.resolve(i)),
+    { concurrency: 4, window: 10 },
+  );
   const firstOut = it.next();
   for (let k = 0; k < 50; k++) await tick();
   assert.ok(pulled <= 11, `pulled ${pulled} items while the first was pending (window 10)`);
@@ -109,8 +142,13 @@ test('a bytes bound: results waiting behind a slow first item, plus what is runn
     const out: number[] = [];
     const consumer = (async () => {
       const options = {
-        concurrency: 16, maxBytes, itemBytes: (i: number) => inBytes[i]!, resultBytes: (i: number) => outBytes[i]!,
-        onBytesBound: () => { boundCalls++; },
+        concurrency: 16,
+        maxBytes,
+        itemBytes: (i: number) => inBytes[i]!,
+        resultBytes: (i: number) => outBytes[i]!,
+        onBytesBound: () => {
+          boundCalls++;
+        },
       };
       for await (const v of orderedMap(range(n), fn, options)) {
         out.push(v);
@@ -118,7 +156,9 @@ test('a bytes bound: results waiting behind a slow first item, plus what is runn
       }
     })();
     let done = false;
-    void consumer.then(() => { done = true; });
+    void consumer.then(() => {
+      done = true;
+    });
     for (let k = 0; !done && k < 10_000; k++) {
       await tick();
       if (pending.length > 0) pending.splice(Math.floor(random() * pending.length), 1)[0]!.resolve();
@@ -126,7 +166,11 @@ test('a bytes bound: results waiting behind a slow first item, plus what is runn
     }
     await consumer;
     const msg = `seed ${seed} (n=${n})`;
-    assert.deepEqual(out, Array.from({ length: n }, (_, i) => i), `order, ${msg}`);
+    assert.deepEqual(
+      out,
+      Array.from({ length: n }, (_, i) => i),
+      `order, ${msg}`,
+    );
     // Answers are estimated by the mean so far, so the bound holds within that estimate's error; all
     // of them together (unbounded) would be 3,000 bytes or more.
     assert.ok(peak <= 1.5 * maxBytes, `peak ${peak} bytes > 1.5 x ${maxBytes}, ${msg}`);
@@ -136,14 +180,23 @@ test('a bytes bound: results waiting behind a slow first item, plus what is runn
 
 test('a single item larger than the bytes bound still goes through', async () => {
   const out: number[] = [];
-  for await (const v of orderedMap(range(5), (i) => Promise.resolve(i), { concurrency: 4, maxBytes: 10, itemBytes: () => 100, resultBytes: () => 100 })) out.push(v);
+  for await (const v of orderedMap(range(5), (i) => Promise.resolve(i), { concurrency: 4, maxBytes: 10, itemBytes: () => 100, resultBytes: () => 100 }))
+    out.push(v);
   assert.deepEqual(out, [0, 1, 2, 3, 4]);
 });
 
 test('synchronous results and throws keep their positions', async () => {
   const out: unknown[] = [];
   await assert.rejects(async () => {
-    for await (const v of orderedMap(range(5), (i) => { if (i === 3) throw new Error('boom at 3'); return i * 10; }, { concurrency: 2 })) out.push(v);
+    for await (const v of orderedMap(
+      range(5),
+      (i) => {
+        if (i === 3) throw new Error('boom at 3');
+        return i * 10;
+      },
+      { concurrency: 2 },
+    ))
+      out.push(v);
   }, /boom at 3/);
   assert.deepEqual(out, [0, 10, 20]);
 });

@@ -56,7 +56,9 @@ test('a slow first record holds back reading, not memory', async () => {
   let pulledAtFirstWrite = -1;
   const out: string[] = [];
   const { summary } = await run([], concurrency, {
-    lines: latin1Lines(bodies, (n) => { pulled = n; }),
+    lines: latin1Lines(bodies, (n) => {
+      pulled = n;
+    }),
     write: (t) => {
       if (pulledAtFirstWrite < 0) pulledAtFirstWrite = pulled;
       out.push(typeof t === 'string' ? t : t.join(''));

@@ -5,8 +5,7 @@ import { decodeLine, type BadRecord, type GoodRecord } from '../../../src/core/r
 import { OVERFLOW_MARK } from '../../../src/core/lines.js';
 
 const latin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
-const env = (v: unknown, defaults = { endpointName: 'ep' }) =>
-  decodeLine(latin1(JSON.stringify(v)), 7, { envelope: true, defaults, maxLineBytes: 1000 });
+const env = (v: unknown, defaults = { endpointName: 'ep' }) => decodeLine(latin1(JSON.stringify(v)), 7, { envelope: true, defaults, maxLineBytes: 1000 });
 const bad = (r: unknown): BadRecord => {
   assert.ok(r && (r as BadRecord).error, `expected an error, got ${JSON.stringify(r)}`);
   return r as BadRecord;
@@ -49,8 +48,14 @@ describe('envelope mode', () => {
     assert.deepEqual(good(env({ bodyBase64: 'AAH/' })).body, Buffer.from([0, 1, 255]));
   });
   test('per-record fields override defaults; null and "" clear them; meta is kept', () => {
-    const r = good(env({ body: 1, targetVariant: 'v2', contentType: null, accept: '', meta: { id: 5 } },
-      { endpointName: 'ep', contentType: 'a/b', accept: 'c/d', targetVariant: 'v1' } as never));
+    const r = good(
+      env({ body: 1, targetVariant: 'v2', contentType: null, accept: '', meta: { id: 5 } }, {
+        endpointName: 'ep',
+        contentType: 'a/b',
+        accept: 'c/d',
+        targetVariant: 'v1',
+      } as never),
+    );
     assert.deepEqual(r.fields, { endpointName: 'ep', targetVariant: 'v2' });
     assert.equal(r.meta, '{"id":5}', 'meta as written, compact');
   });

@@ -51,10 +51,16 @@ async function run(lines: string[], extra: Partial<PipelineInit> & { credentials
       ...h.init,
       lines: latin1Lines(lines),
       random: () => 0.5,
-      sleep: async (ms) => { sleeps.push(ms); },
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
       ...rest,
     });
-    const results = out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+    const results = out
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, any>);
     const log = emu.log.filter((e) => tags.has(/"t":"(r\d+)"/.exec(e.body.toString())?.[1]));
     return { results, summary, sleeps, log };
   } finally {
@@ -62,8 +68,7 @@ async function run(lines: string[], extra: Partial<PipelineInit> & { credentials
   }
 }
 
-const body = (t: string, i: number, directive?: Record<string, unknown>): string =>
-  JSON.stringify({ t, i, ...(directive && { __emulator: directive }) });
+const body = (t: string, i: number, directive?: Record<string, unknown>): string => JSON.stringify({ t, i, ...(directive && { __emulator: directive }) });
 
 describe('retry schedule', () => {
   test('transient errors: full jitter on 50 ms, doubling; the record succeeds on the third attempt', async () => {
@@ -72,7 +77,10 @@ describe('retry schedule', () => {
     assert.deepEqual(r.sleeps, [45, 90]);
     assert.equal(r.results[0]!.ok, true);
     assert.equal(r.results[0]!.attempts, 3);
-    assert.deepEqual(r.log.map((e) => e.status), [500, 500, 200]);
+    assert.deepEqual(
+      r.log.map((e) => e.status),
+      [500, 500, 200],
+    );
     assert.deepEqual([r.summary.attempts, r.summary.retries, r.summary.throttles], [3, 2, 0]);
   });
 
@@ -92,20 +100,29 @@ describe('retry schedule', () => {
 
   test('Retry-After (seconds) and x-amz-retry-after (ms) lengthen the wait, up to computed + 5 s', async () => {
     const t = tag();
-    const r = await run([
-      body(t, 1, { fault: 'throttle', times: 1, retryAfter: 2 }),
-      body(t, 2, { fault: 'unavailable', times: 1, retryAfterMs: 1500 }),
-      body(t, 3, { fault: 'unavailable', times: 1, retryAfter: 3600 }),
-    ], { concurrency: 1, random: () => 0 });
+    const r = await run(
+      [
+        body(t, 1, { fault: 'throttle', times: 1, retryAfter: 2 }),
+        body(t, 2, { fault: 'unavailable', times: 1, retryAfterMs: 1500 }),
+        body(t, 3, { fault: 'unavailable', times: 1, retryAfter: 3600 }),
+      ],
+      { concurrency: 1, random: () => 0 },
+    );
     assert.deepEqual(r.sleeps, [2000, 1500, 5000]);
-    assert.deepEqual(r.results.map((x) => x.ok), [true, true, true]);
+    assert.deepEqual(
+      r.results.map((x) => x.ok),
+      [true, true, true],
+    );
   });
 
   test('the attempt bound holds: --max-attempts 5 means 5 requests, then the last error', async () => {
     const t = tag();
     const r = await run([body(t, 1, { fault: 'unavailable', times: 99 })], { maxAttempts: 5 });
     assert.equal(r.log.length, 5);
-    assert.deepEqual(r.log.map((e) => e.attempt), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      r.log.map((e) => e.attempt),
+      [1, 2, 3, 4, 5],
+    );
     const [res] = r.results;
     assert.equal(res!.ok, false);
     assert.equal(res!.attempts, 5);
@@ -126,7 +143,13 @@ describe('retry schedule', () => {
     const t = tag();
     const lines = [body(t, 1, { fault: 'model-error', times: 1 }), body(t, 2)];
     const plain = await run(lines, { concurrency: 1, defaults: { endpointName: 'demo', contentType: 'application/json', targetVariant: 'nope' } });
-    assert.deepEqual(plain.results.map((x) => [x.error?.code, x.attempts]), [['ValidationError', 1], ['ValidationError', 1]]);
+    assert.deepEqual(
+      plain.results.map((x) => [x.error?.code, x.attempts]),
+      [
+        ['ValidationError', 1],
+        ['ValidationError', 1],
+      ],
+    );
 
     const noRetry = await run([body(tag(), 1, { fault: 'model-error', times: 1 })]);
     assert.deepEqual([noRetry.results[0]!.error.code, noRetry.results[0]!.attempts, noRetry.log.length], ['ModelError', 1, 1]);
@@ -143,17 +166,23 @@ describe('retry schedule', () => {
   test('a connection reset and a stalled response are retried; the stall is cut by the per-attempt timeout', async () => {
     const t = tag();
     const r = await run([body(t, 1, { fault: 'reset', times: 2 }), body(t, 2, { fault: 'stall', times: 1 })], { timeoutMs: 300 });
-    assert.deepEqual(r.results.map((x) => [x.ok, x.attempts]), [[true, 3], [true, 2]]);
+    assert.deepEqual(
+      r.results.map((x) => [x.ok, x.attempts]),
+      [
+        [true, 3],
+        [true, 2],
+      ],
+    );
     const exhausted = await run([body(tag(), 1, { fault: 'stall' })], { timeoutMs: 200 });
     assert.equal(exhausted.results[0]!.error.code, 'TimeoutError');
     assert.equal(exhausted.results[0]!.attempts, 3);
   });
 });
 
-describe('the retry quota (the SDK\'s StandardRetryStrategy: 500 tokens, 14 a retry, 5 after throttling, refilled by successes)', () => {
+describe("the retry quota (the SDK's StandardRetryStrategy: 500 tokens, 14 a retry, 5 after throttling, refilled by successes)", () => {
   const COST = Retry.cost();
   const THROTTLING_COST = Retry.throttlingCost();
-  test('the SDK\'s values', () => {
+  test("the SDK's values", () => {
     assert.deepEqual([INITIAL_RETRY_TOKENS, COST, THROTTLING_COST, NO_RETRY_INCREMENT], [500, 14, 5, 1]);
   });
 
@@ -161,30 +190,44 @@ describe('the retry quota (the SDK\'s StandardRetryStrategy: 500 tokens, 14 a re
     const t = tag();
     const warnings: string[] = [];
     const quota = await createRetryQuota();
-    const r = await run(Array.from({ length: 30 }, (_, i) => body(t, i + 1, { fault: 'internal', times: 99 })),
-      { concurrency: 1, retryQuota: quota, warn: (l) => warnings.push(l) });
+    const r = await run(
+      Array.from({ length: 30 }, (_, i) => body(t, i + 1, { fault: 'internal', times: 99 })),
+      { concurrency: 1, retryQuota: quota, warn: (l) => warnings.push(l) },
+    );
     // 500 tokens pay for 35 retries of 14: 17 records get their 2 retries (476), the 18th one (24 -> 10).
     const full = Math.floor(INITIAL_RETRY_TOKENS / (2 * COST));
     assert.equal(full, 17);
-    assert.deepEqual(r.results.map((x) => x.attempts), [...Array<number>(full).fill(3), 2, ...Array<number>(30 - full - 1).fill(1)]);
+    assert.deepEqual(
+      r.results.map((x) => x.attempts),
+      [...Array<number>(full).fill(3), 2, ...Array<number>(30 - full - 1).fill(1)],
+    );
     assert.ok(r.results.every((x) => !x.ok && x.error.code === 'InternalFailure' && x.error.status === 500));
     assert.equal(r.log.length, full * 3 + 2 + (30 - full - 1), 'no request beyond what the quota paid for');
     assert.equal(quota.capacity, INITIAL_RETRY_TOKENS - 35 * COST);
     assert.equal(warnings.length, 1, warnings.join('\n'));
-    assert.match(warnings[0]!, /^retry quota empty: retryable failures fail without a retry until successes refill it \(line 18: InternalFailure, attempt 2\)$/);
+    assert.match(
+      warnings[0]!,
+      /^retry quota empty: retryable failures fail without a retry until successes refill it \(line 18: InternalFailure, attempt 2\)$/,
+    );
     assert.equal(r.summary.retries, 35);
   });
 
-  test('successes refill it: one token for a first-attempt success, the retry\'s cost back for a retried one', async () => {
+  test("successes refill it: one token for a first-attempt success, the retry's cost back for a retried one", async () => {
     const quota = await createRetryQuota();
     const t = tag();
     // Drain it to 10 tokens (as above).
-    await run(Array.from({ length: 18 }, (_, i) => body(t, i + 1, { fault: 'internal', times: 99 })), { concurrency: 1, retryQuota: quota });
+    await run(
+      Array.from({ length: 18 }, (_, i) => body(t, i + 1, { fault: 'internal', times: 99 })),
+      { concurrency: 1, retryQuota: quota },
+    );
     assert.equal(quota.capacity, 10);
     const blocked = await run([body(tag(), 1, { fault: 'internal', times: 1 })], { retryQuota: quota });
     assert.deepEqual([blocked.results[0]!.ok, blocked.results[0]!.attempts], [false, 1], 'not retried: 10 < 14');
     const t2 = tag();
-    await run(Array.from({ length: 4 }, (_, i) => body(t2, i + 1)), { concurrency: 1, retryQuota: quota });
+    await run(
+      Array.from({ length: 4 }, (_, i) => body(t2, i + 1)),
+      { concurrency: 1, retryQuota: quota },
+    );
     assert.equal(quota.capacity, 10 + 4 * NO_RETRY_INCREMENT);
     const retried = await run([body(tag(), 1, { fault: 'internal', times: 1 })], { retryQuota: quota });
     assert.deepEqual([retried.results[0]!.ok, retried.results[0]!.attempts], [true, 2], 'paid with 14, and given back on success');
@@ -200,7 +243,11 @@ describe('the retry quota (the SDK\'s StandardRetryStrategy: 500 tokens, 14 a re
     await run([body(tag(), 1, { fault: 'throttle', times: 99 })], { retryQuota: quota });
     assert.equal(quota.capacity, INITIAL_RETRY_TOKENS - 2 * THROTTLING_COST);
     await run([body(tag(), 1, { fault: 'stall', times: 99 })], { retryQuota: quota, timeoutMs: 150 });
-    assert.equal(quota.capacity, INITIAL_RETRY_TOKENS - 2 * THROTTLING_COST - 2 * COST, 'a timeout costs 14 (the SDK\'s old TIMEOUT_RETRY_COST of 10 is no longer used)');
+    assert.equal(
+      quota.capacity,
+      INITIAL_RETRY_TOKENS - 2 * THROTTLING_COST - 2 * COST,
+      "a timeout costs 14 (the SDK's old TIMEOUT_RETRY_COST of 10 is no longer used)",
+    );
     await run([body(tag(), 1, { fault: 'reset', times: 99 })], { retryQuota: quota });
     assert.equal(quota.capacity, INITIAL_RETRY_TOKENS - 2 * THROTTLING_COST - 4 * COST);
     await run([body(tag(), 1, { fault: 'model-error' })], { retryQuota: quota });
@@ -208,13 +255,19 @@ describe('the retry quota (the SDK\'s StandardRetryStrategy: 500 tokens, 14 a re
   });
 });
 
-describe('clock skew: corrected from the server\'s Date header, then retried (reference §1.3)', () => {
-  for (const [name, skewMs] of [['our clock 10 minutes slow', -600_000], ['our clock 10 minutes fast', 600_000]] as const) {
+describe("clock skew: corrected from the server's Date header, then retried (reference §1.3)", () => {
+  for (const [name, skewMs] of [
+    ['our clock 10 minutes slow', -600_000],
+    ['our clock 10 minutes fast', 600_000],
+  ] as const) {
     test(name, async () => {
       const t = tag();
       const lines = Array.from({ length: 40 }, (_, i) => body(t, i));
       const r = await run(lines, { concurrency: 4, now: () => Date.now() + skewMs });
-      assert.ok(r.results.every((x) => x.ok), JSON.stringify(r.results.find((x) => !x.ok)));
+      assert.ok(
+        r.results.every((x) => x.ok),
+        JSON.stringify(r.results.find((x) => !x.ok)),
+      );
       // Only the first wave (at most `concurrency` records) was signed with the wrong time.
       const skewed = r.log.filter((e) => e.status === 403);
       assert.ok(skewed.length >= 1 && skewed.length <= 4, `${skewed.length} rejected for skew`);
@@ -244,16 +297,22 @@ describe('credentials that expire mid-run', () => {
     let current = { accessKeyId: 'ASIAOLDOLDOLDOLD', secretAccessKey: 'old-secret', sessionToken: 'old-token' };
     let refreshes = 0;
     const t = tag();
-    const r = await run(Array.from({ length: 30 }, (_, i) => body(t, i)), {
-      concurrency: 6,
-      credentials: async () => current,
-      refreshCredentials: async () => {
-        refreshes++;
-        await new Promise((res) => setTimeout(res, 20));
-        current = { accessKeyId: 'ASIANEWNEWNEWNEW', secretAccessKey: 'new-secret', sessionToken: 'new-token' };
+    const r = await run(
+      Array.from({ length: 30 }, (_, i) => body(t, i)),
+      {
+        concurrency: 6,
+        credentials: async () => current,
+        refreshCredentials: async () => {
+          refreshes++;
+          await new Promise((res) => setTimeout(res, 20));
+          current = { accessKeyId: 'ASIANEWNEWNEWNEW', secretAccessKey: 'new-secret', sessionToken: 'new-token' };
+        },
       },
-    });
-    assert.ok(r.results.every((x) => x.ok), JSON.stringify(r.results.find((x) => !x.ok)));
+    );
+    assert.ok(
+      r.results.every((x) => x.ok),
+      JSON.stringify(r.results.find((x) => !x.ok)),
+    );
     assert.equal(refreshes, 1);
     assert.ok(r.summary.stoppedBy === undefined);
     const expired = r.log.filter((e) => e.errorCode === 'ExpiredTokenException');
@@ -262,16 +321,20 @@ describe('credentials that expire mid-run', () => {
 
   test('a refresh that brings back expired keys: fatal after one retry per in-flight record', async () => {
     emu.setConfig({
-      credentials: [...emu.config.credentials,
-        { accessKeyId: 'ASIADEADDEADDEAD', secretAccessKey: 's', sessionToken: 't', expiresAt: Date.now() - 1000 }],
+      credentials: [...emu.config.credentials, { accessKeyId: 'ASIADEADDEADDEAD', secretAccessKey: 's', sessionToken: 't', expiresAt: Date.now() - 1000 }],
     });
     let refreshes = 0;
     const t = tag();
-    const r = await run(Array.from({ length: 200 }, (_, i) => body(t, i)), {
-      concurrency: 4,
-      credentials: async () => ({ accessKeyId: 'ASIADEADDEADDEAD', secretAccessKey: 's', sessionToken: 't' }),
-      refreshCredentials: async () => { refreshes++; },
-    });
+    const r = await run(
+      Array.from({ length: 200 }, (_, i) => body(t, i)),
+      {
+        concurrency: 4,
+        credentials: async () => ({ accessKeyId: 'ASIADEADDEADDEAD', secretAccessKey: 's', sessionToken: 't' }),
+        refreshCredentials: async () => {
+          refreshes++;
+        },
+      },
+    );
     assert.equal(r.summary.stoppedBy, 'fatal');
     assert.equal(r.summary.fatal?.code, 'ExpiredTokenException');
     assert.equal(r.results.length, 0);
@@ -290,7 +353,10 @@ describe('stopping', () => {
     const r = await p;
     assert.equal(r.summary.stoppedBy, 'stop');
     assert.ok(r.results.length >= 4 && r.results.length < 200, `${r.results.length} written`);
-    assert.deepEqual(r.results.map((x) => x.line), r.results.map((_, i) => i + 1));
+    assert.deepEqual(
+      r.results.map((x) => x.line),
+      r.results.map((_, i) => i + 1),
+    );
     assert.ok(r.results.every((x) => x.ok));
     // Everything that was sent was answered and written: nothing cut.
     assert.equal(r.log.length, r.results.length);
@@ -305,7 +371,10 @@ describe('stopping', () => {
     setTimeout(() => stop.abort(), 100);
     const r = await p;
     assert.ok(Date.now() - started < 3_000, 'did not wait for the slow record');
-    assert.deepEqual(r.results.map((x) => [x.line, x.ok]), [[1, true]]);
+    assert.deepEqual(
+      r.results.map((x) => [x.line, x.ok]),
+      [[1, true]],
+    );
   });
 
   test('stop "now" (EPIPE): cancels at once', async () => {
@@ -347,10 +416,17 @@ describe('keep-alive', () => {
       const t = tag();
       // One at a time, so the sequence is exact: each record after the first goes out on the kept-alive
       // socket, which the server closes; the retry gets a new connection and succeeds.
-      const r = await run(Array.from({ length: 10 }, (_, i) => body(t, i)), {
-        concurrency: 1, target: parseTarget(`http://127.0.0.1:${port}`),
-      });
-      assert.deepEqual(r.results.map((x) => [x.ok, x.attempts]), [[true, 1], ...Array.from({ length: 9 }, () => [true, 2])]);
+      const r = await run(
+        Array.from({ length: 10 }, (_, i) => body(t, i)),
+        {
+          concurrency: 1,
+          target: parseTarget(`http://127.0.0.1:${port}`),
+        },
+      );
+      assert.deepEqual(
+        r.results.map((x) => [x.ok, x.attempts]),
+        [[true, 1], ...Array.from({ length: 9 }, () => [true, 2])],
+      );
       assert.equal(closed, 9);
       assert.deepEqual(r.sleeps.length, 9);
     } finally {

@@ -14,12 +14,24 @@ test('JSON content types', () => {
 
 test('a success line has a fixed key order and embeds JSON bodies as JSON (whitespace between tokens dropped)', () => {
   const line = encodeResult({
-    line: 3, ok: true, inferenceId: 'i', status: 200, contentType: 'application/json', invokedProductionVariant: 'AllTraffic',
-    customAttributes: 'c', newSessionId: 's; Expires=2026-01-01T00:00:00Z', body: Buffer.from('{"a": [1, 2]}'), meta: '{"m":1}',
-    attempts: 2, latencyMs: 12,
+    line: 3,
+    ok: true,
+    inferenceId: 'i',
+    status: 200,
+    contentType: 'application/json',
+    invokedProductionVariant: 'AllTraffic',
+    customAttributes: 'c',
+    newSessionId: 's; Expires=2026-01-01T00:00:00Z',
+    body: Buffer.from('{"a": [1, 2]}'),
+    meta: '{"m":1}',
+    attempts: 2,
+    latencyMs: 12,
   });
-  assert.equal(line, '{"line":3,"inferenceId":"i","ok":true,"status":200,"contentType":"application/json","invokedProductionVariant":"AllTraffic",'
-    + '"customAttributes":"c","newSessionId":"s; Expires=2026-01-01T00:00:00Z","body":{"a":[1,2]},"meta":{"m":1},"attempts":2,"latencyMs":12}');
+  assert.equal(
+    line,
+    '{"line":3,"inferenceId":"i","ok":true,"status":200,"contentType":"application/json","invokedProductionVariant":"AllTraffic",' +
+      '"customAttributes":"c","newSessionId":"s; Expires=2026-01-01T00:00:00Z","body":{"a":[1,2]},"meta":{"m":1},"attempts":2,"latencyMs":12}',
+  );
   assert.deepEqual(JSON.parse(line).body, { a: [1, 2] });
 });
 

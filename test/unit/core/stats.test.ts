@@ -34,23 +34,38 @@ test('edge values: empty, sub-millisecond, huge, never above the max', () => {
 });
 
 const snap: StatsSnapshot = {
-  records: 10, ok: 7, failed: 2, skipped: 1, resumed: 0, inFlight: 3, attempts: 14, retries: 4, throttles: 2, wallMs: 2500,
-  recordsPerSecond: 3.6, latencyMs: { p50: 12, p90: 40.5, p99: 99, max: 120 },
+  records: 10,
+  ok: 7,
+  failed: 2,
+  skipped: 1,
+  resumed: 0,
+  inFlight: 3,
+  attempts: 14,
+  retries: 4,
+  throttles: 2,
+  wallMs: 2500,
+  recordsPerSecond: 3.6,
+  latencyMs: { p50: 12, p90: 40.5, p99: 99, max: 120 },
 };
 
 test('stats text', () => {
-  assert.equal(formatStats(snap), [
-    'records: 10 (7 ok, 2 failed, 1 skipped)',
-    'attempts: 14 (4 retries, 2 throttled)',
-    'time: 2.50s, 3.6 records/s',
-    'latency: p50 12ms, p90 40.5ms, p99 99ms, max 120ms',
-  ].join('\n'));
+  assert.equal(
+    formatStats(snap),
+    [
+      'records: 10 (7 ok, 2 failed, 1 skipped)',
+      'attempts: 14 (4 retries, 2 throttled)',
+      'time: 2.50s, 3.6 records/s',
+      'latency: p50 12ms, p90 40.5ms, p99 99ms, max 120ms',
+    ].join('\n'),
+  );
   assert.match(formatStats({ ...snap, records: 110, resumed: 100 }), /^records: 110 \(7 ok, 2 failed, 1 skipped, 100 answered before\)\n/);
 });
 
 test('progress line with and without a known input size', () => {
   assert.equal(formatProgress({ snapshot: snap }), '9 done, 2 failed, 4 retried, 3 in flight, 4/s');
-  assert.equal(formatProgress({ snapshot: { ...snap, concurrency: 12 }, bytesRead: 250, totalBytes: 1000 }),
-    '9 done, 2 failed, 4 retried, 3 in flight, 4/s, concurrency 12, 25.0%, ETA 8s');
+  assert.equal(
+    formatProgress({ snapshot: { ...snap, concurrency: 12 }, bytesRead: 250, totalBytes: 1000 }),
+    '9 done, 2 failed, 4 retried, 3 in flight, 4/s, concurrency 12, 25.0%, ETA 8s',
+  );
   assert.match(formatProgress({ snapshot: { ...snap, wallMs: 600_000 }, bytesRead: 100, totalBytes: 1000 }), /ETA 1h30m$/);
 });

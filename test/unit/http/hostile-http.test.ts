@@ -8,12 +8,12 @@ import { test } from 'node:test';
 import { runPipeline } from '../../../src/core/pipeline.js';
 import { latin1Lines, pipelineHarness } from '../../helpers/pipeline.js';
 
-const GOOD = (body: string): string =>
-  `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+const GOOD = (body: string): string => `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
 const MALFORMED: Record<string, string> = {
   'conflicting Content-Length': 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\nContent-Length: 2\r\n\r\n{"bad":1}',
-  'Content-Length with Transfer-Encoding': 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n{"bad":1}\r\n0\r\n\r\n',
+  'Content-Length with Transfer-Encoding':
+    'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n{"bad":1}\r\n0\r\n\r\n',
   'invalid header name': 'HTTP/1.1 200 OK\r\nContent(Type): application/json\r\nContent-Length: 9\r\n\r\n{"bad":1}',
   'obs-fold': 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-A: a\r\n\tb\r\nContent-Length: 9\r\n\r\n{"bad":1}',
   'NUL in a header value': 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-A: a\0\r\nContent-Length: 9\r\n\r\n{"bad":1}',
@@ -63,7 +63,14 @@ async function run(url: string, bodies: string[], maxAttempts = 3) {
   const h = pipelineHarness(url, { concurrency: 2, defaults: { endpointName: 'demo', contentType: 'application/json' } });
   try {
     const summary = await runPipeline({ ...h.init, lines: latin1Lines(bodies), maxAttempts, random: () => 0, sleep: async () => undefined });
-    return { results: h.out.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, any>), summary };
+    return {
+      results: h.out
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, any>),
+      summary,
+    };
   } finally {
     h.transport.close();
   }
@@ -87,7 +94,10 @@ for (const [what, reply] of Object.entries(MALFORMED)) {
       else assert.match(r.error.code, /^(HPE_|UND_ERR_)/, `line ${i + 1}: ${JSON.stringify(r.error)}`);
       assert.notDeepEqual(r.body, { bad: 1 });
     }
-    assert.ok(results.every((r) => r.ok && r.attempts === 2), 'each malformed answer was retried once, then answered properly');
+    assert.ok(
+      results.every((r) => r.ok && r.attempts === 2),
+      'each malformed answer was retried once, then answered properly',
+    );
   });
 }
 
@@ -105,7 +115,7 @@ test('always malformed: the records fail as transient errors after --max-attempt
   assert.equal(server.connections(), 4, 'no connection that carried a malformed answer was used again');
 });
 
-test('an answer pushed on an idle keep-alive connection is never taken for the next record\'s', async (t) => {
+test("an answer pushed on an idle keep-alive connection is never taken for the next record's", async (t) => {
   const server = await hostileServer((body, n, socket) => {
     // After the first answer, the server pushes a stray "answer" while the connection is idle.
     if (n === 1) setTimeout(() => socket.write(GOOD('{"stray":true}')), 20);
@@ -118,7 +128,14 @@ test('an answer pushed on an idle keep-alive connection is never taken for the n
   await new Promise((r) => setTimeout(r, 80));
   const second = await runPipeline({ ...h.init, lines: latin1Lines(['{"i":2}']) });
   assert.equal(first.ok + second.ok, 2);
-  const results = h.out.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, any>);
-  assert.deepEqual(results.map((r) => r.body), [{ echo: { i: 1 } }, { echo: { i: 2 } }]);
+  const results = h.out
+    .join('')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, any>);
+  assert.deepEqual(
+    results.map((r) => r.body),
+    [{ echo: { i: 1 } }, { echo: { i: 2 } }],
+  );
   assert.equal(server.connections(), 2);
 });

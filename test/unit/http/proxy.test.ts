@@ -19,14 +19,16 @@ describe('readProxySettings', () => {
     assert.equal(none, undefined);
   });
 
-  test('a URL without a scheme gets http://, ports default to the scheme\'s; other schemes are refused', () => {
+  test("a URL without a scheme gets http://, ports default to the scheme's; other schemes are refused", () => {
     const r = parseProxyUrl('proxy.corp:3128', 'HTTPS_PROXY');
     assert.equal(r.url.href, 'http://proxy.corp:3128/');
     assert.equal(r.address, 'proxy.corp:3128');
     assert.equal(parseProxyUrl('http://p', 'X').address, 'p:80');
     assert.equal(parseProxyUrl('https://p', 'X').address, 'p:443');
-    assert.throws(() => parseProxyUrl('socks5://u:secretpw@p:1080', 'HTTPS_PROXY'),
-      (e: unknown) => e instanceof ProxyConfigError && /HTTPS_PROXY/.test(e.message) && !e.message.includes('secretpw'));
+    assert.throws(
+      () => parseProxyUrl('socks5://u:secretpw@p:1080', 'HTTPS_PROXY'),
+      (e: unknown) => e instanceof ProxyConfigError && /HTTPS_PROXY/.test(e.message) && !e.message.includes('secretpw'),
+    );
     assert.throws(() => parseProxyUrl('http://[bad', 'HTTP_PROXY'), ProxyConfigError);
   });
 
@@ -78,7 +80,7 @@ describe('NO_PROXY', () => {
     assert.equal(direct('127.0.0.1', 'localhost'), false);
   });
 
-  test('proxyFor: the scheme\'s proxy unless NO_PROXY names the host', () => {
+  test("proxyFor: the scheme's proxy unless NO_PROXY names the host", () => {
     const s = readProxySettings({ HTTPS_PROXY: 'http://tls-proxy:1', NO_PROXY: 'internal' })!;
     assert.equal(proxyFor(s, 'https:', 'runtime.example', 443)?.url.host, 'tls-proxy:1');
     assert.equal(proxyFor(s, 'https:', 'a.internal', 443), undefined);

@@ -13,7 +13,9 @@ test('a request as the SDK builds it: method, path with the query escaped, heade
   const seen: Array<{ method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string }> = [];
   const server = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (d) => { body += d; });
+    req.on('data', (d) => {
+      body += d;
+    });
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, headers: req.headers, body });
       res.setHeader('x-amzn-requestid', 'r-1');
@@ -25,11 +27,18 @@ test('a request as the SDK builds it: method, path with the query escaped, heade
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const transport = createTransport(2);
-  t.after(() => { transport.close(); server.close(); });
+  t.after(() => {
+    transport.close();
+    server.close();
+  });
   const handler = createSdkRequestHandler(transport.send, { connectTimeoutMs: 1000, timeoutMs: 5000 });
 
   const { response } = await handler.handle({
-    method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: '/',
+    method: 'POST',
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    port,
+    path: '/',
     query: { b: ['x y', 'z'], a: "it's*", flag: null },
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', host: `127.0.0.1:${port}` },
     body: 'Action=AssumeRole&Version=2011-06-15',
@@ -40,7 +49,7 @@ test('a request as the SDK builds it: method, path with the query escaped, heade
   assert.ok(response.body instanceof Uint8Array);
   assert.equal(Buffer.from(response.body as Uint8Array).toString(), '<AssumeRoleResponse/>');
   assert.equal(seen[0]!.method, 'POST');
-  assert.equal(seen[0]!.url, "/?a=it%27s%2A&b=x%20y&b=z&flag");
+  assert.equal(seen[0]!.url, '/?a=it%27s%2A&b=x%20y&b=z&flag');
   assert.equal(seen[0]!.headers['content-type'], 'application/x-www-form-urlencoded');
   assert.equal(seen[0]!.headers['content-length'], '36');
   assert.equal(seen[0]!.body, 'Action=AssumeRole&Version=2011-06-15');
@@ -49,7 +58,16 @@ test('a request as the SDK builds it: method, path with the query escaped, heade
   await handler.handle({ method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port, path: '/token', query: {}, headers: {} });
   assert.equal(seen[1]!.url, '/token');
   assert.equal(seen[1]!.headers['content-length'], undefined);
-  await handler.handle({ method: 'PUT', protocol: 'http:', hostname: '127.0.0.1', port, path: '/s', query: {}, headers: {}, body: Readable.from([Buffer.from('ab'), 'cd']) });
+  await handler.handle({
+    method: 'PUT',
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    port,
+    path: '/s',
+    query: {},
+    headers: {},
+    body: Readable.from([Buffer.from('ab'), 'cd']),
+  });
   assert.equal(seen[2]!.body, 'abcd');
 });
 
@@ -62,7 +80,9 @@ test('transport errors reach the SDK with their code (its retry rules read it)',
   const { port } = probe.address() as AddressInfo;
   probe.close();
   await once(probe, 'close');
-  await assert.rejects(handler.handle({ method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port, path: '/', query: {}, headers: {} }),
-    (e: unknown) => (e as { code?: string }).code === 'ECONNREFUSED');
+  await assert.rejects(
+    handler.handle({ method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port, path: '/', query: {}, headers: {} }),
+    (e: unknown) => (e as { code?: string }).code === 'ECONNREFUSED',
+  );
   transport.close();
 });

@@ -20,14 +20,20 @@ const OPTS: SendOptions = { timeoutMs: 5_000, connectTimeoutMs: 5_000 };
 
 function request(port: number, body = '{"x":1}', headers: Record<string, string> = {}): HttpRequestSpec {
   return {
-    method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: '/endpoints/demo/invocations',
+    method: 'POST',
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    port,
+    path: '/endpoints/demo/invocations',
     headers: { host: `127.0.0.1:${port}`, 'content-length': String(Buffer.byteLength(body)), 'content-type': 'application/json', ...headers },
     body: Buffer.from(body),
   };
 }
 
 /** A raw server: `respond(socket, requestText)` is called once per complete request on a connection. */
-async function rawServer(respond: (socket: net.Socket, req: string, n: number) => void): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+async function rawServer(
+  respond: (socket: net.Socket, req: string, n: number) => void,
+): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
   let connections = 0;
   let n = 0;
   const sockets = new Set<net.Socket>();
@@ -76,7 +82,9 @@ test('a keep-alive exchange with node:http: status, headers, body, one connectio
   const seen: Array<{ headers: http.IncomingHttpHeaders; body: string; url?: string }> = [];
   const server = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (d) => { body += d; });
+    req.on('data', (d) => {
+      body += d;
+    });
     req.on('end', () => {
       seen.push({ headers: req.headers, body, url: req.url });
       res.setHeader('content-type', 'application/json');
@@ -89,7 +97,10 @@ test('a keep-alive exchange with node:http: status, headers, body, one connectio
   await once(server, 'listening');
   const { port } = server.address() as net.AddressInfo;
   const transport = createTransport(4);
-  t.after(() => { transport.close(); server.close(); });
+  t.after(() => {
+    transport.close();
+    server.close();
+  });
 
   for (let i = 0; i < 5; i++) {
     const res = await transport.send(request(port, `{"i":${i}}`, { 'x-amzn-sagemaker-custom-attributes': 'a=b' }), OPTS);
@@ -112,7 +123,10 @@ test('at most maxSockets connections; extra requests queue and all complete', as
     setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), 20);
   });
   const transport = createTransport(3);
-  t.after(async () => { transport.close(); await server.close(); });
+  t.after(async () => {
+    transport.close();
+    await server.close();
+  });
   const all = Array.from({ length: 12 }, () => {
     open++;
     maxOpen = Math.max(maxOpen, open);
@@ -134,7 +148,10 @@ test('framing: content-length, chunked, 1xx before the answer and read-to-close,
     void drip(socket, replies[(n - 1) % replies.length]!);
   });
   const transport = createTransport(1);
-  t.after(async () => { transport.close(); await server.close(); });
+  t.after(async () => {
+    transport.close();
+    await server.close();
+  });
   assert.equal((await transport.send(request(server.port), OPTS)).body.toString(), 'hello world');
   const chunked = await transport.send(request(server.port), OPTS);
   assert.equal(chunked.body.toString(), 'hello world');
@@ -158,11 +175,16 @@ test('framing: content-length, chunked, 1xx before the answer and read-to-close,
 
 test('duplicate headers: joined with ", ", the first kept for content-type, set-cookie an array; blanks around a value dropped', async (t) => {
   const server = await rawServer((socket) => {
-    socket.write('HTTP/1.1 200 OK\r\nX-A: 1\r\nx-a: 2\r\nContent-Type: a/b\r\nContent-Type: c/d\r\nSet-Cookie: s=1\r\nSet-Cookie: t=2\r\n'
-      + 'X-Pad: \t v w \t\r\nX-Empty:\r\nContent-Length: 0\r\n\r\n');
+    socket.write(
+      'HTTP/1.1 200 OK\r\nX-A: 1\r\nx-a: 2\r\nContent-Type: a/b\r\nContent-Type: c/d\r\nSet-Cookie: s=1\r\nSet-Cookie: t=2\r\n' +
+        'X-Pad: \t v w \t\r\nX-Empty:\r\nContent-Length: 0\r\n\r\n',
+    );
   });
   const transport = createTransport(1);
-  t.after(async () => { transport.close(); await server.close(); });
+  t.after(async () => {
+    transport.close();
+    await server.close();
+  });
   const res = await transport.send(request(server.port), OPTS);
   assert.equal(res.headers['x-a'], '1, 2');
   assert.equal(res.headers['content-type'], 'a/b');
@@ -177,7 +199,10 @@ test('Connection: close and an expired Keep-Alive hint mean a new connection', a
     else socket.write('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 1\r\n\r\nb');
   });
   const transport = createTransport(1);
-  t.after(async () => { transport.close(); await server.close(); });
+  t.after(async () => {
+    transport.close();
+    await server.close();
+  });
   await transport.send(request(server.port), OPTS);
   await transport.send(request(server.port), OPTS);
   assert.equal(server.connections(), 2, 'Connection: close is honoured');
@@ -188,7 +213,10 @@ test('Connection: close and an expired Keep-Alive hint mean a new connection', a
 });
 
 const code = async (p: Promise<unknown>): Promise<string> => {
-  const err = await p.then(() => assert.fail('expected a rejection'), (e: unknown) => e);
+  const err = await p.then(
+    () => assert.fail('expected a rejection'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof TransportError, String(err));
   return err.code;
 };
@@ -261,7 +289,10 @@ test('the size cap: an endless chunked body stops at MAX_RESPONSE_BYTES, nothing
     pump();
   });
   const transport = createTransport(1);
-  t.after(async () => { transport.close(); await server.close(); });
+  t.after(async () => {
+    transport.close();
+    await server.close();
+  });
   assert.equal(await code(transport.send(request(server.port), OPTS)), 'ResponseTooLarge');
   assert.ok(sent < 4 * MAX_RESPONSE_BYTES, 'the connection was closed, not read to the end');
 });
@@ -269,7 +300,10 @@ test('the size cap: an endless chunked body stops at MAX_RESPONSE_BYTES, nothing
 test('one abort listener per signal, however many requests are in flight', async (t) => {
   const server = await rawServer((socket) => setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), 10));
   const transport = createTransport(32);
-  t.after(async () => { transport.close(); await server.close(); });
+  t.after(async () => {
+    transport.close();
+    await server.close();
+  });
   const ac = new AbortController();
   let added = 0;
   const add = ac.signal.addEventListener.bind(ac.signal);
@@ -285,13 +319,18 @@ test('a large body goes out whole', async (t) => {
   const body = 'x'.repeat(3 * 1024 * 1024);
   const server = http.createServer((req, res) => {
     let n = 0;
-    req.on('data', (d: Buffer) => { n += d.length; });
+    req.on('data', (d: Buffer) => {
+      n += d.length;
+    });
     req.on('end', () => res.end(String(n)));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const transport = createTransport(2);
-  t.after(() => { transport.close(); server.close(); });
+  t.after(() => {
+    transport.close();
+    server.close();
+  });
   const { port } = server.address() as net.AddressInfo;
   const [a, b] = await Promise.all([transport.send(request(port, body), OPTS), transport.send(request(port, body), OPTS)]);
   assert.equal(a.body.toString(), String(body.length));
@@ -310,7 +349,10 @@ test('close() ends idle sockets, so the process can exit', async () => {
 test('an idle connection the server closed is not reused', async (t) => {
   const server = await rawServer((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz'));
   const transport = createTransport(1);
-  t.after(async () => { transport.close(); await server.close(); });
+  t.after(async () => {
+    transport.close();
+    await server.close();
+  });
   for (let i = 0; i < 3; i++) {
     assert.equal((await transport.send(request(server.port), OPTS)).body.toString(), 'z');
     await new Promise((r) => setTimeout(r, 20));
@@ -389,7 +431,10 @@ for (const [what, reply] of MALFORMED) {
       socket.write(order.get(socket) === 1 ? reply : 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nright', 'latin1');
     });
     const transport = createTransport(1);
-    t.after(async () => { transport.close(); await server.close(); });
+    t.after(async () => {
+      transport.close();
+      await server.close();
+    });
     const c = await code(transport.send(request(server.port), OPTS));
     assert.equal(classifyTransportError(c), 'transient', `${c} should be transient`);
     const res = await transport.send(request(server.port), OPTS);
@@ -403,7 +448,10 @@ test('strict: bytes after a complete answer: the answer stands, the connection i
     socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nrightHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nWRONG');
   });
   const transport = createTransport(1);
-  t.after(async () => { transport.close(); await server.close(); });
+  t.after(async () => {
+    transport.close();
+    await server.close();
+  });
   assert.equal((await transport.send(request(server.port), OPTS)).body.toString(), 'right');
   await new Promise((r) => setTimeout(r, 20));
   assert.equal((await transport.send(request(server.port), OPTS)).body.toString(), 'right', 'the stray answer is never taken for the next one');
@@ -419,7 +467,10 @@ test('strict: bytes on an idle keep-alive connection discard it; the next reques
     if (n === 1) setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nWRONG!'), 30);
   });
   const transport = createTransport(1);
-  t.after(async () => { transport.close(); await server.close(); });
+  t.after(async () => {
+    transport.close();
+    await server.close();
+  });
   assert.equal((await transport.send(request(server.port), OPTS)).body.toString(), 'right1');
   await new Promise((r) => setTimeout(r, 100));
   assert.equal((await transport.send(request(server.port), OPTS)).body.toString(), 'right2');
@@ -429,7 +480,10 @@ test('strict: bytes on an idle keep-alive connection discard it; the next reques
 test('connect timeout: a TLS handshake that never completes is UND_ERR_CONNECT_TIMEOUT (transient), well before the attempt timeout', async (t) => {
   const silent = await rawServer(() => undefined); // accepts TCP, never answers the ClientHello
   const transport = createTransport(1);
-  t.after(async () => { transport.close(); await silent.close(); });
+  t.after(async () => {
+    transport.close();
+    await silent.close();
+  });
   const started = Date.now();
   const c = await code(transport.send({ ...request(silent.port), protocol: 'https:' }, { timeoutMs: 5_000, connectTimeoutMs: 100 }));
   assert.equal(c, 'UND_ERR_CONNECT_TIMEOUT');
