@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Benchmarks of capacity control (issue 5, scenarios 6 and 7); `npm run bench` runs it after
+// Benchmarks of capacity control (scenarios 6 and 7); `npm run bench` runs it after
 // scripts/bench.mjs. Not a test: wall-clock figures, reported, never asserted.
 //
 // 6. --concurrency auto against the emulator's capacity model (ThrottlingException beyond K requests in

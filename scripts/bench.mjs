@@ -566,8 +566,8 @@ async function scenario2() {
  * responses framed by Content-Length. What it reaches is the server's ceiling at that concurrency.
  */
 async function rawCeiling(server, file, concurrency) {
-  const { createSigner } = await import(join(root, 'dist', 'lib', 'src', 'sign.js'));
-  const { buildRequest, parseTarget } = await import(join(root, 'dist', 'lib', 'src', 'request.js'));
+  const { createSigner } = await import(join(root, 'dist', 'lib', 'src', 'aws', 'sign.js'));
+  const { buildRequest, parseTarget } = await import(join(root, 'dist', 'lib', 'src', 'core', 'request.js'));
   const { connect } = await import('node:net');
   const target = parseTarget(server.url);
   const sign = createSigner({ credentials: async () => ({ accessKeyId: KEY_ID, secretAccessKey: SECRET }), region: 'us-east-1' });
@@ -709,7 +709,7 @@ async function scenario4() {
 async function hashMicro(size) {
   const { Sha256 } = await import('@aws-crypto/sha256-js');
   const { SignatureV4 } = await import('@smithy/signature-v4');
-  const { createSigner } = await import(join(root, 'dist', 'lib', 'src', 'sign.js'));
+  const { createSigner } = await import(join(root, 'dist', 'lib', 'src', 'aws', 'sign.js'));
   const body = Buffer.alloc(size, 0x61);
   const credentials = async () => ({ accessKeyId: KEY_ID, secretAccessKey: SECRET });
   const request = {

@@ -1,5 +1,5 @@
 // Wire strings and limits of SageMaker Runtime InvokeEndpoint (API 2017-05-13).
-// Source: ../shared/reference/sagemaker-runtime-api.md §1.4, §2.1, §3.
+// Wire facts: docs/wire.md, sections 1.4, 2 and 3.
 
 export const SIGNING_NAME = 'sagemaker';
 export const ENDPOINT_PREFIX = 'runtime.sagemaker';

@@ -1,6 +1,6 @@
 // Region, endpoint URL, endpoint variants and retry settings from flags, environment, the shared config
 // file and (for the region, when nothing else gives one) instance metadata, in the AWS CLI's and SDKs'
-// order (reference §5.3, §6.4, §6.5; docs/aws-config.md). Reads ~/.aws/config; sends nothing, except the
+// order (docs/wire.md §5.3, §6.4, §6.5; docs/aws-config.md). Reads ~/.aws/config; sends nothing, except the
 // instance-metadata region lookup on loopback-or-link-local IMDS.
 import { loadSharedConfigFiles, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
 import { UsageError } from '../errors.js';

@@ -1,4 +1,4 @@
-// Pure: where requests go and which region signs them (reference §1.2, §6.4, §6.5). The partition of a
+// Pure: where requests go and which region signs them (docs/wire.md §1.2, §6.4, §6.5). The partition of a
 // region (its DNS suffixes, FIPS and dual-stack support, and the region patterns that place an unknown
 // region) comes from the AWS SDK's own partition data (@aws-sdk/core's `partition()`, the
 // `aws.partition` function of every endpoint rule set); the rules below are SageMaker Runtime's

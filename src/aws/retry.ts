@@ -1,4 +1,4 @@
-// Pure: how long to wait before a retry (AWS SDK standard mode, reference §4.1), with the backoff bases
+// Pure: how long to wait before a retry (AWS SDK standard mode, docs/wire.md §4.1), with the backoff bases
 // the JS SDK's StandardRetryStrategy uses now (@smithy/core/retry's Retry parameters: 50 ms, and 1 s
 // after throttling, since @smithy/core 3.40; the exported DEFAULT_RETRY_DELAY_BASE / 100 ms and
 // THROTTLING_RETRY_DELAY_BASE / 500 ms are the deprecated pre-2026 strategy's).

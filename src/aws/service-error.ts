@@ -1,5 +1,5 @@
 // Pure: reading a SageMaker Runtime error response, and deciding what a failed attempt means
-// (reference §3 and §4: the JS SDK's code extraction and standard retry classification).
+// (docs/wire.md §3 and §4: the JS SDK's code extraction and standard retry classification).
 import type { IncomingHttpHeaders } from 'node:http';
 import { H_ERROR_TYPE, H_REQUEST_ID } from '../constants.js';
 import type { RecordError } from '../errors.js';

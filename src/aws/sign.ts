@@ -1,14 +1,13 @@
 // SigV4 for InvokeEndpoint: every request is signed by @smithy/signature-v4 with the signing name
-// `sagemaker` (reference §1.3). Credentials and the clock are injected; nothing here touches the network.
+// `sagemaker` (docs/wire.md §1.3). Credentials and the clock are injected; nothing here touches the network.
 //
-// Hashing, as issue 5 lets the measurement decide (`npm run bench`, scenarios 1 and 4):
+// Hashing, as measured (`npm run bench`, scenarios 1 and 4; the figures are in docs/benchmarks.md):
 // - the body is hashed with node:crypto and handed to the signer as x-amz-content-sha256, which it
-//   then uses instead of hashing the body itself (1 MiB: 0.8 ms native, 16-20 ms in @aws-crypto/sha256-js);
+//   then uses instead of hashing the body itself (a pure-JS hash of a large body is 20-30x slower);
 // - the signer's own SHA-256/HMACs use NodeSha256 (node:crypto behind the same Checksum interface,
-//   built for how the signer uses it: one small update per hash, see the class). Paired in one process,
-//   200 B record: 88 us per sign() with one native Hash/Hmac object per hash, 65 us now (median of 16
-//   rounds), 117 us with @aws-crypto/sha256-js. @aws-crypto/sha256-js stays injectable (`sha256`) and is
-//   the tests' reference: both give byte-identical signatures.
+//   built for how the signer uses it: one small update per hash, see the class), the cheapest of the
+//   variants measured. @aws-crypto/sha256-js stays injectable (`sha256`) and is the tests' reference:
+//   both give byte-identical signatures.
 // One SignatureV4 instance serves the whole run; it caches the signing key per day.
 import * as crypto from 'node:crypto';
 import { createHash, createHmac, createSecretKey, type Hash, type Hmac, type KeyObject } from 'node:crypto';
@@ -121,8 +120,8 @@ export function payloadHash(body: Buffer): string {
   return sha256Once(body, 'hex');
 }
 
-// crypto.hash (Node >= 20.12): one native call, no Hash object. 2.7 us against 4.1 us for
-// createHash().update().digest() on 300 B; the signer hashes three times per request.
+// crypto.hash (Node >= 20.12): one native call, no Hash object, measurably cheaper than
+// createHash().update().digest() on a few hundred bytes; the signer hashes three times per request.
 const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: string) => string | Buffer }).hash;
 function sha256Once(data: Uint8Array, enc: 'hex'): string;
 function sha256Once(data: Uint8Array, enc: 'buffer'): Buffer;

@@ -1,16 +1,15 @@
-// V8's heap, sized for a long streaming run (issue 5, scenario 3: flat and small at a million records).
+// V8's heap, sized for a long streaming run (flat and small at a million records: `npm run bench`, scenario 3).
 //
-// A run allocates ~30 KB per record (most of it inside @smithy/signature-v4) and keeps little: about
-// 7 MB is live after a full GC at any point of a run. With V8's defaults the young generation still
-// grows to two 16 MiB semi-spaces and the old generation to 2-3x its live size, so RSS settles at
-// ~115 MB, a third of it garbage waiting to be collected. Two V8 settings, set at run time:
+// A run allocates tens of KB per record (most of it inside @smithy/signature-v4) and keeps little.
+// With V8's defaults the young generation still grows to two 16 MiB semi-spaces and the old
+// generation to 2-3x its live size, so a third of the RSS is garbage waiting to be collected. Two V8
+// settings, set at run time:
 // - the young generation grows as usual up to two 4 MiB semi-spaces, then stops growing
 //   (--semi-space-growth-factor=1 once it is that big, back to 2 if V8 shrinks it on a quiet spell);
 // - the old generation's limit is its live size + 20% (--heap-growing-percent), not 2-3x;
 // - both are lifted while records average over 256 KiB (see LARGE_RECORD_BYTES).
-// Measured (node + bundle, 30k records at c=32 against nginx, 5 alternating runs each): peak RSS
-// 116-119 -> 77-78 MB, CPU per record unchanged (median 280 vs 279 us). Capping the young generation
-// at 1 MiB semi-spaces instead gave 88 MB at +10-20% CPU: a scavenge per ~35 records.
+// Measured (docs/benchmarks.md, scenario 3): a third less peak RSS at unchanged CPU per record; a
+// smaller young generation cost CPU (a scavenge every few dozen records) for little more.
 //
 // Both flags are read by V8 each time it resizes a space, so changing them after start-up is
 // well-defined; `--max-semi-space-size` would have to be given before the heap exists, which a

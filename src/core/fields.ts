@@ -33,7 +33,7 @@ export type FieldKey =
 /** Values for one record: each member is a valid string or absent. */
 export type FieldValues = Partial<Record<FieldKey, string>>;
 
-// Java-style patterns of the model, translated (reference §1.4): \p{Print} is [\x20-\x7E].
+// Java-style patterns of the model, translated (docs/wire.md §1.4): \p{Print} is [\x20-\x7E].
 // Header values additionally may not carry control characters: Node refuses CR/LF/NUL outright
 // and the service would strip or reject the others, so a record with one fails here, named.
 const NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;

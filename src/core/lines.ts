@@ -11,7 +11,7 @@
 //   maxLineBytes bytes, skips the rest up to the newline and marks the line with OVERFLOW_MARK, a
 //   char no latin1 decoding can produce; ndjson.ts turns a marked line into an error result.
 // - split2 appends each write to the unfinished line and re-splits the whole string, which is
-//   quadratic for a line spread over many chunks (27 ms for a 1 MiB line). The guard holds an
+//   quadratic for a line spread over many chunks. The guard holds an
 //   unfinished line as Buffer pieces and hands split2 only text that ends in a newline, so split2
 //   never carries a partial line between writes: one decode and one split per byte.
 import { Readable, Transform, type TransformCallback } from 'node:stream';

@@ -1,4 +1,4 @@
-// Pure: a decoded record and the target become an unsigned InvokeEndpoint request (reference §1).
+// Pure: a decoded record and the target become an unsigned InvokeEndpoint request (docs/wire.md §1).
 import { FIELDS } from './fields.js';
 import type { GoodRecord } from './records.js';
 import { VERSION } from '../version.js';

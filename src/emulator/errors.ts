@@ -1,5 +1,5 @@
 // Error responses, shaped like SageMaker Runtime's (rest-json, see the wire
-// reference §3).
+// docs/wire.md §3).
 //
 // Choices where the reference marks real behaviour as unconfirmed:
 // - `x-amzn-ErrorType` carries `<Code>:<coral namespace URL>`, the suffixed form

@@ -1,5 +1,5 @@
 // Input validation of InvokeEndpoint, mirroring the service model's
-// constraints (wire reference §1.4) and Coral's message phrasing:
+// constraints (docs/wire.md §1.4) and Coral's message phrasing:
 //   1 validation error detected: Value 'x' at 'inferenceId' failed to satisfy
 //   constraint: Member must have length less than or equal to 64
 // Several violations are joined with "; " under "N validation errors detected".

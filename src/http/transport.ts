@@ -2,10 +2,8 @@
 // Pool and ProxyAgent), with a whole-attempt timeout, a connect timeout and a signal.
 //
 // Why undici's low-level `dispatch` with our own handler object, not its `request()` nor `fetch`:
-// against nginx at 32 in flight, `node scripts/bench-http.mjs` measured ~20 us of CPU per request
-// for this transport, ~26 us for undici's request() and ~36 us for node:http (the hand-written
-// client it replaced: ~16 us); an earlier probe of whole runs gave ~79 / ~110 / ~180 us, in the
-// same order. The handler below gets the raw
+// it is the cheapest in CPU per request of the three against nginx (`node scripts/bench-http.mjs`;
+// the figures are in docs/benchmarks.md). The handler below gets the raw
 // response head and body chunks straight from undici's llhttp parser and buffers at most
 // MAX_RESPONSE_BYTES. It uses undici's classic handler callbacks (onConnect / onHeaders / onData /
 // onComplete / onError): in 7.x the Client calls exactly these, while a handler written with the
@@ -38,9 +36,8 @@ const dispatcherProto = DispatcherClass.prototype as unknown as { connect?: unkn
 dispatcherProto.connect ??= apiConnect;
 
 // undici parses answers with llhttp compiled to WebAssembly, compiled when the first connection is
-// made. Node 20's V8 compiles it with TurboFan as well as Liftoff, which cost ~35 MB of RSS and
-// ~70 ms of CPU in every run (measured: one record against nginx, 99 MB / 0.17 s CPU, against 63 MB
-// / 0.10 s with Liftoff only; the hand-written client took 47 MB / 0.06 s). Liftoff's code parses
+// made. Node 20's V8 compiles it with TurboFan as well as Liftoff, which costs tens of MB of RSS and
+// of ms of CPU in every run (docs/benchmarks.md). Liftoff's code parses
 // a 200-byte answer as fast as it matters, and llhttp is the only WebAssembly in the process. V8
 // reads this flag when it compiles a module, so setting it here, before any connection, is enough.
 v8.setFlagsFromString('--liftoff-only');

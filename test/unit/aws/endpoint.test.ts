@@ -1,4 +1,4 @@
-// endpoint.ts against the official endpoint rule-set test vectors (reference §1.2).
+// endpoint.ts against the official endpoint rule-set test vectors (docs/wire.md §1.2).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';

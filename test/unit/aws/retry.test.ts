@@ -1,4 +1,4 @@
-// retry.ts: backoff with injected randomness, server hints, the server clock (reference §4.1, §1.3).
+// retry.ts: backoff with injected randomness, server hints, the server clock (docs/wire.md §4.1, §1.3).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StandardRetryStrategy } from '@smithy/core/retry';

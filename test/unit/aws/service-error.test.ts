@@ -1,4 +1,4 @@
-// service-error.ts: reading error responses (reference §3) and what each failure means for a retry (§4).
+// service-error.ts: reading error responses (docs/wire.md §3) and what each failure means for a retry (§4).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RecordError } from '../../../src/errors.js';
@@ -95,7 +95,7 @@ function reply(status: number, code: string | undefined, message: string | null 
   return parseServiceError(status, headers, json({ message, ...extra }));
 }
 
-describe('classifyServiceError: each answer the service gives (reference §3.2, §3.3, §4.5)', () => {
+describe('classifyServiceError: each answer the service gives (docs/wire.md §3.2, §3.3, §4.5)', () => {
   // [name, error, kind without --retry-model-errors, kind with it]
   const table: Array<[string, RecordError, FailureKind, FailureKind]> = [
     // Throttling: the 500 ms backoff.

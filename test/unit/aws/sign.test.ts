@@ -14,7 +14,7 @@ import type { FieldValues } from '../../../src/core/fields.js';
 const KEYS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
 const SESSION = { ...KEYS, sessionToken: 'FwoGZXIvYXdzEJr//////////wEaDOo+example/token==' };
 
-/** What the card's signer produces for the same request (x-amz-content-sha256 signed, as sign.ts does). */
+/** What @smithy/signature-v4 with the reference hash produces for the same request (x-amz-content-sha256 signed, as sign.ts does). */
 async function reference(request: HttpRequestSpec, date: Date, credentials: typeof KEYS, region = 'us-east-1'): Promise<Record<string, string>> {
   const signer = new SignatureV4({ service: 'sagemaker', region, credentials, sha256: Sha256, uriEscapePath: true });
   const hash = createHash('sha256').update(request.body).digest('hex');
@@ -55,7 +55,7 @@ test('signatures verify with an independent verifier over random records, dates,
     assert.ok(result.ok, `seed ${seed}: ${result.ok ? '' : `${result.error.code} ${JSON.stringify(result.error.body)}`}`);
     assert.equal(signed.headers['x-amz-content-sha256'], createHash('sha256').update(body).digest('hex'));
     assert.equal(signed.headers['x-amz-security-token'], 'sessionToken' in creds ? creds.sessionToken : undefined);
-    // And the result is @smithy/signature-v4's with the card's pure-JS hash, byte for byte.
+    // And the result is @smithy/signature-v4's with the pure-JS reference hash (@aws-crypto/sha256-js), byte for byte.
     assert.deepEqual(signed.headers, await reference(request, date, creds, region), `seed ${seed}`);
   }
 });

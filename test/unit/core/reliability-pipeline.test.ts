@@ -255,7 +255,7 @@ describe("the retry quota (the SDK's StandardRetryStrategy: 500 tokens, 14 a ret
   });
 });
 
-describe("clock skew: corrected from the server's Date header, then retried (reference §1.3)", () => {
+describe("clock skew: corrected from the server's Date header, then retried (docs/wire.md §1.3)", () => {
   for (const [name, skewMs] of [
     ['our clock 10 minutes slow', -600_000],
     ['our clock 10 minutes fast', 600_000],
