@@ -1,4 +1,4 @@
-// Issue 6, "Single invocation like the AWS CLI": `sm-invoke --body ... outfile` next to
+// The single invocation, like the AWS CLI: `sm-invoke --body ... outfile` next to
 // `aws sagemaker-runtime invoke-endpoint --body ... outfile` against the same emulator. Both must
 // send the same bytes, write the same outfile, print the same metadata JSON (byte for byte: the CLI
 // prints it with a 4-space indent), and fail with the same message and exit code.

@@ -1,4 +1,4 @@
-// Issue 6, "Everyday use", end to end: the bundled CLI as a child process against the emulator.
+// Everyday use end to end: the bundled CLI as a child process against the emulator.
 // Progress (on a real pseudo-terminal and off it), --stats / --stats-json, --dry-run, --resume and
 // --resume-failed (after a SIGKILL and a torn last line), --debug redaction, and --help.
 // The --body comparisons with the AWS CLI are in everyday-awscli.test.ts.

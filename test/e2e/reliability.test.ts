@@ -1,4 +1,4 @@
-// Issue 4, "Reliability", end to end: the bundled CLI as a child process against the emulator.
+// Reliability end to end: the bundled CLI as a child process against the emulator.
 // Fault injection, fatal errors, --max-errors, signals, a closed stdout, credentials that expire
 // mid-run and bad input. Every random choice is seeded; a failing assertion names its seed.
 import assert from 'node:assert/strict';
