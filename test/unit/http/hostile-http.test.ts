@@ -2,11 +2,11 @@
 // node:net server whose answers are malformed, or who speaks while nobody asked. No record may come
 // out ok:true with wrong data; each malformed answer is a transient error that is retried.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { test } from 'node:test';
 import { runPipeline } from '../../../src/core/pipeline.js';
 import { latin1Lines, pipelineHarness } from '../../helpers/pipeline.js';
+import { bodyOf, rawServer } from '../../helpers/raw-server.js';
 
 const GOOD = (body: string): string => `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
@@ -21,42 +21,11 @@ const MALFORMED: Record<string, string> = {
 };
 
 /** Answers each request with `answer(requestBody, n)`; n counts requests over all connections. */
-async function hostileServer(answer: (body: string, n: number, socket: net.Socket) => string | undefined) {
-  let n = 0;
-  let connections = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let buf = Buffer.alloc(0);
-    socket.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        const len = Number(/content-length: *(\d+)/i.exec(buf.subarray(0, end).toString('latin1'))?.[1] ?? 0);
-        if (buf.length < end + 4 + len) return;
-        const body = buf.subarray(end + 4, end + 4 + len).toString();
-        buf = buf.subarray(end + 4 + len);
-        const reply = answer(body, ++n, socket);
-        if (reply !== undefined) socket.write(reply, 'latin1');
-      }
-    });
+function hostileServer(answer: (body: string, n: number, socket: net.Socket) => string | undefined) {
+  return rawServer((socket, request, n) => {
+    const reply = answer(bodyOf(request), n, socket);
+    if (reply !== undefined) socket.write(reply, 'latin1');
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    connections: () => connections,
-    requests: () => n,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-      await once(server, 'close');
-    },
-  };
 }
 
 async function run(url: string, bodies: string[], maxAttempts = 3) {

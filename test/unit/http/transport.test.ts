@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,6 +14,7 @@ import tls from 'node:tls';
 import { createTransport, MAX_RESPONSE_BYTES, TransportError, type SendOptions } from '../../../src/http/transport.js';
 import type { HttpRequestSpec } from '../../../src/core/request.js';
 import { classifyTransportError } from '../../../src/aws/service-error.js';
+import { rawServer } from '../../helpers/raw-server.js';
 import { haveOpenssl, makeTestCerts } from '../../helpers/tls.js';
 
 const OPTS: SendOptions = { timeoutMs: 5_000, connectTimeoutMs: 5_000 };
@@ -27,45 +28,6 @@ function request(port: number, body = '{"x":1}', headers: Record<string, string>
     path: '/endpoints/demo/invocations',
     headers: { host: `127.0.0.1:${port}`, 'content-length': String(Buffer.byteLength(body)), 'content-type': 'application/json', ...headers },
     body: Buffer.from(body),
-  };
-}
-
-/** A raw server: `respond(socket, requestText)` is called once per complete request on a connection. */
-async function rawServer(
-  respond: (socket: net.Socket, req: string, n: number) => void,
-): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
-  let connections = 0;
-  let n = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let buf = '';
-    socket.on('data', (d) => {
-      buf += d.toString('latin1');
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        const len = Number(/content-length: (\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
-        if (buf.length < end + 4 + len) return;
-        const req = buf.slice(0, end + 4 + len);
-        buf = buf.slice(end + 4 + len);
-        respond(socket, req, ++n);
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    connections: () => connections,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-      await once(server, 'close');
-    },
   };
 }
 
