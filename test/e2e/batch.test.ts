@@ -156,6 +156,28 @@ describe('with the rest of a run', () => {
     assert.deepEqual(after.map(perRecord), all.map(perRecord));
   });
 
+  test('--resume-failed: kept lines close a batch; only the failed records are sent again', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'out.ndjson');
+    const input = records(8);
+    const full = await run(['--endpoint-name', 'lines', '--batch-size', '8', out], input);
+    assert.equal(full.code, 0, full.stderr);
+    const all = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    const failed = (n: number): string => `{"line":${n},"ok":false,"error":{"code":"ModelError","message":"earlier"},"attempts":1}`;
+    writeFileSync(out, all.map((l, i) => ([3, 4, 7].includes(i + 1) ? failed(i + 1) : l)).join('\n') + '\n');
+    const from = emu.log.length;
+    const again = await run(['--endpoint-name', 'lines', '--batch-size', '8', '--resume-failed', out], input);
+    assert.equal(again.code, 0, again.stderr);
+    const sent = input.split('\n');
+    assert.deepEqual(sentSince(from), [`${sent[2]}\n${sent[3]}`, sent[6]]);
+    const after = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    assert.deepEqual(after.map(perRecord), all.map(perRecord));
+    assert.deepEqual(
+      after.map((l) => JSON.parse(l).batch.size),
+      [8, 8, 2, 2, 8, 8, 1, 8],
+    );
+  });
+
   test('--dry-run shows each record in its packed request; nothing is sent', async () => {
     const from = emu.log.length;
     const r = await run(['--endpoint-name', 'json', '--batch-size', '2', '--batch-format', 'json', '--dry-run'], '1\n2\n3\n');
