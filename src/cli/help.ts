@@ -98,8 +98,10 @@ Many records per request (SageMaker Batch Transform's MultiRecord):
   --batch-wrap KEY        json: send {"KEY":[...]} (a dotted path nests), e.g. instances
   --batch-unwrap KEY      json: the answer's array is at KEY (a dotted path), e.g. predictions
   --batch-linger MS       send a partial batch when no record came for MS ms (default 20)
-  --no-batch-split-on-error   fail a whole batch on ModelError or BatchMismatch (default: halve
-                          it until the records that fail are alone; the others succeed)
+  --batch-split-on-error, --no-batch-split-on-error
+                          on (default): halve a batch failing with ModelError or BatchMismatch
+                          until the records that fail are alone (the others succeed); off: the
+                          whole batch fails
   Each record still gets its own result line, plus "batch":{"size":S,"index":I}; attempts and
   latencyMs are its request's. --rate and --concurrency count requests.
 
