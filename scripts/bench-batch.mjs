@@ -141,7 +141,8 @@ async function run(cmd, args, count, rssAt = []) {
   const out = { records: lines, failed, exitCode: code, wallS: +wallS.toFixed(2), rps: Math.round(rps), peakRssMB: Math.round(peak) };
   if (stats) Object.assign(out, { meanBatchSize: stats.meanBatchSize, attempts: stats.attempts, throttles: stats.throttles });
   if (rss.length) out.rssAt = rss;
-  if (lines !== count || code !== 0) out.problem = `${lines}/${count} lines, exit ${code}${stderr ? `: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : ''}`;
+  if (lines !== count || code !== 0)
+    out.problem = `${lines}/${count} lines, exit ${code}${stderr ? `: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : ''}`;
   return out;
 }
 
@@ -173,7 +174,15 @@ try {
   show('sm-invoke --batch-size 32, c=auto', 32, auto);
   const longCount = quick ? 100_000 : 500_000;
   const long = await run(BINARY, [...base, '--concurrency', String(K), '--batch-size', '32'], longCount, [longCount / 10, longCount / 2, longCount - 1]);
-  report.runs.push({ client: 'sm-invoke', n: 32, concurrency: K, long: true, limit: Math.round(limit(32)), share: +(long.rps / limit(32)).toFixed(3), ...long });
+  report.runs.push({
+    client: 'sm-invoke',
+    n: 32,
+    concurrency: K,
+    long: true,
+    limit: Math.round(limit(32)),
+    share: +(long.rps / limit(32)).toFixed(3),
+    ...long,
+  });
   show(`sm-invoke n=32, ${longCount / 1000}k records`, 32, long);
   console.log(`    RSS ${long.rssAt?.map((x) => `${x.records / 1000}k: ${x.rssMB} MB`).join(', ')}`);
 } finally {
