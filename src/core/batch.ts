@@ -95,6 +95,8 @@ function badFrom(rec: GoodRecord, error: RecordError): BadRecord {
   const r: BadRecord = { line: rec.line, error };
   if (rec.fields.inferenceId !== undefined) r.inferenceId = rec.fields.inferenceId;
   if (rec.meta !== undefined) r.meta = rec.meta;
+  r.body = rec.body;
+  if (rec.input !== undefined) r.input = rec.input;
   return r;
 }
 

@@ -110,7 +110,7 @@ function outcomeBytes(o: Outcome): number {
 }
 
 /** --join-input: the record's input on its result (an envelope's body as written; a body-mode line as a string, or base64). */
-function joinInput(rec: GoodRecord, r: Result): Result {
+function joinInput(rec: Pick<GoodRecord, 'body' | 'input'>, r: Result): Result {
   const input = rec.input;
   if (input !== undefined) {
     if ('json' in input) r.input = input.json;
@@ -205,7 +205,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       const r: Result = { line: rec.line, ok: false, error: rec.error, attempts: 0 };
       if (rec.inferenceId !== undefined) r.inferenceId = rec.inferenceId;
       if (rec.meta !== undefined) r.meta = rec.meta;
-      return r;
+      return join && rec.body !== undefined ? joinInput({ body: rec.body, input: rec.input }, r) : r;
     }
     if (init.dryRun) {
       summary.ok++;

@@ -25,6 +25,9 @@ export interface BadRecord {
   /** Known even for a bad record when the envelope parsed, so the error can be joined back. */
   inferenceId?: string;
   meta?: string;
+  /** A decoded record refused later (a body the batch format cannot carry): its body and input, for --join-input. */
+  body?: Buffer;
+  input?: GoodRecord['input'];
 }
 
 export type DecodedRecord = GoodRecord | BadRecord;

@@ -231,6 +231,19 @@ describe('--join-input', () => {
   });
 });
 
+test('--join-input: a record the batch format refuses still carries its input', async () => {
+  const r = await run(['--endpoint-name', 'json', '--batch-size', '4', '--batch-format', 'json', '--join-input'], '1.10\nnot json\n');
+  assert.equal(r.code, 1);
+  assert.deepEqual(
+    r.lines.map((l) => [l.ok, l.input]),
+    [
+      [true, '1.10'],
+      [false, 'not json'],
+    ],
+  );
+  assert.equal(r.lines[1]!.error.code, 'InvalidRecord');
+});
+
 describe('usage errors', () => {
   for (const [args, message] of [
     [['--batch-size', '0'], /--batch-size must be a whole number from 1 to 100000, got "0"/],
