@@ -6,6 +6,8 @@ import { UsageError } from '../errors.js';
 import { FIELDS, checkField, type FieldValues } from '../core/fields.js';
 import type { OutputMode } from '../core/result-format.js';
 import type { RetrySettings } from '../aws/retry-config.js';
+import type { BatchOptions } from '../core/batch.js';
+import { BATCH_FLAG_SPEC, batchOptions, joinInputOption } from './batch-args.js';
 
 export type { OutputMode };
 
@@ -57,6 +59,10 @@ export interface Options {
   caBundle: string | undefined;
   /** --no-verify-ssl: do not check TLS certificates. */
   noVerifySsl: boolean;
+  /** --batch-size N (N > 1) and the other --batch-* options; undefined: one record per request. */
+  batch: BatchOptions | undefined;
+  /** --join-input: each result carries its record's input. */
+  joinInput: boolean;
 }
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: Options };
@@ -101,6 +107,7 @@ export const FLAG_SPEC = {
   'no-verify-ssl': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
+  ...BATCH_FLAG_SPEC,
 } as const;
 
 export function parseArgs(argv: readonly string[]): Command {
@@ -177,6 +184,8 @@ export function parseArgs(argv: readonly string[]): Command {
       body,
       caBundle: caBundleOption(str(v['ca-bundle'])),
       noVerifySsl: v['no-verify-ssl'] === true,
+      batch: batchOptions(v, { output, body }),
+      joinInput: joinInputOption(v, { output, body }),
     },
   };
 }

@@ -81,8 +81,29 @@ Run options:
   --stats-json FILE       write the summary as JSON to FILE
   --debug                 log every attempt on stderr: canonical request, headers (secrets
                           redacted), status, timing, retry decision
+  --join-input            each result carries its record's input: "input" (the envelope's body as
+                          written, or the line as a string) or "inputBase64" (bodyBase64, a
+                          line that is not UTF-8)
   -h, --help              show this help
   --version               print the version
+
+Many records per request (SageMaker Batch Transform's MultiRecord):
+  --batch-size N          records per request at most (default 1: one record per request);
+                          only records with the same request options (endpoint, types, custom
+                          attributes, targets, component, session, inference id) share one
+  --batch-bytes B         request body bytes at most (default 6291456, the API's limit)
+  --batch-format lines|json   lines (default): bodies joined by newlines, one answer line per
+                          record; json: a JSON array of the bodies (each must be JSON), answered
+                          by a JSON array, one element per record
+  --batch-wrap KEY        json: send {"KEY":[...]} (a dotted path nests), e.g. instances
+  --batch-unwrap KEY      json: the answer's array is at KEY (a dotted path), e.g. predictions
+  --batch-linger MS       send a partial batch when no record came for MS ms (default 20)
+  --batch-split-on-error, --no-batch-split-on-error
+                          on (default): halve a batch failing with ModelError or BatchMismatch
+                          until the records that fail are alone (the others succeed); off: the
+                          whole batch fails
+  Each record still gets its own result line, plus "batch":{"size":S,"index":I}; attempts and
+  latencyMs are its request's. --rate and --concurrency count requests.
 
 Results (--output result):
   {"line":1,"ok":true,"status":200,"contentType":"application/json",

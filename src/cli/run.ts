@@ -6,7 +6,7 @@ import { AdaptiveConcurrency, DynamicSemaphore, RateLimiter } from '../core/limi
 import { readLines } from '../core/lines.js';
 import { newSummary, ResumeMismatch, runPipeline, type Admission, type Summary } from '../core/pipeline.js';
 import { parseTarget } from '../core/request.js';
-import { formatStats, type StatsSnapshot } from '../core/stats.js';
+import { formatStats, meanBatchSize, type StatsSnapshot } from '../core/stats.js';
 import { createTransport } from '../http/transport.js';
 import type { Options } from './args.js';
 import { setupAws, type AwsSetup } from './aws-setup.js';
@@ -91,7 +91,7 @@ async function invokeAll(r: Run): Promise<void> {
     await runPipeline({
       lines: readLines(io.stdin, opts.maxLineBytes),
       ...(r.single ? { records: r.single.records, onResult: (x) => r.single!.onResult(x) } : {}),
-      decode: { envelope: opts.envelope, defaults: opts.defaults, maxLineBytes: opts.maxLineBytes },
+      decode: { envelope: opts.envelope, defaults: opts.defaults, maxLineBytes: opts.maxLineBytes, joinInput: opts.joinInput },
       concurrency: opts.concurrency,
       target: parseTarget(r.aws.target.url),
       sign: r.aws.sign,
@@ -115,6 +115,8 @@ async function invokeAll(r: Run): Promise<void> {
       admission,
       dryRun: opts.dryRun,
       maxBufferBytes: opts.maxBufferBytes,
+      batch: opts.batch,
+      joinInput: opts.joinInput,
       ...(opts.debug ? { onAttempt: (a) => stderr.write(formatAttempt(a)) } : {}),
       ...(output.resume ? { resume: output.resume } : {}),
     });
@@ -158,7 +160,7 @@ function stdinFileSize(io: Io): number | undefined {
   }
 }
 
-function statsSnapshot({ summary, io, adaptive }: Run): StatsSnapshot {
+function statsSnapshot({ summary, io, adaptive, opts }: Run): StatsSnapshot {
   const wallMs = Math.max(1, io.now() - summary.startedAt);
   const done = summary.ok + summary.failed;
   const l = summary.latency;
@@ -177,6 +179,7 @@ function statsSnapshot({ summary, io, adaptive }: Run): StatsSnapshot {
     latencyMs: { p50: l.quantile(0.5), p90: l.quantile(0.9), p99: l.quantile(0.99), max: l.count > 0 ? l.max : undefined },
   };
   if (adaptive) snap.concurrency = adaptive.limit;
+  if (opts.batch) snap.meanBatchSize = meanBatchSize(summary);
   return snap;
 }
 

@@ -3,14 +3,17 @@
 // here: stopping (a signal's grace period, a reader gone, a fatal error) and --max-errors.
 // Everything with side effects (clock, randomness, sleep, signing, sending, writing) comes in as an
 // argument, so tests drive it with the real emulator and a pinned clock.
+import { isUtf8 } from 'node:buffer';
 import { setMaxListeners } from 'node:events';
 import type { FatalError } from '../errors.js';
 import { createRetryQuota, type RetryQuota } from '../aws/retry-quota.js';
 import type { Sign } from '../aws/sign.js';
 import type { HttpRequestSpec, Send } from '../wire.js';
+import { Batch, batchBody, packRecords, type BatchOptions, type Timer } from './batch.js';
+import { createBatchInvoker } from './batch-invoke.js';
 import { ABORTED, createInvoker, type Aborted, type Admission, type AttemptInfo } from './invoke.js';
 import { orderedMap } from './ordered-map.js';
-import type { DecodeOptions, DecodedRecord } from './records.js';
+import type { DecodeOptions, DecodedRecord, GoodRecord } from './records.js';
 import { buildRequest, type Target } from './request.js';
 import { encodeBodyOnly, encodeResultParts, type DryRunRequest, type OutputMode, type Result } from './result-format.js';
 import { Kept, decodeLines, type ResumeInput } from './source.js';
@@ -70,6 +73,12 @@ export interface PipelineInit {
    * record counts its body and the mean answer so far); default DEFAULT_MAX_BUFFER_BYTES.
    */
   maxBufferBytes?: number;
+  /** Many records per request (--batch-size above 1); absent: one record per request. */
+  batch?: BatchOptions | undefined;
+  /** The batch linger's timer (tests inject one). */
+  batchTimer?: Timer;
+  /** --join-input: each result carries its record's input. */
+  joinInput?: boolean;
 }
 
 /** Memory for records in flight and results waiting behind a slow one: 32 MiB. */
@@ -79,17 +88,36 @@ const RAW_BODY_BYTES = 64 * 1024;
 /** What a record or result costs besides its body (objects, headers, the encoded line). */
 const PER_ITEM_BYTES = 512;
 
-type Outcome = Result | Kept | Aborted;
+/** A batch's outcome is its records' results, in order. */
+type Outcome = Result | Result[] | Kept | Aborted;
+type Unit = DecodedRecord | Kept | Batch;
 
-function recordBytes(rec: DecodedRecord | Kept): number {
+function recordBytes(rec: Unit): number {
   if (rec instanceof Kept) return rec.text.length + PER_ITEM_BYTES;
+  if (rec instanceof Batch) return rec.bytes + rec.records.length * PER_ITEM_BYTES;
   return (rec.error ? 0 : rec.body.length) + PER_ITEM_BYTES;
 }
 
 function outcomeBytes(o: Outcome): number {
   if (o === ABORTED) return 0;
   if (o instanceof Kept) return o.text.length + PER_ITEM_BYTES;
+  if (Array.isArray(o)) {
+    let n = 0;
+    for (const r of o) n += (r.body?.length ?? 0) + PER_ITEM_BYTES;
+    return n;
+  }
   return (o.body?.length ?? 0) + PER_ITEM_BYTES;
+}
+
+/** --join-input: the record's input on its result (an envelope's body as written; a body-mode line as a string, or base64). */
+function joinInput(rec: Pick<GoodRecord, 'body' | 'input'>, r: Result): Result {
+  const input = rec.input;
+  if (input !== undefined) {
+    if ('json' in input) r.input = input.json;
+    else r.inputBase64 = input.base64;
+  } else if (isUtf8(rec.body)) r.input = JSON.stringify(rec.body.toString('utf8'));
+  else r.inputBase64 = rec.body.toString('base64');
+  return r;
 }
 
 /** Stops: reading (a signal, --max-errors, a fatal error) and work in flight (a fatal error, the grace period's end). */
@@ -157,32 +185,49 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       stop.cancel.abort();
     },
   });
+  const invokeBatch = init.batch ? createBatchInvoker({ invoke, opts: init.batch, summary }) : undefined;
+  const join = init.joinInput === true;
+  /** A batch to its records' results: one request (or halves of it, split on a record's error). */
+  const processBatch = async (batch: Batch): Promise<Outcome> => {
+    if (init.dryRun) return dryRunBatch(init, batch, summary);
+    const results = await invokeBatch!(batch);
+    if (results === ABORTED || !join) return results;
+    results.forEach((r, i) => {
+      joinInput(batch.records[i]!, r);
+    });
+    return results;
+  };
   /** One item of the source to its outcome: a kept line, a bad record's error, a dry run's request, or an invocation. */
-  const process = (rec: DecodedRecord | Kept): Outcome | Promise<Outcome> => {
+  const process = (rec: Unit): Outcome | Promise<Outcome> => {
     if (rec instanceof Kept) return rec;
+    if (rec instanceof Batch) return processBatch(rec);
     if (rec.error) {
       const r: Result = { line: rec.line, ok: false, error: rec.error, attempts: 0 };
       if (rec.inferenceId !== undefined) r.inferenceId = rec.inferenceId;
       if (rec.meta !== undefined) r.meta = rec.meta;
-      return r;
+      return join && rec.body !== undefined ? joinInput({ body: rec.body, input: rec.input }, r) : r;
     }
     if (init.dryRun) {
       summary.ok++;
       const r: Result = { line: rec.line, ok: true, inferenceId: rec.fields.inferenceId, request: describeRequest(buildRequest(rec, init.target)) };
       if (rec.meta !== undefined) r.meta = rec.meta;
-      return r;
+      return join ? joinInput(rec, r) : r;
     }
-    return invoke(rec);
+    if (!join) return invoke(rec);
+    return invoke(rec).then((r) => (r === ABORTED ? r : joinInput(rec, r)));
   };
   try {
-    const source = init.records ?? decodeLines(init.lines, init.decode, stop.reading.signal, summary, init.resume);
-    for await (const outcome of orderedMap(source, process, mapOptions(init))) {
+    const records = init.records ?? decodeLines(init.lines, init.decode, stop.reading.signal, summary, init.resume);
+    const source: AsyncIterable<Unit> = init.batch ? packRecords(records, init.batch, init.batchTimer) : records;
+    out: for await (const outcome of orderedMap(source, process, mapOptions(init))) {
       if (outcome === ABORTED) break; // stop at the first record that has no real answer
-      if (!(await emit(init, outcome, summary, stop.cancel.signal))) break;
-      if (outcome instanceof Kept || outcome.ok || init.maxErrors === 0) continue;
-      if (summary.failed >= init.maxErrors && !stop.reading.signal.aborted) {
-        summary.stoppedBy = 'max-errors';
-        stop.reading.abort(); // records already sent still finish and are written
+      for (const one of Array.isArray(outcome) ? outcome : [outcome]) {
+        if (!(await emit(init, one, summary, stop.cancel.signal))) break out;
+        if (one instanceof Kept || one.ok || init.maxErrors === 0) continue;
+        if (summary.failed >= init.maxErrors && !stop.reading.signal.aborted) {
+          summary.stoppedBy = 'max-errors';
+          stop.reading.abort(); // records already sent still finish and are written
+        }
       }
     }
   } finally {
@@ -230,6 +275,22 @@ function write(init: PipelineInit, outcome: Result | Kept, summary: Summary): Pr
   }
   const line = encodeResultParts(outcome, RAW_BODY_BYTES);
   return init.write(typeof line === 'string' ? line + '\n' : [line[0], line[1], line[2] + '\n']);
+}
+
+/** --dry-run of a batch: each record's line describes the one packed request it would go out in. */
+function dryRunBatch(init: PipelineInit, batch: Batch, summary: Summary): Result[] {
+  const first = batch.records[0]!;
+  const body = batchBody(batch.parts, init.batch!);
+  const request = describeRequest(buildRequest({ line: first.line, fields: first.fields, body }, init.target));
+  summary.requests++;
+  summary.requestRecords += batch.records.length;
+  summary.ok += batch.records.length;
+  const size = batch.records.length;
+  return batch.records.map((rec, index) => {
+    const r: Result = { line: rec.line, ok: true, inferenceId: rec.fields.inferenceId, request, batch: { size, index } };
+    if (rec.meta !== undefined) r.meta = rec.meta;
+    return init.joinInput ? joinInput(rec, r) : r;
+  });
 }
 
 /** --dry-run: the request as it would go out, without any credential (it is never signed). */

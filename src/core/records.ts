@@ -13,6 +13,8 @@ export interface GoodRecord {
   body: Buffer;
   /** The envelope's `meta` as written (compact JSON text), copied to the result untouched. */
   meta?: string;
+  /** --join-input with an envelope: its `body` as written (JSON text) or its `bodyBase64`. */
+  input?: { json: string } | { base64: string };
   error?: undefined;
 }
 
@@ -23,6 +25,9 @@ export interface BadRecord {
   /** Known even for a bad record when the envelope parsed, so the error can be joined back. */
   inferenceId?: string;
   meta?: string;
+  /** A decoded record refused later (a body the batch format cannot carry): its body and input, for --join-input. */
+  body?: Buffer;
+  input?: GoodRecord['input'];
 }
 
 export type DecodedRecord = GoodRecord | BadRecord;
@@ -31,6 +36,8 @@ export interface DecodeOptions {
   envelope: boolean;
   defaults: FieldValues;
   maxLineBytes: number;
+  /** --join-input: keep each envelope's body as written for its result. */
+  joinInput?: boolean;
 }
 
 const BOM = '\u00ef\u00bb\u00bf'; // EF BB BF as latin1
@@ -53,7 +60,7 @@ export function decodeLine(raw: string, line: number, opts: DecodeOptions): Deco
     return bad(line, 'LineTooLong', `line is longer than the limit of ${opts.maxLineBytes} bytes (--max-line-bytes); it was skipped`);
   }
   if (BLANK.test(text)) return undefined;
-  return opts.envelope ? decodeEnvelope(text, line, opts.defaults) : decodeBody(text, line, opts.defaults);
+  return opts.envelope ? decodeEnvelope(text, line, opts.defaults, opts.joinInput === true) : decodeBody(text, line, opts.defaults);
 }
 
 function decodeBody(text: string, line: number, defaults: FieldValues): DecodedRecord {
@@ -61,7 +68,7 @@ function decodeBody(text: string, line: number, defaults: FieldValues): DecodedR
   return { line, fields: defaults, body: Buffer.from(text, 'latin1') };
 }
 
-function decodeEnvelope(latin1: string, line: number, defaults: FieldValues): DecodedRecord {
+function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joinInput: boolean): DecodedRecord {
   let text = latin1;
   if (NON_ASCII.test(latin1)) {
     const bytes = Buffer.from(latin1, 'latin1');
@@ -143,6 +150,7 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues): De
   }
   const rec: GoodRecord = { line, fields, body: bytes };
   if (meta !== undefined) rec.meta = meta;
+  if (joinInput) rec.input = bodyBase64 !== undefined ? { base64: bodyBase64.value! } : { json: body!.raw };
   return rec;
 }
 

@@ -25,6 +25,13 @@ export interface Result {
   error?: RecordError;
   /** --dry-run: the request that would be sent. */
   request?: DryRunRequest;
+  /** The body is a JSON value whatever the content type says (a batch answer's element or JSON line); kept as text if it does not parse. */
+  bodyJson?: boolean;
+  /** Many records per request: the request's record count and this record's place in it. */
+  batch?: { size: number; index: number };
+  /** --join-input: the record's body as written (JSON text), or its bytes as base64. */
+  input?: string;
+  inputBase64?: string;
 }
 
 export interface DryRunRequest {
@@ -55,10 +62,10 @@ export function isJsonContentType(contentType: string | undefined): boolean {
  * it parses, a JSON string when it is UTF-8 text, otherwise undefined (the caller uses base64).
  * Never re-serialised: values reach the output exactly as the endpoint wrote them.
  */
-export function bodyAsJson(body: Buffer, contentType: string | undefined): { json: string } | { text: string } | undefined {
+export function bodyAsJson(body: Buffer, contentType: string | undefined, json = false): { json: string } | { text: string } | undefined {
   if (!isUtf8(body)) return undefined;
   const text = body.toString('utf8');
-  if (isJsonContentType(contentType)) {
+  if (json || isJsonContentType(contentType)) {
     // Valid JSON is embedded as received, only the whitespace between tokens dropped (a multi-line
     // answer becomes one line); numbers are never rewritten. Anything else (not JSON, a lone
     // surrogate, nesting deeper than the scanner's limit) is kept as text.
@@ -123,7 +130,7 @@ export function encodeResultParts(r: Result, rawAbove: number): string | [string
   if (r.closedSessionId !== undefined) s += `,"closedSessionId":${JSON.stringify(r.closedSessionId)}`;
   let raw: Buffer | undefined;
   if (r.body !== undefined) {
-    const b = bodyAsJson(r.body, r.contentType);
+    const b = bodyAsJson(r.body, r.contentType, r.bodyJson);
     if (b === undefined) s += `,"bodyBase64":"${r.body.toString('base64')}"`;
     else if ('json' in b) {
       if (r.body.length >= rawAbove && b.json.length === r.body.length) {
@@ -137,6 +144,9 @@ export function encodeResultParts(r: Result, rawAbove: number): string | [string
   if (r.request !== undefined) tail += `,"request":${JSON.stringify(r.request)}`;
   if (r.error !== undefined) tail += `,"error":${JSON.stringify(r.error)}`;
   if (r.meta !== undefined) tail += `,"meta":${r.meta}`;
+  if (r.input !== undefined) tail += `,"input":${r.input}`;
+  if (r.inputBase64 !== undefined) tail += `,"inputBase64":"${r.inputBase64}"`;
+  if (r.batch !== undefined) tail += `,"batch":{"size":${r.batch.size},"index":${r.batch.index}}`;
   if (r.attempts !== undefined) tail += `,"attempts":${r.attempts}`;
   if (r.latencyMs !== undefined) tail += `,"latencyMs":${r.latencyMs}`;
   tail += '}';
@@ -156,7 +166,7 @@ export function encodeBodyOnly(r: Result): { line: string; stderr?: string } {
   }
   // An empty answer is `""`: an empty line is what a failure leaves.
   if (r.body.length === 0) return { line: '""' };
-  const b = bodyAsJson(r.body, r.contentType);
+  const b = bodyAsJson(r.body, r.contentType, r.bodyJson);
   if (b === undefined) return { line: r.body.toString('base64') };
   if ('json' in b) return { line: b.json };
   return { line: b.text.replace(/[\\\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : '\\r')) };

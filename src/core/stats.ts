@@ -57,6 +57,8 @@ export interface StatsSnapshot {
   wallMs: number;
   recordsPerSecond: number;
   concurrency?: number;
+  /** Many records per request: records per request sent (split halves count as requests). */
+  meanBatchSize?: number;
   latencyMs: { p50?: number; p90?: number; p99?: number; max?: number };
 }
 
@@ -68,7 +70,13 @@ export function formatStats(s: StatsSnapshot): string {
     `attempts: ${s.attempts} (${s.retries} retries, ${s.throttles} throttled)`,
     `time: ${(s.wallMs / 1000).toFixed(2)}s, ${s.recordsPerSecond.toFixed(1)} records/s${s.concurrency !== undefined ? `, concurrency ${s.concurrency}` : ''}`,
     `latency: p50 ${ms(l.p50)}, p90 ${ms(l.p90)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`,
+    ...(s.meanBatchSize !== undefined ? [`batches: ${s.meanBatchSize} records per request on average`] : []),
   ].join('\n');
+}
+
+/** Records per request of a batched run, to two decimals (0 before the first request). */
+export function meanBatchSize(s: { requests: number; requestRecords: number }): number {
+  return s.requests === 0 ? 0 : Math.round((s.requestRecords / s.requests) * 100) / 100;
 }
 
 export interface ProgressInput {

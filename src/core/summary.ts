@@ -21,6 +21,9 @@ export interface Summary {
   attempts: number;
   retries: number;
   throttles: number;
+  /** Many records per request: the requests made for batches, and the records they carried. */
+  requests: number;
+  requestRecords: number;
   /** Why the run ended early, if it did. */
   stoppedBy?: 'fatal' | 'max-errors' | 'stop';
   fatal?: FatalError;
@@ -37,6 +40,8 @@ export function newSummary(startedAt: number): Summary {
     attempts: 0,
     retries: 0,
     throttles: 0,
+    requests: 0,
+    requestRecords: 0,
     inFlight: 0,
     latency: new LatencyHistogram(),
     startedAt,

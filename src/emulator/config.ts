@@ -1,8 +1,8 @@
 // Emulator configuration: JSON-friendly shape, defaults, checking and merging.
 import { ACCOUNT_ID_DEFAULT } from './errors.js';
 
-export type ModelName = 'echo' | 'mirror';
-export const MODEL_NAMES: readonly ModelName[] = ['echo', 'mirror'];
+export type ModelName = 'echo' | 'mirror' | 'lines-echo' | 'json-echo';
+export const MODEL_NAMES: readonly ModelName[] = ['echo', 'mirror', 'lines-echo', 'json-echo'];
 
 /** Fixed milliseconds, or uniform in [min, max] drawn from the seeded PRNG. */
 export type LatencySpec = number | { min: number; max: number };
@@ -55,6 +55,10 @@ export interface EndpointConfig {
   models?: string[] | '*';
   /** Inference components; when set, the component header is required. */
   inferenceComponents?: string[];
+  /** Model latency of a request of n records: baseMs + perRecordMs * n (batch models count n; others 1). Replaces latencyMs. */
+  cost?: { baseMs: number; perRecordMs: number };
+  /** Batch models: the answer leaves out its last item (one fewer than the records sent). */
+  batchMismatch?: boolean;
 }
 
 export interface CredentialConfig {
@@ -201,6 +205,14 @@ function checkEndpoint(e: EndpointConfig, path: string): void {
   }
   check(e.containers === undefined || isStrList(e.containers), `${path}.containers`, 'an array of strings', e.containers);
   check(e.models === undefined || e.models === '*' || isStrList(e.models), `${path}.models`, 'an array of strings or "*"', e.models);
+  const cost = e.cost as Record<string, unknown> | undefined;
+  check(
+    cost === undefined || (isObj(cost) && isNum(cost.baseMs) && isNum(cost.perRecordMs) && Object.keys(cost).length === 2),
+    `${path}.cost`,
+    '{"baseMs": N, "perRecordMs": N} with numbers >= 0',
+    cost,
+  );
+  check(e.batchMismatch === undefined || typeof e.batchMismatch === 'boolean', `${path}.batchMismatch`, 'a boolean', e.batchMismatch);
   check(e.inferenceComponents === undefined || isStrList(e.inferenceComponents), `${path}.inferenceComponents`, 'an array of strings', e.inferenceComponents);
 }
 

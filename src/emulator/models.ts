@@ -1,12 +1,15 @@
 // Emulated containers. Each takes the request as the container would see it
 // and returns the container's answer.
 import { isUtf8 } from 'node:buffer';
+import { isBatchModel, runBatchModel } from './batch-models.js';
 import type { ModelName } from './config.js';
 
 export interface ModelInput {
   variant: string;
   body: Buffer;
   headers: Readonly<Record<string, string>>;
+  /** Batch models: leave out the answer's last item (the endpoint's batchMismatch). */
+  dropLast?: boolean;
 }
 
 export interface ModelOutput {
@@ -49,5 +52,6 @@ function mirror(input: ModelInput): ModelOutput {
 }
 
 export function runModel(name: ModelName, input: ModelInput): ModelOutput {
+  if (isBatchModel(name)) return runBatchModel(name, input.body, input.dropLast === true);
   return name === 'mirror' ? mirror(input) : echo(input);
 }

@@ -15,11 +15,13 @@ import {
   type FaultType,
   type LatencySpec,
   mergeConfig,
+  type ModelName,
   type VariantConfig,
 } from './config.js';
-import { type ApiError, accessDenied, throttling, unknownOperation, validationError } from './errors.js';
+import { type ApiError, accessDenied, throttling, unknownOperation, validationError, modelError } from './errors.js';
 import { type Directive, faultError, isFrontEndFault, parseDirective } from './faults.js';
 import { flatHeaders, readBody, sendApiError, sleepUnlessClosed } from './http-util.js';
+import { batchModelError, isBatchModel, recordCount } from './batch-models.js';
 import { runModel } from './models.js';
 import { mulberry32, pickWeighted, type Random } from './prng.js';
 import { formatExpires, isCloseSessionBody, NEW_SESSION, type Session, SessionStore } from './sessions.js';
@@ -366,6 +368,12 @@ class EmulatorServer implements Emulator {
     return { fault, faultOpts };
   }
 
+  /** Step 5: the model's latency; with a cost model, baseMs + perRecordMs * n for a request of n records. */
+  #latency(model: ModelName, ep: EndpointConfig, variant: VariantConfig, directed: LatencySpec | undefined, body: Buffer): number {
+    if (ep.cost && directed === undefined) return ep.cost.baseMs + ep.cost.perRecordMs * recordCount(model, body);
+    return latencyOf(directed ?? variant.latencyMs ?? ep.latencyMs ?? this.#config.latencyMs, this.#random);
+  }
+
   /** Step 6: the model's answer, with the session headers. */
   #answer(
     res: ServerResponse,
@@ -384,7 +392,7 @@ class EmulatorServer implements Emulator {
     const { endpointName, ep, variant, session, sessionHeader, now, base } = a;
     const cfg = this.#config;
     const h = entry.headers;
-    const out = runModel(variant.model ?? ep.model ?? cfg.model, { variant: variant.name, body: a.body, headers: h });
+    const out = runModel(variant.model ?? ep.model ?? cfg.model, { variant: variant.name, body: a.body, headers: h, dropLast: ep.batchMismatch === true });
     const headers: OutgoingHttpHeaders = {
       ...base,
       Date: new Date(this.#clock()).toUTCString(),
@@ -514,8 +522,8 @@ class EmulatorServer implements Emulator {
     if (fault && isFrontEndFault(fault)) return reply(faultError(fault, faultOpts, ctx)!);
 
     // 5. Model latency (front-end rejections above are immediate).
-    const spec = directive?.latencyMs ?? variant.latencyMs ?? ep.latencyMs ?? cfg.latencyMs;
-    const ms = latencyOf(spec, this.#random);
+    const model = variant.model ?? ep.model ?? cfg.model;
+    const ms = this.#latency(model, ep, variant, directive?.latencyMs, received.body);
     if (ms > 0) {
       await sleepUnlessClosed(ms, res);
       if (res.destroyed) return;
@@ -526,7 +534,8 @@ class EmulatorServer implements Emulator {
       req.socket.resetAndDestroy();
       return;
     }
-    if (fault) return reply(faultError(fault, faultOpts, { ...ctx, ...(container && { container }) })!);
+    const failure = fault ? faultError(fault, faultOpts, { ...ctx, ...(container && { container }) })! : batchFailure(model, received.body, ctx);
+    if (failure) return reply(failure);
 
     // 6. The model, and session bookkeeping.
     this.#answer(res, entry, { endpointName, ep, variant, session, sessionHeader, now, body: received.body, base });
@@ -534,6 +543,12 @@ class EmulatorServer implements Emulator {
 }
 
 /** The endpoint name of `POST /endpoints/{name}/invocations` (percent-decoded where it can be), else undefined. */
+/** A batch model's ModelError for the whole request (batch-models.ts), or undefined. */
+function batchFailure(model: ModelName, body: Buffer, ctx: { region: string; account: string; endpoint: string }): ApiError | undefined {
+  const why = isBatchModel(model) ? batchModelError(model, body) : undefined;
+  return why === undefined ? undefined : modelError({ ...ctx, originalStatusCode: 400, originalMessage: why });
+}
+
 function endpointOf(method: string | undefined, url: string): string | undefined {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
