@@ -147,6 +147,16 @@ export class AdaptiveConcurrency {
     this.#limit = Math.min(this.max, this.#limit + step);
   }
 
+  /**
+   * How long the slot of a throttled attempt rests before another attempt may use it: about one round
+   * trip (the lowest latency seen; 50 ms before any). Without it, a process at a small limit sends again
+   * the moment it is throttled, and is throttled again: against an endpoint shared by several
+   * processes, most of its attempts were throttles while the others kept their slots.
+   */
+  get restAfterThrottleMs(): number {
+    return Math.min(1000, Math.max(1, Math.round(this.#baseline ?? 50)));
+  }
+
   /** A request sent in `epoch` was throttled. */
   onThrottle(epoch: number): void {
     this.#throttles++;
