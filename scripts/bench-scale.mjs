@@ -66,9 +66,7 @@ function runProcess(url, name, args) {
     env,
     stdio: [readFileFd(), 'ignore', 'inherit'],
   });
-  return new Promise((res) =>
-    child.on('exit', (code) => res({ code, wallS: (Date.now() - start) / 1000, stats: JSON.parse(readFileSync(stats, 'utf8')) })),
-  );
+  return new Promise((res) => child.on('exit', (code) => res({ code, wallS: (Date.now() - start) / 1000, stats: JSON.parse(readFileSync(stats, 'utf8')) })));
 }
 
 function readFileFd() {
