@@ -5,6 +5,7 @@ import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES, MAX_CONCURRENC
 import { UsageError } from '../errors.js';
 import { FIELDS, checkField, type FieldValues } from '../core/fields.js';
 import type { OutputMode } from '../core/result-format.js';
+import { parseShard, type Shard } from '../core/shard.js';
 import type { RetrySettings } from '../aws/retry-config.js';
 import type { BatchOptions } from '../core/batch.js';
 import { BATCH_FLAG_SPEC, batchOptions, joinInputOption } from './batch-args.js';
@@ -55,6 +56,8 @@ export interface Options {
   debug: boolean;
   /** --body: one invocation, AWS CLI style (literal, file://, fileb://). */
   body: string | undefined;
+  /** --shard I/N: only the input lines L with (L - 1) mod N == I (shard.ts). */
+  shard: Shard | undefined;
   /** --ca-bundle FILE: the CAs to trust (before AWS_CA_BUNDLE and the profile's ca_bundle). */
   caBundle: string | undefined;
   /** --no-verify-ssl: do not check TLS certificates. */
@@ -104,6 +107,7 @@ export const FLAG_SPEC = {
   debug: { type: 'boolean' },
   body: { type: 'string' },
   'ca-bundle': { type: 'string' },
+  shard: { type: 'string' },
   'no-verify-ssl': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -183,6 +187,7 @@ export function parseArgs(argv: readonly string[]): Command {
       debug: v.debug === true,
       body,
       caBundle: caBundleOption(str(v['ca-bundle'])),
+      shard: shardOption(str(v.shard), body),
       noVerifySsl: v['no-verify-ssl'] === true,
       batch: batchOptions(v, { output, body }),
       joinInput: joinInputOption(v, { output, body }),
@@ -267,6 +272,14 @@ function secondsOption(name: string, text: string | undefined, fallbackMs: numbe
   if (text === undefined) return fallbackMs;
   if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`${name} must be a number of seconds (0 = no limit), got ${JSON.stringify(text)}`);
   return Math.round(Number(text) * 1000);
+}
+
+function shardOption(text: string | undefined, body: string | undefined): Shard | undefined {
+  if (text === undefined) return undefined;
+  const shard = parseShard(text);
+  if (typeof shard === 'string') throw new UsageError(shard);
+  if (body !== undefined) throw new UsageError('--shard splits a stream of records; it does not go with --body');
+  return shard;
 }
 
 function caBundleOption(text: string | undefined): string | undefined {

@@ -8,6 +8,7 @@ Usage:
   sm-invoke --envelope [options] [outfile] < envelopes.ndjson
   sm-invoke --endpoint-name NAME --body VALUE [options] outfile    one call, like the AWS CLI
   sm-invoke emulate [--port N] [--config FILE]      run the local SageMaker Runtime emulator
+  sm-invoke merge [--lines N] OUTFILE...           join --shard outfiles in input order
 
 Each input line is one record. By default the line's bytes are the request body, sent as they are.
 With --envelope each line is a JSON object: {"body": <JSON value or string>} or {"bodyBase64": "..."},
@@ -74,6 +75,9 @@ Run options:
   --resume                outfile exists from an interrupted run: keep its complete lines, skip
                           the records they answer, append the rest
   --resume-failed         like --resume, and also send again the records whose results failed
+  --shard I/N             only the input lines L with (L - 1) mod N == I (I from 0): run N of
+                          these, on one machine or many, and join their outfiles with
+                          sm-invoke merge (docs/scale-out.md)
   --force                 replace an outfile that is not empty (without it, or --resume /
                           --resume-failed, such an outfile is left alone: exit 2)
   --progress, --no-progress   live status line on stderr (default: when stderr is a terminal)

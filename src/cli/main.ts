@@ -17,6 +17,10 @@ async function main(argv: string[]): Promise<number> {
     const { runEmulatorCli } = await import('../emulator/cli.js');
     return runEmulatorCli(argv.slice(1));
   }
+  if (argv[0] === 'merge') {
+    const { runMerge } = await import('./merge.js');
+    return runMerge(argv.slice(1), { stdout: process.stdout, stderr: say });
+  }
   const command = parseArgs(argv);
   if (command.kind === 'help') {
     const { HELP } = await import('./help.js');

@@ -17,6 +17,8 @@ import type { Io } from './io.js';
 import { checkFiles, OutputTarget, type FileChecks } from './output-target.js';
 import { GRACE_MS, Stops } from './signals.js';
 import { singleCall, singleFatal, type SingleCall } from './single.js';
+import { shardDone, shardSetup } from './shard-run.js';
+import type { LineCount } from './shard-file.js';
 import { Stderr } from './stderr.js';
 
 /** Everything a run set up, for reporting its end. */
@@ -31,6 +33,8 @@ interface Run {
   single: SingleCall | undefined;
   summary: Summary;
   adaptive: AdaptiveConcurrency | undefined;
+  /** --shard: the input's lines, counted as read. */
+  lineCount?: LineCount | undefined;
 }
 
 export async function run(given: Options, io: Io): Promise<number> {
@@ -40,6 +44,7 @@ export async function run(given: Options, io: Io): Promise<number> {
   if (checks.stdinIsTerminal) stderr.say('reading records from the terminal, one per line (Ctrl-D ends); to read a file: sm-invoke ... < FILE');
   const aws = await setupAws(given, io, stderr);
   const opts = aws.options;
+  const lineCount = shardSetup(opts, checks.outPath);
   const output = await OutputTarget.open(opts, io, checks.outPath, isSingle, stderr);
   const stops = new Stops(io, () => {
     // A second signal: leave now, with what is already complete.
@@ -58,6 +63,7 @@ export async function run(given: Options, io: Io): Promise<number> {
     single: isSingle ? singleCall(opts, io) : undefined,
     summary: newSummary(io.now()),
     adaptive: undefined,
+    lineCount,
   };
   try {
     await invokeAll(r);
@@ -65,7 +71,11 @@ export async function run(given: Options, io: Io): Promise<number> {
     stops.dispose();
   }
   await output.finish(r.summary.written, stops.deadline, io.now);
-  return report(r);
+  const code = report(r);
+  if (lineCount !== undefined && (code === EXIT_OK || code === EXIT_RECORD_ERRORS) && !output.readerGone) {
+    shardDone(opts, checks.outPath, lineCount, r.summary.records);
+  }
+  return code;
 }
 
 /** The records through the pipeline, with progress, debug, admission control and a bounded heap. */
@@ -89,9 +99,9 @@ async function invokeAll(r: Run): Promise<void> {
   const onTerminal = resultsOnTerminal(r);
   try {
     await runPipeline({
-      lines: readLines(io.stdin, opts.maxLineBytes),
+      lines: r.lineCount ? r.lineCount.count(readLines(io.stdin, opts.maxLineBytes)) : readLines(io.stdin, opts.maxLineBytes),
       ...(r.single ? { records: r.single.records, onResult: (x) => r.single!.onResult(x) } : {}),
-      decode: { envelope: opts.envelope, defaults: opts.defaults, maxLineBytes: opts.maxLineBytes, joinInput: opts.joinInput },
+      decode: { envelope: opts.envelope, defaults: opts.defaults, maxLineBytes: opts.maxLineBytes, joinInput: opts.joinInput, shard: opts.shard },
       concurrency: opts.concurrency,
       target: parseTarget(r.aws.target.url),
       sign: r.aws.sign,

@@ -21,6 +21,7 @@ import type { GoodRecord } from './records.js';
 import { buildRequest, type HttpRequestSpec, type Target } from './request.js';
 import type { Result } from './result-format.js';
 import type { Summary } from './summary.js';
+import { ThrottleBudget } from './throttle-budget.js';
 
 /** No real answer: the run is stopping (a fatal error, or a stop whose grace period ended). */
 export const ABORTED = Symbol('aborted');
@@ -172,8 +173,20 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
   };
 
   /** After a failed attempt: stop the run, give up on the record, or the delay before the next attempt. */
-  const decide = async (rec: GoodRecord, f: Failure, attempt: number, token: { value: StandardRetryToken }): Promise<FatalError | 'give up' | number> => {
+  const decide = async (
+    rec: GoodRecord,
+    f: Failure,
+    tried: number,
+    token: { value: StandardRetryToken },
+    budget: ThrottleBudget,
+    sentAt: number,
+  ): Promise<FatalError | 'give up' | number> => {
     if (f.kind === 'fatal') return errorFatal(f.error, deps.target);
+    const throttle = budget.onFailure(f.kind === 'throttling', sentAt);
+    if (throttle === 'free') return retryDelay(budget.streak - 1, true, deps.random, f.hintMs);
+    if (throttle === 'spent') return 'give up';
+    // Attempts that count toward --max-attempts (throttles that the budget covered do not).
+    const attempt = tried - budget.free;
     // The retry quota pays for the retry, as in the SDKs (not for the one after a credential refresh,
     // which they do not make); when it cannot, the record is not retried.
     let quotaEmpty = false;
@@ -193,10 +206,19 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
     return 'give up';
   };
 
-  const giveUpReason = (f: Failure, attempt: number): string => {
+  const giveUpReason = (f: Failure, tried: number, budget: ThrottleBudget): string => {
+    const attempt = tried - budget.free;
     if (f.kind === 'final') return `give up: ${f.error.code} is not retried`;
+    if (f.kind === 'throttling' && admission.adaptive) return `give up: throttled for ${budget.budgetMinutes} minutes in a row`;
     if (attempt < deps.maxAttempts) return `give up: the retry quota is empty (${deps.quota.capacity} tokens left)`;
     return `give up: ${attempt} attempts made (--max-attempts)`;
+  };
+
+  /** A throttled attempt's slot rests (about a round trip) before the next attempt may have it. */
+  const restSlot = (slot: Slot, ms: number): void => {
+    const release = slot.release;
+    if (release === undefined) return;
+    deps.sleep(ms, cancel).then(release, release);
   };
 
   return async function invoke(rec: GoodRecord): Promise<Result | Aborted> {
@@ -204,6 +226,7 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
     if (deadError !== undefined) return failed(rec, deadError, 0, undefined);
     const request = buildRequest(rec, deps.target);
     const token = { value: deps.quota.initial };
+    const budget = new ThrottleBudget(admission.adaptive !== undefined, deps.now);
     let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       if (cancel.aborted) return ABORTED;
@@ -238,18 +261,20 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
         f = { error: { code, message: (err as Error).message }, kind: classifyTransportError(code) };
       }
       if (f.kind === 'throttling') summary.throttles++;
-      if (admission.adaptive && (f.kind === 'throttling' || f.status === 503)) admission.adaptive.onThrottle(slot.epoch);
-      slot.release?.();
+      if (admission.adaptive && (f.kind === 'throttling' || f.status === 503)) {
+        admission.adaptive.onThrottle(slot.epoch);
+        restSlot(slot, admission.adaptive.restAfterThrottleMs);
+      } else slot.release?.();
       const latencyMs = deps.now() - started;
       const report = (decision: string): void =>
         deps.onAttempt?.({ line: rec.line, attempt, request: signed, status: f.status, error: f.error, latencyMs, decision });
-      const next = await decide(rec, f, attempt, token);
+      const next = await decide(rec, f, attempt, token, budget, started);
       if (typeof next === 'object') {
         report('fatal: stopping the run');
         return fatal(next);
       }
       if (next === 'give up') {
-        report(giveUpReason(f, attempt));
+        report(giveUpReason(f, attempt, budget));
         summary.latency.add(latencyMs);
         return failed(rec, f.error, attempt, latencyMs);
       }

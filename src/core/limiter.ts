@@ -134,9 +134,11 @@ export class AdaptiveConcurrency {
     let step: number;
     const wMax = this.#wMax;
     if (this.#slowStart) step = 1;
-    else if (wMax !== undefined && this.#limit >= wMax - Math.max(1, 0.03 * wMax) && this.#limit < wMax) {
-      // Just below the capacity last seen: probe slowly (1/10 slot per round trip), as CUBIC
-      // flattens near its last maximum, so overshoots stay rare even when capacity is tiny.
+    else if (wMax !== undefined && this.#limit >= wMax - near(wMax) && this.#limit < wMax + near(wMax)) {
+      // Around the capacity last seen (within a slot, or 3%): probe slowly (1/10 slot per round trip),
+      // as CUBIC flattens near its last maximum, so overshoots stay rare even when capacity is tiny.
+      // Slow on both sides: with several processes on one endpoint each holds a few slots, and a
+      // quick slot above the old maximum was a throttle every few round trips for each of them.
       step = 0.1 / this.#limit;
     } else if (wMax !== undefined && this.#limit >= wMax + 2) {
       // Well past the old maximum with no congestion: capacity grew, search for it quickly again.
@@ -145,6 +147,16 @@ export class AdaptiveConcurrency {
       step = 1;
     } else step = 1 / this.#limit;
     this.#limit = Math.min(this.max, this.#limit + step);
+  }
+
+  /**
+   * How long the slot of a throttled attempt rests before another attempt may use it: about one round
+   * trip (the lowest latency seen; 50 ms before any). Without it, a process at a small limit sends again
+   * the moment it is throttled, and is throttled again: against an endpoint shared by several
+   * processes, most of its attempts were throttles while the others kept their slots.
+   */
+  get restAfterThrottleMs(): number {
+    return Math.min(1000, Math.max(1, Math.round(this.#baseline ?? 50)));
   }
 
   /** A request sent in `epoch` was throttled. */
@@ -189,6 +201,11 @@ export class RateLimiter {
     this.#next = at + this.intervalMs;
     if (at > now) await this.sleep(at - now, signal);
   }
+}
+
+/** How close to the capacity last seen counts as near it. */
+function near(wMax: number): number {
+  return Math.max(1, 0.03 * wMax);
 }
 
 function clamp(n: number, lo: number, hi: number): number {

@@ -5,6 +5,7 @@ import type { RecordError } from '../errors.js';
 import { FIELDS, FIELD_BY_KEY, checkField, preview, type FieldKey, type FieldValues } from './fields.js';
 import { scanObject, type JsonKind, type JsonMember } from './json-exact.js';
 import { OVERFLOW_MARK } from './lines.js';
+import type { Shard } from './shard.js';
 
 /** A line that is ready to send. */
 export interface GoodRecord {
@@ -38,6 +39,8 @@ export interface DecodeOptions {
   maxLineBytes: number;
   /** --join-input: keep each envelope's body as written for its result. */
   joinInput?: boolean;
+  /** --shard I/N: lines of other shards are not records of this run (shard.ts). */
+  shard?: Shard | undefined;
 }
 
 const BOM = '\u00ef\u00bb\u00bf'; // EF BB BF as latin1

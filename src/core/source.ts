@@ -3,6 +3,7 @@
 // answered ok come back as their earlier result line. Reading stops when `stop` aborts.
 import { decodeLine, type DecodeOptions, type DecodedRecord } from './records.js';
 import { readResultHead } from './result-format.js';
+import { inShard } from './shard.js';
 import type { Summary } from './summary.js';
 
 /** An answer from an earlier run, written again verbatim (--resume-failed). */
@@ -53,6 +54,7 @@ export async function* decodeLines(
       }
       summary.bytesIn += next.value.length + 1; // latin1: one char per byte
       lineNo++;
+      if (opts.shard !== undefined && !inShard(lineNo, opts.shard)) continue;
       const rec = decodeLine(next.value, lineNo, opts);
       if (rec === undefined) continue;
       summary.records++;
