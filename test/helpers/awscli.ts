@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 export const AWS_CLI = '/usr/bin/aws';
 export const EXAMPLE_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
-export const EXAMPLE_SECRET_ACCESS_KEY = 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+export const EXAMPLE_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 export const awsCliAvailable = (): boolean => existsSync(AWS_CLI);
 

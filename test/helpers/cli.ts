@@ -12,7 +12,7 @@ export const BINARY = join(ROOT, 'dist', 'sm-invoke');
 
 /** The AWS documentation's example keys; the emulator accepts them by default. */
 export const ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
-export const SECRET_ACCESS_KEY = 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+export const SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 export function tempDir(prefix = 'sm-invoke-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
