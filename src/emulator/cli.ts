@@ -166,7 +166,10 @@ export async function runEmulatorCli(argv: string[], io: CliIo = defaultIo): Pro
   }
   io.stdout(`sm-invoke emulator listening on ${emu.url}\n`);
   const keys = (config.credentials ?? [EXAMPLE_CREDENTIAL]).map((c) => c.accessKeyId);
-  if (!quiet) io.stderr(`sm-invoke emulator: accepting access key id ${keys.join(', ') || '(none)'}${config.credentials === undefined ? ' (the AWS documentation\'s example; secret in --help)' : ''}\n`);
+  if (!quiet)
+    io.stderr(
+      `sm-invoke emulator: accepting access key id ${keys.join(', ') || '(none)'}${config.credentials === undefined ? " (the AWS documentation's example; secret in --help)" : ''}\n`,
+    );
 
   await new Promise<void>((resolve) => {
     const stop = (): void => {
