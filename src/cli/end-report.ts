@@ -32,7 +32,8 @@ export function failuresText(byCode: ReadonlyMap<string, number>): string {
 export function formatEndSummary(f: EndFacts): string[] {
   const { summary: s, final } = f;
   if (s.failed === 0 && !f.stoppedEarly) return [];
-  const parts = [`${s.records} record${s.records === 1 ? '' : 's'}: ${s.ok} ok, ${s.failed} failed`];
+  // A run stopped early has not read all of its input: the count is of the records it read.
+  const parts = [`${s.records} record${s.records === 1 ? '' : 's'}${f.stoppedEarly ? ' read' : ''}: ${s.ok} ok, ${s.failed} failed`];
   if (s.failed > 0) parts[0] += ` (${failuresText(s.failuresByCode)})`;
   if (final.skipped > 0) parts.push(`${final.skipped} not answered`);
   if (s.resumed > 0) parts.push(`${s.resumed} answered before`);
