@@ -227,14 +227,15 @@ describe('input in the wrong shape', () => {
 describe('the status line on a terminal', { skip: PYTHON ? false : 'python3 with the pty module is needed' }, () => {
   for (const columns of [60, 80]) {
     test(`${columns} columns: every redraw fits, in place, and is cleared before the summary`, async () => {
-      // Long enough to show percent and ETA (stdin a file, over a second), with --concurrency auto.
+      // Long enough to show percent and ETA (stdin a file, 2 s at --rate 200), with --concurrency
+      // auto: the long form is over 80 columns.
       const dir = tempDir();
       const input = join(dir, 'in.ndjson');
-      const lines = Array.from({ length: 240 }, (_, k) =>
+      const lines = Array.from({ length: 400 }, (_, k) =>
         JSON.stringify({ t: `pty-${columns}`, i: k + 1, __emulator: k % 50 === 0 ? { fault: 'model-error' } : { latencyMs: 40 } }),
       );
       writeFileSync(input, lines.join('\n') + '\n');
-      const r = await runCliOnPty([...base(), '--concurrency', 'auto'], input, scrubbedEnv(), false, columns);
+      const r = await runCliOnPty([...base(), '--concurrency', 'auto', '--max-concurrency', '64', '--rate', '200'], input, scrubbedEnv(), false, columns);
       assert.equal(r.code, 1, r.stderr);
       const parts = r.stderr.split('\r\x1b[K');
       const redraws = parts.slice(1, -1);
@@ -244,13 +245,13 @@ describe('the status line on a terminal', { skip: PYTHON ? false : 'python3 with
         assert.ok(row.length < columns, `${row.length} >= ${columns}: ${JSON.stringify(row)}`);
       }
       assert.ok(
-        redraws.some((row) => /ETA|%/.test(row)),
-        'percent/ETA shown',
+        redraws.some((row) => /%.*ETA \d+s/.test(row)),
+        `percent and ETA shown: ${JSON.stringify(redraws.slice(-3))}`,
       );
       // After the last clear: the stats, then the summary of the failures.
       const tail = parts[parts.length - 1]!;
-      assert.match(tail, /^records: 240 \(235 ok, 5 failed, 0 skipped\)\n/);
-      assert.match(tail, /\nsm-invoke: 240 records: 235 ok, 5 failed \(ModelError 5\); first failed lines: 1, 51, 101, 151, 201; results in standard output\n/);
+      assert.match(tail, /^records: 400 \(392 ok, 8 failed, 0 skipped\)\n/);
+      assert.match(tail, /\nsm-invoke: 400 records: 392 ok, 8 failed \(ModelError 8\); first failed lines: 1, 51, 101, 151, 201, 251, 301, 351; results in standard output\n/);
     });
   }
 });
