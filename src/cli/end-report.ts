@@ -42,9 +42,9 @@ export function formatEndSummary(f: EndFacts): string[] {
   parts.push(`results in ${f.outPath ?? 'standard output'}`);
   const out = [parts.join('; ')];
   if (f.stoppedEarly || s.failed === 0) return out;
-  if (f.dryRun) out.push('  the failed records were not valid: their results say which field and why; nothing was sent');
-  else if (f.output === 'body')
+  if (f.output === 'body')
     out.push("  a failed record's line in the output is empty; its error is on stderr above (--output result keeps errors with the results)");
+  else if (f.dryRun) out.push('  (--dry-run) the failed records are not valid: their results say which field and why');
   else if (f.outPath !== undefined)
     out.push(`  to send the failed records again: the same command with --resume-failed ${f.outPath} (instead of --resume/--force)`);
   else out.push('  the failed results have "ok":false and an "error"; to send them again later, write results to an outfile and use --resume-failed');
@@ -75,7 +75,8 @@ export const STATS_FAILED_LINES = 20;
  */
 export function statsJsonDocument(x: StatsJsonFacts): Record<string, unknown> {
   const { final, summary } = x;
-  const round1 = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v * 10) / 10);
+  // Rounded as --stats prints them (toFixed), so the text and the JSON agree.
+  const round1 = (v: number | undefined): number | null => (v === undefined ? null : Number(v.toFixed(1)));
   return {
     version: x.version,
     startedAt: new Date(x.startedAt).toISOString(),

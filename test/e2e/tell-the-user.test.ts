@@ -60,7 +60,10 @@ describe('the end of a run, off a terminal', () => {
     assert.equal(r.code, 4);
     const lines = r.stderr.split('\n').filter(Boolean);
     // Records already in flight when the second failure came are answered too.
-    assert.match(lines[0]!, /^sm-invoke: \d+ records read: 2 ok, [2-4] failed \(ModelError [2-4]\); (\d+ not answered; )?first failed lines: 3, 4\b.*; results in /);
+    assert.match(
+      lines[0]!,
+      /^sm-invoke: \d+ records read: 2 ok, [2-4] failed \(ModelError [2-4]\); (\d+ not answered; )?first failed lines: 3, 4\b.*; results in /,
+    );
     assert.match(r.stderr, /stopped after [2-4] failed records \(--max-errors 2\)/);
     assert.match(r.stderr, new RegExp(`to continue, run the same command with --resume ${out.replace(/[/.]/g, '\\$&')}`));
   });
@@ -195,7 +198,10 @@ describe('input in the wrong shape', () => {
     assert.equal(r.code, 0);
     assert.equal(r.lines.length, 4);
     assert.equal(tagged('shape-1'), 4);
-    assert.equal(r.stderr, 'sm-invoke: line 1 looks like an envelope (a JSON object with "body") but is sent as the request body as it is: add --envelope to read envelopes\n');
+    assert.equal(
+      r.stderr,
+      'sm-invoke: line 1 looks like an envelope (a JSON object with "body") but is sent as the request body as it is: add --envelope to read envelopes\n',
+    );
     const plain = await bin(base(), '{"inputs":"a body with a key named body inside","t":"shape-2"}\n"just a string"\n');
     assert.equal(plain.stderr, '', 'a JSON body without a body key is no hint');
   });
@@ -207,13 +213,19 @@ describe('input in the wrong shape', () => {
     assert.equal(r.code, 2);
     assert.equal(emu.log.length, sentBefore, 'nothing sent');
     assert.equal(r.stdout.length, 0);
-    assert.match(r.stderr, /^sm-invoke: --envelope: the first 5 records \(lines 1-5\) are not JSON \(CSV or text\?\): .*leave out --envelope.*nothing was sent\n$/);
+    assert.match(
+      r.stderr,
+      /^sm-invoke: --envelope: the first 5 records \(lines 1-5\) are not JSON \(CSV or text\?\): .*leave out --envelope.*nothing was sent\n$/,
+    );
   });
 
   test('--envelope: fewer bad records than that, or JSON among the first five, or --max-errors: the records get their results', async () => {
     const short = await bin(['--envelope', ...base()], 'a,b\n1,2\n');
     assert.equal(short.code, 1);
-    assert.deepEqual(short.lines.map((l) => l.error?.code), ['InvalidJson', 'InvalidJson']);
+    assert.deepEqual(
+      short.lines.map((l) => l.error?.code),
+      ['InvalidJson', 'InvalidJson'],
+    );
     const mixed = await bin(['--envelope', ...base()], `x\ny\nz\n${JSON.stringify({ body: { t: 'shape-4' } })}\nw\nv\n`);
     assert.equal(mixed.code, 1);
     assert.equal(mixed.lines.length, 6);
@@ -251,7 +263,10 @@ describe('the status line on a terminal', { skip: PYTHON ? false : 'python3 with
       // After the last clear: the stats, then the summary of the failures.
       const tail = parts[parts.length - 1]!;
       assert.match(tail, /^records: 400 \(392 ok, 8 failed, 0 skipped\)\n/);
-      assert.match(tail, /\nsm-invoke: 400 records: 392 ok, 8 failed \(ModelError 8\); first failed lines: 1, 51, 101, 151, 201, 251, 301, 351; results in standard output\n/);
+      assert.match(
+        tail,
+        /\nsm-invoke: 400 records: 392 ok, 8 failed \(ModelError 8\); first failed lines: 1, 51, 101, 151, 201, 251, 301, 351; results in standard output\n/,
+      );
     });
   }
 });
