@@ -65,8 +65,11 @@ describe('sm-invoke emulate (process)', () => {
     const child = spawnCli([]);
     const port = await listening(child);
     await send(port, { endpoint: 'nope' });
-    while (!child.stderr().includes('\n')) await once(child.proc.stderr!, 'data');
-    assert.match(child.stderr(), /^\S+ POST \/endpoints\/nope\/invocations 400 ValidationError attempt=1\n$/);
+    while (!/ POST [^\n]*\n/.test(child.stderr())) await once(child.proc.stderr!, 'data');
+    assert.match(
+      child.stderr(),
+      /^sm-invoke emulator: accepting access key id AKIAIOSFODNN7EXAMPLE [^\n]*\n\S+ POST \/endpoints\/nope\/invocations 400 ValidationError attempt=1\n$/,
+    );
     child.proc.kill('SIGINT');
     assert.equal(await child.exit, 0);
   });
