@@ -79,6 +79,17 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult
   });
 }
 
+/** The end-of-run summary (README, "When something fails"): its counts line and the line after it on what to do. */
+const END_SUMMARY =
+  /^sm-invoke: \d+ records?( read)?: \d+ ok, \d+ failed[^\n]*; results in [^\n]+\n(sm-invoke: {3}(to send the failed records again|the failed results have|a failed record's line|\(--dry-run\))[^\n]*\n)?/m;
+
+/** stderr split into the end-of-run summary (undefined when there is none) and every other line. */
+export function splitSummary(stderr: string): { summary: string | undefined; rest: string } {
+  const m = END_SUMMARY.exec(stderr);
+  if (!m) return { summary: undefined, rest: stderr };
+  return { summary: m[0], rest: stderr.slice(0, m.index) + stderr.slice(m.index + m[0].length) };
+}
+
 /** Joins JSON values into NDJSON text. */
 export function ndjson(values: unknown[]): string {
   return values.map((v) => JSON.stringify(v)).join('\n') + '\n';
