@@ -9,8 +9,6 @@ export interface EndFacts {
   /** Where the results went: the outfile, or undefined for standard output. */
   outPath: string | undefined;
   output: 'result' | 'body';
-  /** Failed results an earlier run left in the outfile (--resume): not sent again by this run. */
-  failedBefore: number;
   /** The run stopped before it had read all of its input (its own messages say how to go on). */
   stoppedEarly: boolean;
   dryRun: boolean;
@@ -61,6 +59,8 @@ export interface StatsJsonFacts {
   endpointUrl: string;
   /** The limit in force: --concurrency N, or --concurrency auto's current level. */
   concurrency: number;
+  /** --concurrency auto (or the profile's retry_mode adaptive). */
+  adaptive: boolean;
   outPath: string | undefined;
   stoppedBy: string | null;
   fatal: string | null;
@@ -97,6 +97,7 @@ export function statsJsonDocument(x: StatsJsonFacts): Record<string, unknown> {
     wallMs: Math.round(final.wallMs),
     recordsPerSecond: round1(final.recordsPerSecond),
     concurrency: x.concurrency,
+    concurrencyMode: x.adaptive ? 'auto' : 'fixed',
     latencyMs: { p50: round1(final.latencyMs.p50), p90: round1(final.latencyMs.p90), p99: round1(final.latencyMs.p99), max: round1(final.latencyMs.max) },
     failuresByCode: Object.fromEntries(summary.failuresByCode),
     firstFailedLines: summary.firstFailedLines.slice(0, STATS_FAILED_LINES),

@@ -213,7 +213,6 @@ function sayEndSummary(r: Run, final: StatsSnapshot): void {
     final,
     outPath: r.output.outPath,
     output: r.opts.output,
-    failedBefore: r.output.failedBefore,
     stoppedEarly,
     dryRun: r.opts.dryRun,
   });
@@ -282,6 +281,7 @@ function writeStatsJson(r: Run, final: StatsSnapshot, exitCode: number): boolean
       exitCode,
       endpointUrl: r.aws.target.url,
       concurrency: r.adaptive?.limit ?? opts.concurrency,
+      adaptive: r.adaptive !== undefined,
       outPath: output.outPath,
       stoppedBy: output.writeError !== undefined ? 'write-error' : (summary.stoppedBy ?? null),
       fatal: output.writeError !== undefined ? (output.writeError.code ?? 'WriteError') : (summary.fatal?.code ?? null),

@@ -114,6 +114,7 @@ describe('--stats-json', () => {
     'wallMs',
     'recordsPerSecond',
     'concurrency',
+    'concurrencyMode',
     'latencyMs',
     'failuresByCode',
     'firstFailedLines',
@@ -142,7 +143,7 @@ describe('--stats-json', () => {
     assert.deepEqual([s.records, s.ok, s.failed, s.skipped], [60, 35, 25, 0]);
     assert.deepEqual(s.failuresByCode, { ModelError: 25 });
     assert.deepEqual(s.firstFailedLines, failing.slice(0, 20), 'the first 20, in input order');
-    assert.equal(s.concurrency, 8);
+    assert.deepEqual([s.concurrency, s.concurrencyMode], [8, 'fixed']);
     assert.equal(s.recordsPerSecond, Math.round(s.recordsPerSecond * 10) / 10, 'rounded');
     assert.equal(s.stoppedBy, null);
     assert.equal(s.fatal, null);
