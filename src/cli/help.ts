@@ -79,8 +79,8 @@ Run options:
                           --resume-failed, such an outfile is left alone: exit 2)
   --progress, --no-progress   live status line on stderr (default: when stderr is a terminal),
                           cut to the terminal's width
-  --stats, --no-stats     summary on stderr at the end (default: when stderr is a terminal)
-  --stats-json FILE       write the summary as JSON to FILE: version, start/end time, exit code,
+  --stats, --no-stats     statistics on stderr at the end (default: when stderr is a terminal)
+  --stats-json FILE       write the statistics as JSON to FILE: version, start/end time, exit code,
                           endpoint, counts, failures by error code, first failed lines, latency
   --debug                 log every attempt on stderr: canonical request, headers (secrets
                           redacted), status, timing, retry decision
