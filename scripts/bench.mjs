@@ -43,7 +43,7 @@ const RECORDS = join(root, 'scripts', 'bench-records.mjs');
 const STARTUP = join(root, 'scripts', 'startup-bench.mjs');
 const TIME = '/usr/bin/time';
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
-const SECRET = 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const NGINX_REPLY = '{"predictions":[0.5]}';
 
 const { values: opts } = parseArgs({

@@ -9,6 +9,7 @@ import { parseShard, type Shard } from '../core/shard.js';
 import type { RetrySettings } from '../aws/retry-config.js';
 import type { BatchOptions } from '../core/batch.js';
 import { BATCH_FLAG_SPEC, batchOptions, joinInputOption } from './batch-args.js';
+import { suggestOption } from './suggest.js';
 
 export type { OutputMode };
 
@@ -307,8 +308,10 @@ function describeParseError(err: unknown): string {
   const first = (e.message ?? String(err)).split('\n')[0] ?? '';
   const opt = /'([^']+)'/.exec(first)?.[1]?.replace(/ <value>$/, '');
   switch (e.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option ${opt ?? first} (see --help)`;
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const hint = opt === undefined ? undefined : suggestOption(opt, Object.keys(FLAG_SPEC));
+      return `unknown option ${opt ?? first}${hint ? `: ${hint}` : ''} (see --help)`;
+    }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       if (first.includes('ambiguous')) return `${opt ?? 'option'} needs a value; write a value that starts with "-" as ${opt ?? '--option'}=VALUE`;
       if (first.includes('argument missing') || first.includes('requires an argument')) return `option ${opt ?? ''} needs a value`;

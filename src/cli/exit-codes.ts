@@ -5,7 +5,7 @@
 // |------|------|
 // | 0    | every record succeeded, or the reader closed the pipe (`| head`) |
 // | 1    | the run finished; some records failed (their error results are in the output) |
-// | 2    | usage or configuration error, found before anything was sent |
+// | 2    | usage or configuration error, found before anything was sent (also: --envelope input that is not JSON) |
 // | 3    | fatal: the run could not work at all (credentials, endpoint, network), or results could not be written |
 // | 4    | stopped by --max-errors |
 // | 130  | interrupted by SIGINT |

@@ -54,7 +54,8 @@ AWS options:
   given; legacy runs as standard), AWS_EC2_METADATA_SERVICE_ENDPOINT.
 
 Run options:
-  --envelope              read JSON envelopes instead of raw bodies
+  --envelope              read JSON envelopes instead of raw bodies (if the first 5 records are not
+                          JSON at all, the run stops before sending: exit 2; not with --max-errors)
   --concurrency N|auto    requests in flight (default ${DEFAULT_CONCURRENCY}, 1-1024); auto: start low, grow while
                           the endpoint keeps up, back off on throttling or rising latency
   --max-concurrency N     ceiling for --concurrency auto (default 256)
@@ -80,9 +81,11 @@ Run options:
                           sm-invoke merge (docs/scale-out.md)
   --force                 replace an outfile that is not empty (without it, or --resume /
                           --resume-failed, such an outfile is left alone: exit 2)
-  --progress, --no-progress   live status line on stderr (default: when stderr is a terminal)
-  --stats, --no-stats     summary on stderr at the end (default: when stderr is a terminal)
-  --stats-json FILE       write the summary as JSON to FILE
+  --progress, --no-progress   live status line on stderr (default: when stderr is a terminal),
+                          cut to the terminal's width
+  --stats, --no-stats     statistics on stderr at the end (default: when stderr is a terminal)
+  --stats-json FILE       write the statistics as JSON to FILE: version, start/end time, exit code,
+                          endpoint, counts, failures by error code, first failed lines, latency
   --debug                 log every attempt on stderr: canonical request, headers (secrets
                           redacted), status, timing, retry decision
   --join-input            each result carries its record's input: "input" (the envelope's body as
@@ -114,10 +117,17 @@ Results (--output result):
    "invokedProductionVariant":"AllTraffic","body":{...},"attempts":1,"latencyMs":42}
   {"line":2,"ok":false,"error":{"code":"ModelError","message":"...","status":424,...},"attempts":1}
 
+When records failed or the run stopped early, stderr ends with a summary, terminal or not: records
+ok and failed by error code, the first failed line numbers, where the results are, what to do next
+(--resume-failed OUTFILE sends the failed records again). A clean run off a terminal says nothing.
+Messages escape control characters from the service or the input (ESC as \\e, CR as \\r...).
+An unknown option gets a "did you mean" (--jobs, --retries, --cli-read-timeout, --endpoint...).
+
 Exit status: 0 all records ok; 1 some records failed; 2 usage error; 3 fatal error (credentials,
 unknown endpoint, unreachable service: the run stopped early); 4 stopped by --max-errors;
 130/143 interrupted by SIGINT/SIGTERM. With --body, as the AWS CLI: 254 service error, 255
-connection failure.
+connection failure; outfile - writes the body to stdout, then a newline if it has none, then the
+metadata JSON (the AWS CLI writes a file named "-").
 
 Examples:
   # a plain pipe: each line is a JSON body

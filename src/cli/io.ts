@@ -8,7 +8,8 @@ export interface Io {
   /** 0 when `stdin` is the process's own (its file is then checked: not a directory, not the outfile). */
   stdinFd?: number;
   stdout: Writable & { isTTY?: boolean };
-  stderr: Writable & { isTTY?: boolean };
+  /** `columns`: the terminal's width, when stderr is one (Node keeps it current on a resize). */
+  stderr: Writable & { isTTY?: boolean; columns?: number };
   env: Readonly<Record<string, string | undefined>>;
   now: () => number;
   /** SIGINT/SIGTERM: subscribe and unsubscribe. */

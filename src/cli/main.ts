@@ -5,11 +5,12 @@
 import { UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { parseArgs } from './args.js';
+import { escapeLine } from './escape.js';
 import { EXIT_FATAL, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { processIo } from './io.js';
 
 const say = (line: string): void => {
-  process.stderr.write(`sm-invoke: ${line}\n`);
+  process.stderr.write(`sm-invoke: ${escapeLine(line)}\n`);
 };
 
 async function main(argv: string[]): Promise<number> {

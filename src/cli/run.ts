@@ -7,10 +7,13 @@ import { readLines } from '../core/lines.js';
 import { newSummary, ResumeMismatch, runPipeline, type Admission, type Summary } from '../core/pipeline.js';
 import { parseTarget } from '../core/request.js';
 import { formatStats, meanBatchSize, type StatsSnapshot } from '../core/stats.js';
+import { VERSION } from '../version.js';
 import { createTransport } from '../http/transport.js';
 import type { Options } from './args.js';
 import { setupAws, type AwsSetup } from './aws-setup.js';
 import { formatAttempt } from './debug.js';
+import { checkInputShape } from './input-shape.js';
+import { formatEndSummary, statsJsonDocument } from './end-report.js';
 import { EXIT_FATAL, EXIT_OK, EXIT_RECORD_ERRORS, EXIT_TOO_MANY_ERRORS } from './exit-codes.js';
 import { boundHeap } from './heap.js';
 import type { Io } from './io.js';
@@ -83,6 +86,16 @@ async function invokeAll(r: Run): Promise<void> {
   const { opts, io, stderr, output, summary } = r;
   const admission = admissionFor(opts, io, r);
   const snapshot = (): StatsSnapshot => statsSnapshot(r);
+  const input = r.lineCount ? r.lineCount.count(readLines(io.stdin, opts.maxLineBytes)) : readLines(io.stdin, opts.maxLineBytes);
+  const lines =
+    r.single === undefined
+      ? await checkInputShape(input, {
+          envelope: opts.envelope,
+          maxErrorsGiven: opts.given.has('max-errors'),
+          interactive: r.checks.stdinIsTerminal,
+          warn: (line) => stderr.say(line),
+        })
+      : input;
   if (r.single === undefined && (opts.progress ?? stderr.tty)) {
     // Results going to the same terminal: results still in the writer go out before the status
     // line is drawn again, and a write clears it first, so the two never share a line.
@@ -99,7 +112,7 @@ async function invokeAll(r: Run): Promise<void> {
   const onTerminal = resultsOnTerminal(r);
   try {
     await runPipeline({
-      lines: r.lineCount ? r.lineCount.count(readLines(io.stdin, opts.maxLineBytes)) : readLines(io.stdin, opts.maxLineBytes),
+      lines,
       ...(r.single ? { records: r.single.records, onResult: (x) => r.single!.onResult(x) } : {}),
       decode: { envelope: opts.envelope, defaults: opts.defaults, maxLineBytes: opts.maxLineBytes, joinInput: opts.joinInput, shard: opts.shard },
       concurrency: opts.concurrency,
@@ -193,13 +206,36 @@ function statsSnapshot({ summary, io, adaptive, opts }: Run): StatsSnapshot {
   return snap;
 }
 
-/** The stats (text and JSON, from one snapshot), the messages of an early stop, and the exit code. */
+/** The stats (text and JSON, from one snapshot), the end-of-run summary, the messages of an early stop, and the exit code. */
 function report(r: Run): number {
   const { opts, stderr, output, summary } = r;
   if (r.single?.writeError !== undefined) output.writeError ??= r.single.writeError;
   const final = statsSnapshot(r);
   if (opts.stats ?? (stderr.tty && r.single === undefined)) r.io.stderr.write(formatStats(final) + '\n');
-  if (!writeStatsJson(r, final) && output.writeError === undefined && summary.fatal === undefined && r.stops.exitCode === undefined) return EXIT_FATAL;
+  sayEndSummary(r, final);
+  const code = endMessages(r);
+  if (!writeStatsJson(r, final, code) && output.writeError === undefined && summary.fatal === undefined && r.stops.exitCode === undefined) return EXIT_FATAL;
+  return code;
+}
+
+/** Off the terminal too: what failed, where the results are, what to do (nothing for a clean run). */
+function sayEndSummary(r: Run, final: StatsSnapshot): void {
+  if (r.single !== undefined || r.output.readerGone) return;
+  const stoppedEarly = r.output.writeError !== undefined || r.summary.stoppedBy !== undefined || r.stops.exitCode !== undefined;
+  const lines = formatEndSummary({
+    summary: r.summary,
+    final,
+    outPath: r.output.outPath,
+    output: r.opts.output,
+    stoppedEarly,
+    dryRun: r.opts.dryRun,
+  });
+  for (const line of lines) r.stderr.say(line);
+}
+
+/** The messages of an early stop, and the exit code. */
+function endMessages(r: Run): number {
+  const { opts, stderr, output, summary } = r;
   const plural = (n: number): string => `${n} result${n === 1 ? '' : 's'}`;
   /** How to go on after an early stop. */
   const next = (): void => {
@@ -246,20 +282,26 @@ function report(r: Run): number {
 }
 
 /** Rewrites --stats-json (opened at the start); false when that failed. */
-function writeStatsJson({ checks, output, summary, opts, stderr }: Run, final: StatsSnapshot): boolean {
+function writeStatsJson(r: Run, final: StatsSnapshot, exitCode: number): boolean {
+  const { checks, output, summary, opts, stderr } = r;
   if (checks.statsFd === undefined) return true;
   try {
-    // No latency yet (nothing answered) is null, not a missing key.
-    const json = JSON.stringify(
-      {
-        ...final,
-        stoppedBy: output.writeError !== undefined ? 'write-error' : (summary.stoppedBy ?? null),
-        fatal: output.writeError !== undefined ? (output.writeError.code ?? 'WriteError') : (summary.fatal?.code ?? null),
-      },
-      (_key, value: unknown) => (value === undefined ? null : value),
-    );
+    const doc = statsJsonDocument({
+      final,
+      summary,
+      version: VERSION,
+      startedAt: summary.startedAt,
+      endedAt: r.io.now(),
+      exitCode,
+      endpointUrl: r.aws.target.url,
+      concurrency: r.adaptive?.limit ?? opts.concurrency,
+      adaptive: r.adaptive !== undefined,
+      outPath: output.outPath,
+      stoppedBy: output.writeError !== undefined ? 'write-error' : (summary.stoppedBy ?? null),
+      fatal: output.writeError !== undefined ? (output.writeError.code ?? 'WriteError') : (summary.fatal?.code ?? null),
+    });
     fs.ftruncateSync(checks.statsFd, 0);
-    fs.writeSync(checks.statsFd, json + '\n');
+    fs.writeSync(checks.statsFd, JSON.stringify(doc) + '\n');
     fs.closeSync(checks.statsFd);
     return true;
   } catch (err) {

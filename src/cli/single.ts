@@ -9,6 +9,7 @@ import { UsageError, type FatalError, type RecordError } from '../errors.js';
 import type { DecodedRecord } from '../core/records.js';
 import type { Options } from './args.js';
 import { EXIT_CLI_CONNECT, EXIT_CLI_SERVICE_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { escapeBlock } from './escape.js';
 import type { Io } from './io.js';
 import type { Result } from '../core/result-format.js';
 
@@ -87,12 +88,16 @@ export function singleCall(opts: Options, io: Io): SingleCall {
     writeError: undefined,
     async onResult(r) {
       if (!r.ok || r.body === undefined) {
-        io.stderr.write(formatCliError(r.error!, r.attempts));
+        writeErr(io, formatCliError(r.error!, r.attempts));
         call.exitCode = r.error?.status !== undefined ? EXIT_CLI_SERVICE_ERROR : EXIT_USAGE;
         return;
       }
-      if (opts.outfile === '-') await writeAll(io.stdout, r.body);
-      else {
+      if (opts.outfile === '-') {
+        // The AWS CLI writes a file named "-"; here "-" is stdout, and the metadata JSON starts on
+        // a line of its own: a newline after a body that does not end with one.
+        await writeAll(io.stdout, r.body);
+        if (r.body.length > 0 && r.body[r.body.length - 1] !== 0x0a) await writeAll(io.stdout, Buffer.from('\n'));
+      } else {
         try {
           fs.writeFileSync(opts.outfile!, r.body);
         } catch (err) {
@@ -116,18 +121,24 @@ export function singleFatal(f: FatalError, endpointUrl: string, opts: Options, i
   if (f.code === 'ProxyUnreachable') {
     // The AWS CLI's words, with the proxy's credentials masked as it masks them.
     const proxyUrl = /cannot connect to proxy (\S+?): /.exec(f.message)?.[1]?.replace('://***@', '://***:***@') ?? '';
-    io.stderr.write(`\nFailed to connect to proxy URL: "${proxyUrl}"\n`);
+    writeErr(io, `\nFailed to connect to proxy URL: "${proxyUrl}"\n`);
     return EXIT_CLI_CONNECT;
   }
   if (/^(E[A-Z]+|ConnectTimeoutError|UND_ERR_CONNECT_TIMEOUT|ProxyTunnelFailed)$/.test(f.code)) {
-    io.stderr.write(
+    writeErr(
+      io,
       `\nCould not connect to the endpoint URL: "${endpointUrl}${opts.defaults.endpointName ? `/endpoints/${opts.defaults.endpointName}/invocations` : ''}"\n`,
     );
     return EXIT_CLI_CONNECT;
   }
   if (f.code === 'CredentialsError') return undefined;
-  io.stderr.write(formatCliError({ code: f.code, message: f.message.slice(f.code.length + 2), status: 0 }, undefined));
+  writeErr(io, formatCliError({ code: f.code, message: f.message.slice(f.code.length + 2), status: 0 }, undefined));
   return EXIT_CLI_SERVICE_ERROR;
+}
+
+/** The AWS CLI's messages, with any control character from the service escaped (escape.ts). */
+function writeErr(io: Io, text: string): void {
+  io.stderr.write(escapeBlock(text));
 }
 
 function writeAll(stream: NodeJS.WritableStream, data: Buffer): Promise<void> {

@@ -17,7 +17,7 @@ import type { DecodeOptions, DecodedRecord, GoodRecord } from './records.js';
 import { buildRequest, type Target } from './request.js';
 import { encodeBodyOnly, encodeResultParts, type DryRunRequest, type OutputMode, type Result } from './result-format.js';
 import { Kept, decodeLines, type ResumeInput } from './source.js';
-import { newSummary, type Summary } from './summary.js';
+import { countFailure, newSummary, noteEndpoint, type Summary } from './summary.js';
 
 export type { Admission, AttemptInfo } from './invoke.js';
 export { ResumeMismatch, type ResumeInput } from './source.js';
@@ -189,6 +189,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   const join = init.joinInput === true;
   /** A batch to its records' results: one request (or halves of it, split on a record's error). */
   const processBatch = async (batch: Batch): Promise<Outcome> => {
+    noteEndpoint(summary, batch.records[0]!.fields.endpointName || init.decode.defaults.endpointName);
     if (init.dryRun) return dryRunBatch(init, batch, summary);
     const results = await invokeBatch!(batch);
     if (results === ABORTED || !join) return results;
@@ -207,6 +208,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       if (rec.meta !== undefined) r.meta = rec.meta;
       return join && rec.body !== undefined ? joinInput({ body: rec.body, input: rec.input }, r) : r;
     }
+    noteEndpoint(summary, rec.fields.endpointName || init.decode.defaults.endpointName);
     if (init.dryRun) {
       summary.ok++;
       const r: Result = { line: rec.line, ok: true, inferenceId: rec.fields.inferenceId, request: describeRequest(buildRequest(rec, init.target)) };
@@ -265,7 +267,7 @@ async function emit(init: PipelineInit, outcome: Result | Kept, summary: Summary
 
 function write(init: PipelineInit, outcome: Result | Kept, summary: Summary): Promise<void> | void {
   if (outcome instanceof Kept) return init.write(outcome.text + '\n');
-  if (!outcome.ok) summary.failed++;
+  if (!outcome.ok) countFailure(summary, outcome.line, outcome.error?.code);
   if (init.onResult) return init.onResult(outcome);
   if (init.output === 'body' && !(init.dryRun && outcome.ok)) {
     // (--dry-run has no response body: a valid record's line describes its request in either mode.)

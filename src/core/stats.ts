@@ -85,17 +85,38 @@ export interface ProgressInput {
   totalBytes?: number;
 }
 
-/** One status line: done, failed, retried, in flight, rate, and percent/ETA when the size is known. */
-export function formatProgress({ snapshot: s, bytesRead, totalBytes }: ProgressInput): string {
-  let line = `${s.ok + s.failed} done, ${s.failed} failed, ${s.retries} retried, ${s.inFlight} in flight, ${s.recordsPerSecond.toFixed(0)}/s`;
-  if (s.concurrency !== undefined) line += `, concurrency ${s.concurrency}`;
+/**
+ * One status line: done, failed, retried, in flight, rate, and percent/ETA when the size is known.
+ * With `width`, the line fits in it: the long labels, else short ones, else cut at the width (the
+ * figures on the left, which matter most, stay).
+ */
+export function formatProgress({ snapshot: s, bytesRead, totalBytes }: ProgressInput, width?: number): string {
+  const rate = s.recordsPerSecond.toFixed(0);
+  const long = [`${s.ok + s.failed} done`, `${s.failed} failed`, `${s.retries} retried`, `${s.inFlight} in flight`, `${rate}/s`];
+  const short = [`${s.ok + s.failed} done`, `${s.failed} fail`, `${s.retries} retry`, `${s.inFlight} busy`, `${rate}/s`];
+  if (s.concurrency !== undefined) {
+    long.push(`concurrency ${s.concurrency}`);
+    short.push(`c=${s.concurrency}`);
+  }
   if (bytesRead !== undefined && totalBytes !== undefined && totalBytes > 0) {
     const frac = Math.min(1, bytesRead / totalBytes);
-    line += `, ${(frac * 100).toFixed(1)}%`;
+    const pct = `${(frac * 100).toFixed(1)}%`;
+    long.push(pct);
+    short.push(pct);
     if (frac > 0 && frac < 1 && s.wallMs > 1000) {
-      const etaS = Math.round((s.wallMs / frac - s.wallMs) / 1000);
-      line += `, ETA ${etaS >= 3600 ? `${Math.floor(etaS / 3600)}h${String(Math.floor((etaS % 3600) / 60)).padStart(2, '0')}m` : etaS >= 60 ? `${Math.floor(etaS / 60)}m${String(etaS % 60).padStart(2, '0')}s` : `${etaS}s`}`;
+      const eta = `ETA ${formatEta(Math.round((s.wallMs / frac - s.wallMs) / 1000))}`;
+      long.push(eta);
+      short.push(eta);
     }
   }
-  return line;
+  const line = long.join(', ');
+  if (width === undefined || line.length <= width) return line;
+  const brief = short.join(' ');
+  return brief.length <= width ? brief : brief.slice(0, Math.max(0, width));
+}
+
+function formatEta(etaS: number): string {
+  if (etaS >= 3600) return `${Math.floor(etaS / 3600)}h${String(Math.floor((etaS % 3600) / 60)).padStart(2, '0')}m`;
+  if (etaS >= 60) return `${Math.floor(etaS / 60)}m${String(etaS % 60).padStart(2, '0')}s`;
+  return `${etaS}s`;
 }

@@ -24,6 +24,12 @@ export interface Summary {
   /** Many records per request: the requests made for batches, and the records they carried. */
   requests: number;
   requestRecords: number;
+  /** Failed records by error code (ModelError, InvalidJson...). */
+  failuresByCode: Map<string, number>;
+  /** The first FIRST_FAILED_LINES failed records' line numbers, in input order. */
+  firstFailedLines: number[];
+  /** The endpoint names records were sent to (the first MAX_ENDPOINT_NAMES). */
+  endpointNames: Set<string>;
   /** Why the run ended early, if it did. */
   stoppedBy?: 'fatal' | 'max-errors' | 'stop';
   fatal?: FatalError;
@@ -45,5 +51,25 @@ export function newSummary(startedAt: number): Summary {
     inFlight: 0,
     latency: new LatencyHistogram(),
     startedAt,
+    failuresByCode: new Map(),
+    firstFailedLines: [],
+    endpointNames: new Set(),
   };
+}
+
+/** How many failed line numbers a summary keeps (the end-of-run message and --stats-json show them). */
+export const FIRST_FAILED_LINES = 20;
+export const MAX_ENDPOINT_NAMES = 20;
+
+/** One failed record: counted, by its error code, and its line number while there are few. */
+export function countFailure(summary: Summary, line: number, code: string | undefined): void {
+  summary.failed++;
+  const key = code ?? 'Error';
+  summary.failuresByCode.set(key, (summary.failuresByCode.get(key) ?? 0) + 1);
+  if (summary.firstFailedLines.length < FIRST_FAILED_LINES) summary.firstFailedLines.push(line);
+}
+
+/** A record about to be sent to this endpoint. */
+export function noteEndpoint(summary: Summary, name: string | undefined): void {
+  if (name !== undefined && summary.endpointNames.size < MAX_ENDPOINT_NAMES) summary.endpointNames.add(name);
 }

@@ -1,7 +1,7 @@
 // `sm-invoke emulate`: run the emulator in the foreground until SIGINT/SIGTERM.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { type EmulatorConfigInput, parseConfigJson } from './config.js';
+import { EXAMPLE_CREDENTIAL, type EmulatorConfigInput, parseConfigJson } from './config.js';
 import { type RequestLogEntry, startEmulator } from './server.js';
 
 export const USAGE = `usage: sm-invoke emulate [options]
@@ -15,13 +15,18 @@ options:
   --latency-ms N           model latency for every endpoint, in ms
   --endpoint NAME          serve this endpoint (repeatable; replaces demo, my-ep)
   --region R               region expected in signatures (default us-east-1)
-  --access-key-id K        accepted access key (with --secret-access-key)
+  --access-key-id K        accepted access key (with --secret-access-key); replaces the default
   --secret-access-key S    its secret
   --seed N                 PRNG seed for routing, latency ranges, random faults
   --tls-cert FILE          serve HTTPS with this PEM certificate (chain allowed; with --tls-key)
   --tls-key FILE           the certificate's PEM private key
   --quiet                  do not log requests to stderr
   -h, --help               show this help
+
+credentials accepted by default: the AWS documentation's example key pair
+  AWS_ACCESS_KEY_ID=${EXAMPLE_CREDENTIAL.accessKeyId}
+  AWS_SECRET_ACCESS_KEY=${EXAMPLE_CREDENTIAL.secretAccessKey}
+(a config file's "credentials" list, or --access-key-id/--secret-access-key, replace it)
 `;
 
 export interface CliIo {
@@ -160,6 +165,11 @@ export async function runEmulatorCli(argv: string[], io: CliIo = defaultIo): Pro
     return 1;
   }
   io.stdout(`sm-invoke emulator listening on ${emu.url}\n`);
+  const keys = (config.credentials ?? [EXAMPLE_CREDENTIAL]).map((c) => c.accessKeyId);
+  if (!quiet)
+    io.stderr(
+      `sm-invoke emulator: accepting access key id ${keys.join(', ') || '(none)'}${config.credentials === undefined ? " (the AWS documentation's example; secret in --help)" : ''}\n`,
+    );
 
   await new Promise<void>((resolve) => {
     const stop = (): void => {

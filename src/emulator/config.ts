@@ -100,7 +100,7 @@ export type EmulatorConfigInput = Partial<Omit<EmulatorConfig, 'endpoints'>> & {
 
 export const EXAMPLE_CREDENTIAL: CredentialConfig = {
   accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
-  secretAccessKey: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
 };
 
 export const MAX_BODY_BYTES = 6_291_456;

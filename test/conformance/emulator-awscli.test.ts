@@ -166,7 +166,7 @@ describe('AWS CLI conformance', { skip, concurrency: 4 }, () => {
 
   test('denied key -> AccessDeniedException', async (t) => {
     const emu = await emulator(t, {
-      credentials: [{ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', denied: true }],
+      credentials: [{ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', denied: true }],
     });
     const r = await invoke(emu);
     assert.match(r.stderr, ERR('AccessDeniedException'));

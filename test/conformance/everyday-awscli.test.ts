@@ -176,11 +176,40 @@ describe('--body: what only sm-invoke does', () => {
     assert.deepEqual(readFileSync(out), Buffer.from('aGVsbG8='));
   });
 
-  test('outfile "-": the response body on stdout, then the metadata', async () => {
+  test('outfile "-": the response body on stdout, a newline, then the metadata', async () => {
     const r = await runCli(['--endpoint-url', emu.url, '--endpoint-name', 'mirror', '--body', 'plain text', '--content-type', 'text/plain', '-']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
-    assert.equal(r.stdout.toString(), 'plain text{\n    "ContentType": "text/plain",\n    "InvokedProductionVariant": "AllTraffic"\n}\n');
+    assert.equal(r.stdout.toString(), 'plain text\n{\n    "ContentType": "text/plain",\n    "InvokedProductionVariant": "AllTraffic"\n}\n');
+    // A body that already ends with a newline gets no second one.
+    const nl = await runCli(['--endpoint-url', emu.url, '--endpoint-name', 'mirror', '--body', 'two\nlines\n', '--content-type', 'text/plain', '-']);
+    assert.equal(nl.code, 0, nl.stderr);
+    assert.match(nl.stdout.toString(), /^two\nlines\n\{\n/);
+  });
+
+  test('outfile "-": the AWS CLI writes a file named "-" (sm-invoke writes stdout instead)', { skip }, async () => {
+    const dir = tempDir();
+    const aws = await runAwsCli(
+      [
+        ...RAW,
+        'sagemaker-runtime',
+        'invoke-endpoint',
+        '--endpoint-url',
+        emu.url,
+        '--endpoint-name',
+        'mirror',
+        '--body',
+        'plain text',
+        '--content-type',
+        'text/plain',
+        '-',
+      ],
+      {},
+      dir,
+    );
+    assert.equal(aws.code, 0, aws.stderr);
+    assert.equal(readFileSync(join(dir, '-'), 'utf8'), 'plain text', 'the AWS CLI wrote the body to a file named "-"');
+    assert.match(aws.stdout, /^\{\n {4}"ContentType"/);
   });
 
   test('session ids in the metadata (this AWS CLI has no --session-id)', async () => {

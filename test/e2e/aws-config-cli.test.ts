@@ -211,14 +211,16 @@ describe('retry settings from the profile and the environment, through the built
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /retry mode adaptive \(from profile "adaptive" \(retry_mode\)\)/);
     const { readFileSync } = await import('node:fs');
-    assert.equal(typeof JSON.parse(readFileSync(stats, 'utf8')).concurrency, 'number', 'the adaptive limit is reported');
+    const auto = JSON.parse(readFileSync(stats, 'utf8'));
+    assert.deepEqual([typeof auto.concurrency, auto.concurrencyMode], ['number', 'auto'], 'the adaptive limit is reported');
     const fixed = await runCli(['--endpoint-name', 'demo', '--endpoint-url', emu.url, '--profile', 'adaptive', '--concurrency', '2', '--stats-json', stats], {
       command: BINARY,
       input: '{"x":1}\n',
       env: profileEnv(),
     });
     assert.equal(fixed.code, 0, fixed.stderr);
-    assert.equal(JSON.parse(readFileSync(stats, 'utf8')).concurrency, undefined, 'a fixed concurrency: no adaptive limit');
+    const fixedStats = JSON.parse(readFileSync(stats, 'utf8'));
+    assert.deepEqual([fixedStats.concurrency, fixedStats.concurrencyMode], [2, 'fixed'], 'a fixed concurrency: no adaptive limit');
   });
 
   test('a bad value is a usage error naming its source, before anything is sent', async () => {

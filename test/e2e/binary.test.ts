@@ -103,7 +103,7 @@ test('emulate + a piped run, both from the lone binary: results in order, exit c
     const runEnv = {
       ...env,
       AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
       AWS_REGION: 'us-east-1',
       AWS_EC2_METADATA_DISABLED: 'true',
     };

@@ -305,7 +305,7 @@ describe('credentials and region', () => {
     });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /^sm-invoke: fatal: InvalidSignatureException: The request signature we calculated does not match/m);
-    assert.equal(r.stderr.split('\n').filter(Boolean).length, 4, 'one short message (not the canonical request), a hint, a summary, how to go on');
+    assert.equal(r.stderr.split('\n').filter(Boolean).length, 5, 'the counts, one short message (not the canonical request), a hint, a summary, how to go on');
     assert.equal(logFor(from).length, 1, 'stops after the first rejection');
   });
 

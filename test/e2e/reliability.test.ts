@@ -8,7 +8,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator, type RequestLogEntry } from '../../src/emulator/server.js';
-import { ndjson, runCli, scrubbedEnv, tempDir } from '../helpers/cli.js';
+import { ndjson, runCli, scrubbedEnv, splitSummary, tempDir } from '../helpers/cli.js';
 import { expected, FAULT_CODE, feed, plan, recordOf, start, until, type Mix } from '../helpers/faults.js';
 
 let emu: Emulator;
@@ -91,8 +91,10 @@ describe('fault injection: thousands of records through a seeded mix of faults',
     assert.equal(r.code, 1, r.stderr + note);
     // The SDKs' retry quota (500 tokens, 14 a retry, 5 after throttling, refilled by successes) may run
     // dry in this storm, depending on the order answers arrive in: then the run says so, once.
-    const quotaEmptied = /^sm-invoke: retry quota empty: [^\n]*\n$/.test(r.stderr);
-    assert.ok(r.stderr === '' || quotaEmptied, r.stderr + note);
+    // Besides the end-of-run summary of the failures: nothing, or the retry quota's one notice.
+    const rest = splitSummary(r.stderr).rest;
+    const quotaEmptied = /^sm-invoke: retry quota empty: [^\n]*\n$/.test(rest);
+    assert.ok(rest === '' || quotaEmptied, r.stderr + note);
     assert.equal(r.lines.length, N, `one line per input line${note}`);
 
     const perRecord = new Map<number, RequestLogEntry[]>();
@@ -166,8 +168,10 @@ describe('fault injection: thousands of records through a seeded mix of faults',
     const ms = Date.now() - started;
     const note = ` (emulator seed ${SEED})`;
     assert.ok(r.code === 0 || r.code === 1, r.stderr + note);
-    const quotaEmptied = /^sm-invoke: retry quota empty: [^\n]*\n$/.test(r.stderr);
-    assert.ok(r.stderr === '' || quotaEmptied, r.stderr + note);
+    // Besides the end-of-run summary of the failures: nothing, or the retry quota's one notice.
+    const rest = splitSummary(r.stderr).rest;
+    const quotaEmptied = /^sm-invoke: retry quota empty: [^\n]*\n$/.test(rest);
+    assert.ok(rest === '' || quotaEmptied, r.stderr + note);
     assert.equal(r.lines.length, N);
     const log = since(from).filter((e) => e.body.includes(`"t":"${tag}"`));
     const perRecord = new Map<number, RequestLogEntry[]>();
@@ -288,7 +292,8 @@ describe('fatal errors stop the run: one message, exit 3, a bounded number of re
       assert.match(r.stderr, c.message);
       assert.match(r.stderr, c.hint);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-      assert.equal(r.stderr.split('\n').filter(Boolean).length, 4, `one message, a hint, a summary, how to go on:\n${r.stderr}`);
+      assert.equal(r.stderr.split('\n').filter(Boolean).length, 5, `the counts, one message, a hint, a summary, how to go on:\n${r.stderr}`);
+      assert.match(splitSummary(r.stderr).summary ?? '', /^sm-invoke: \d+ records read: 0 ok, 0 failed; \d+ not answered; results in standard output\n$/);
       assert.match(r.stderr, /to be able to continue a stopped run, give an outfile and then --resume\n$/);
       assert.ok(sent <= c.maxRequests, `${sent} requests (at most ${c.maxRequests}) for ${LINES} records`);
     });
@@ -378,8 +383,12 @@ describe('--max-errors', () => {
     assert.ok(results.length - fifth <= 4 * 4, `${results.length - fifth} results after the fifth failure`);
     const sent = since(from).filter((e) => e.body.includes('"t":"maxerr"')).length;
     assert.equal(sent, results.length, 'every request sent has its result written');
+    assert.match(
+      splitSummary(r.stderr).summary!,
+      new RegExp(`^sm-invoke: \\d+ records read: \\d+ ok, ${failed.length} failed \\(ModelError ${failed.length}\\); `),
+    );
     assert.equal(
-      r.stderr,
+      splitSummary(r.stderr).rest,
       `sm-invoke: stopped after ${failed.length} failed records (--max-errors 5); ${results.length} results written\nsm-invoke:   the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume\n`,
     );
   });
@@ -432,8 +441,9 @@ describe('signals', () => {
         'every written result is a real answer',
       );
       assert.ok(results.length >= 16 && results.length < 5000);
+      assert.match(splitSummary(r.stderr).summary!, new RegExp(`^sm-invoke: \\d+ records read: ${results.length} ok, 0 failed; `));
       assert.equal(
-        r.stderr,
+        splitSummary(r.stderr).rest,
         `sm-invoke: interrupted: ${results.length} results written in input order\nsm-invoke:   the results went to standard output: to be able to continue a stopped run, give an outfile and then --resume\n`,
       );
       // The in-flight requests (200 ms each) finished within the grace period and were written.
@@ -580,7 +590,8 @@ describe('bad input never loses data', () => {
     ]);
     const r = await runCli(args(), { input });
     assert.equal(r.code, 1, r.stderr);
-    assert.equal(r.stderr, '');
+    assert.match(r.stderr, /^sm-invoke: 9 records: 4 ok, 5 failed \(/);
+    assert.equal(splitSummary(r.stderr).rest, '');
     const got = r.lines.map((l) => [l.line, l.ok, l.error?.code, l.attempts]);
     assert.deepEqual(got, [
       [1, true, undefined, 1],

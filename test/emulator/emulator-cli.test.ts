@@ -65,8 +65,11 @@ describe('sm-invoke emulate (process)', () => {
     const child = spawnCli([]);
     const port = await listening(child);
     await send(port, { endpoint: 'nope' });
-    while (!child.stderr().includes('\n')) await once(child.proc.stderr!, 'data');
-    assert.match(child.stderr(), /^\S+ POST \/endpoints\/nope\/invocations 400 ValidationError attempt=1\n$/);
+    while (!/ POST [^\n]*\n/.test(child.stderr())) await once(child.proc.stderr!, 'data');
+    assert.match(
+      child.stderr(),
+      /^sm-invoke emulator: accepting access key id AKIAIOSFODNN7EXAMPLE [^\n]*\n\S+ POST \/endpoints\/nope\/invocations 400 ValidationError attempt=1\n$/,
+    );
     child.proc.kill('SIGINT');
     assert.equal(await child.exit, 0);
   });
@@ -122,6 +125,18 @@ describe('runEmulatorCli (in process)', () => {
     assert.equal(r.code, 0);
     assert.match(r.out, /^usage: sm-invoke emulate \[options\]/);
     assert.equal(r.err, '');
+    // The key pair it accepts with no config: the AWS documentation's example, as printed there.
+    assert.match(r.out, /AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n/);
+    assert.match(r.out, /AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI\/K7MDENG\/bPxRfiCYEXAMPLEKEY\n/);
+  });
+
+  test('on start it names the access key id it accepts (on stderr; stdout stays one line)', async () => {
+    const r = await capture(['--port', '0']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, LISTENING);
+    assert.match(r.err, /accepting access key id AKIAIOSFODNN7EXAMPLE /);
+    const own = await capture(['--port', '0', '--access-key-id', 'AKIAOWN', '--secret-access-key', 's']);
+    assert.match(own.err, /accepting access key id AKIAOWN\n/);
   });
 
   test('a bad config file is a usage error naming the field', async (t) => {

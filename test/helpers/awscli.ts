@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 export const AWS_CLI = '/usr/bin/aws';
 export const EXAMPLE_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
-export const EXAMPLE_SECRET_ACCESS_KEY = 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+export const EXAMPLE_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 export const awsCliAvailable = (): boolean => existsSync(AWS_CLI);
 
@@ -25,9 +25,9 @@ export interface AwsCliResult {
  * serving). The environment holds only: PATH, a fresh temp HOME, empty config
  * and credentials files, the example keys, AWS_DEFAULT_REGION=us-east-1,
  * AWS_EC2_METADATA_DISABLED=true and AWS_PAGER=''. `env` entries override
- * these; an `undefined` value removes one.
+ * these; an `undefined` value removes one. `cwd`: where it runs (default: this process's).
  */
-export async function runAwsCli(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<AwsCliResult> {
+export async function runAwsCli(args: readonly string[], env: Record<string, string | undefined> = {}, cwd?: string): Promise<AwsCliResult> {
   const home = await mkdtemp(join(tmpdir(), 'awscli-home-'));
   try {
     const merged: Record<string, string | undefined> = {
@@ -45,7 +45,7 @@ export async function runAwsCli(args: readonly string[], env: Record<string, str
     };
     const clean = Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
     return await new Promise((resolve, reject) => {
-      execFile(AWS_CLI, args, { env: clean, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+      execFile(AWS_CLI, args, { env: clean, ...(cwd !== undefined ? { cwd } : {}), maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') return reject(err);
         resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
       });

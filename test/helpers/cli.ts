@@ -12,7 +12,7 @@ export const BINARY = join(ROOT, 'dist', 'sm-invoke');
 
 /** The AWS documentation's example keys; the emulator accepts them by default. */
 export const ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
-export const SECRET_ACCESS_KEY = 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+export const SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 export function tempDir(prefix = 'sm-invoke-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -77,6 +77,17 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult
     });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** The end-of-run summary (README, "When something fails"): its counts line and the line after it on what to do. */
+const END_SUMMARY =
+  /^sm-invoke: \d+ records?( read)?: \d+ ok, \d+ failed[^\n]*; results in [^\n]+\n(sm-invoke: {3}(to send the failed records again|the failed results have|a failed record's line|\(--dry-run\))[^\n]*\n)?/m;
+
+/** stderr split into the end-of-run summary (undefined when there is none) and every other line. */
+export function splitSummary(stderr: string): { summary: string | undefined; rest: string } {
+  const m = END_SUMMARY.exec(stderr);
+  if (!m) return { summary: undefined, rest: stderr };
+  return { summary: m[0], rest: stderr.slice(0, m.index) + stderr.slice(m.index + m[0].length) };
 }
 
 /** Joins JSON values into NDJSON text. */

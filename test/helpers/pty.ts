@@ -15,10 +15,12 @@ export const PYTHON = ((): string | undefined => {
 // The child gets the pty's slave end as stderr, in raw mode (no \n -> \r\n), and the bytes written
 // to it are read from the master end until the child has exited and closed it (EIO/EOF).
 const SCRIPT = `
-import base64, json, os, pty, subprocess, sys, time, tty
+import base64, fcntl, json, os, pty, struct, subprocess, sys, termios, time, tty
 spec = json.loads(sys.stdin.read())
 master, slave = pty.openpty()
 tty.setraw(slave)
+if spec.get('columns'):
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 24, spec['columns'], 0, 0))
 t0 = time.monotonic()
 with open(spec['stdin'], 'rb') as fin, open(spec['stdout'] or os.devnull, 'wb') as fout:
     p = subprocess.Popen(spec['argv'], stdin=fin, stdout=fout if spec['stdout'] else slave, stderr=slave, env=spec['env'], close_fds=True)
@@ -50,11 +52,12 @@ export interface PtyResult {
 /**
  * `node dist/sm-invoke.cjs ...args < stdinFile` with stderr on a pty and stdout to a file; with
  * `stdoutToo`, stdout on the same pty (a user trying it out at a terminal, nothing redirected).
+ * `columns`: the terminal's width (TIOCSWINSZ; by default the pty's own, which is 0: unknown).
  */
-export function runCliOnPty(args: string[], stdinFile: string, env: Record<string, string>, stdoutToo = false): Promise<PtyResult> {
+export function runCliOnPty(args: string[], stdinFile: string, env: Record<string, string>, stdoutToo = false, columns?: number): Promise<PtyResult> {
   if (PYTHON === undefined) throw new Error('python3 with the pty module is needed');
   const stdoutFile = join(tempDir('sm-invoke-pty-'), 'stdout');
-  const spec = { argv: [process.execPath, BUNDLE, ...args], stdin: stdinFile, stdout: stdoutToo ? null : stdoutFile, env };
+  const spec = { argv: [process.execPath, BUNDLE, ...args], stdin: stdinFile, stdout: stdoutToo ? null : stdoutFile, env, columns };
   return new Promise((resolve, reject) => {
     const child = execFile(PYTHON, ['-c', SCRIPT], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, out, errText) => {
       if (err) return reject(new Error(`pty runner failed: ${err.message}\n${errText}`));

@@ -69,3 +69,15 @@ test('progress line with and without a known input size', () => {
   );
   assert.match(formatProgress({ snapshot: { ...snap, wallMs: 600_000 }, bytesRead: 100, totalBytes: 1000 }), /ETA 1h30m$/);
 });
+
+test('progress line fitted to a width: long labels, else short ones, else cut', () => {
+  const big = { ...snap, ok: 123_456, failed: 7_890, retries: 4_321, inFlight: 256, recordsPerSecond: 4_567, concurrency: 256, wallMs: 60_000 };
+  const input = { snapshot: big, bytesRead: 400, totalBytes: 1000 };
+  const long = formatProgress(input);
+  assert.ok(long.length > 80, long);
+  assert.equal(formatProgress(input, 200), long);
+  const short = formatProgress(input, 79);
+  assert.equal(short, '131346 done 7890 fail 4321 retry 256 busy 4567/s c=256 40.0% ETA 1m30s');
+  assert.equal(formatProgress(input, 40), short.slice(0, 40));
+  for (const w of [0, 1, 10, 59, 79]) assert.ok(formatProgress(input, w).length <= w);
+});
