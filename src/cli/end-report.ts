@@ -100,9 +100,9 @@ export function statsJsonDocument(x: StatsJsonFacts): Record<string, unknown> {
     concurrencyMode: x.adaptive ? 'auto' : 'fixed',
     latencyMs: { p50: round1(final.latencyMs.p50), p90: round1(final.latencyMs.p90), p99: round1(final.latencyMs.p99), max: round1(final.latencyMs.max) },
     failuresByCode: Object.fromEntries(summary.failuresByCode),
-    // Only when records were batched (--batch-size above 1).
-    ...(final.meanBatchSize !== undefined ? { meanBatchSize: round1(final.meanBatchSize) } : {}),
     firstFailedLines: summary.firstFailedLines.slice(0, STATS_FAILED_LINES),
+    // null unless records were batched (--batch-size above 1).
+    meanBatchSize: final.meanBatchSize !== undefined ? round1(final.meanBatchSize) : null,
     stoppedBy: x.stoppedBy,
     fatal: x.fatal,
   };

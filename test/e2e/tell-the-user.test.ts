@@ -118,6 +118,7 @@ describe('--stats-json', () => {
     'latencyMs',
     'failuresByCode',
     'firstFailedLines',
+    'meanBatchSize',
     'stoppedBy',
     'fatal',
   ];
