@@ -33,7 +33,7 @@ const env = {
   PATH: process.env.PATH,
   HOME: mkdtempSync(join(tmpdir(), 'smi-bench-home-')),
   AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnfEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
   AWS_REGION: 'us-east-1',
   AWS_EC2_METADATA_DISABLED: 'true',
 };
