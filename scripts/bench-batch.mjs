@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchEnv, startEmulatorProcess } from './lib/emulator.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BINARY = join(root, 'dist', 'sm-invoke');
@@ -38,32 +39,13 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
-const env = {
-  PATH: process.env.PATH,
-  HOME: work,
-  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-  AWS_REGION: 'us-east-1',
-  AWS_EC2_METADATA_DISABLED: 'true',
-  NODE_NO_WARNINGS: '1',
-};
+const env = { ...benchEnv(work), NODE_NO_WARNINGS: '1' };
 
 async function startEmulator() {
-  const file = join(work, 'emulator.json');
   const endpoint = { variants: [{ name: 'AllTraffic' }], model: 'lines-echo', maxConcurrency: K, cost: { baseMs: A, perRecordMs: B } };
-  writeFileSync(file, JSON.stringify({ logLimit: 0, endpoints: { batch: endpoint } }));
-  const child = spawn(BINARY, ['emulate', '--port', '0', '--quiet', '--config', file], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(child);
-  const url = await new Promise((res, rej) => {
-    let seen = '';
-    child.stdout.on('data', (c) => {
-      seen += c;
-      const m = /listening on (http:\/\/\S+)/.exec(seen);
-      if (m) res(m[1]);
-    });
-    child.on('exit', (c) => rej(new Error(`emulator exited ${c}`)));
-  });
-  return { url, stop: () => child.kill('SIGTERM') };
+  const emu = await startEmulatorProcess(BINARY, { logLimit: 0, endpoints: { batch: endpoint } }, env);
+  children.add(emu.child);
+  return emu;
 }
 
 const files = new Map();

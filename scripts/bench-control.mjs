@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchEnv, startEmulatorProcess } from './lib/emulator.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BINARY = join(root, 'dist', 'sm-invoke');
@@ -26,29 +27,10 @@ const { values: opts } = parseArgs({
 });
 const only = new Set(opts.only.split(','));
 const quick = opts.quick;
-const env = {
-  PATH: process.env.PATH,
-  HOME: mkdtempSync(join(tmpdir(), 'smi-bench-home-')),
-  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-  AWS_REGION: 'us-east-1',
-  AWS_EC2_METADATA_DISABLED: 'true',
-};
+const env = benchEnv();
 
 async function startEmulator(config) {
-  const dir = mkdtempSync(join(tmpdir(), 'smi-bench-emu-'));
-  const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify(config));
-  const child = spawn(BINARY, ['emulate', '--port', '0', '--quiet', '--config', file], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((res, rej) => {
-    let seen = '';
-    child.stdout.on('data', (c) => {
-      seen += c;
-      const m = /listening on (http:\/\/\S+)/.exec(seen);
-      if (m) res(m[1]);
-    });
-    child.on('exit', (c) => rej(new Error(`emulator exited ${c}`)));
-  });
+  const { url, child } = await startEmulatorProcess(BINARY, config, env);
   const admin = async (path, body) => {
     const r = await fetch(url + path, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
     return r.json();

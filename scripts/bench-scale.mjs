@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchEnv, startEmulatorProcess } from './lib/emulator.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BINARY = join(root, 'dist', 'sm-invoke');
@@ -29,32 +30,13 @@ const { values: opts } = parseArgs({
 const K = Number(opts.capacity);
 const N = Number(opts.records ?? (opts.quick ? 4000 : 16000));
 const LATENCY = 50;
-const env = {
-  PATH: process.env.PATH,
-  HOME: mkdtempSync(join(tmpdir(), 'smi-bench-home-')),
-  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-  AWS_REGION: 'us-east-1',
-  AWS_EC2_METADATA_DISABLED: 'true',
-};
+const env = benchEnv();
 const dir = mkdtempSync(join(tmpdir(), 'smi-bench-scale-'));
 const input = join(dir, 'in.ndjson');
 writeFileSync(input, Array.from({ length: N }, (_, i) => `{"i":${i},"pad":"${'x'.repeat(150)}"}\n`).join(''));
 
-async function startEmulator() {
-  const file = join(dir, 'emulator.json');
-  writeFileSync(file, JSON.stringify({ endpoints: { capped: { variants: [{ name: 'AllTraffic' }], maxConcurrency: K, latencyMs: LATENCY } } }));
-  const child = spawn(BINARY, ['emulate', '--port', '0', '--quiet', '--config', file], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((res, rej) => {
-    let seen = '';
-    child.stdout.on('data', (c) => {
-      seen += c;
-      const m = /listening on (http:\/\/\S+)/.exec(seen);
-      if (m) res(m[1]);
-    });
-    child.on('exit', (c) => rej(new Error(`emulator exited ${c}`)));
-  });
-  return { url, stop: () => child.kill('SIGTERM') };
+function startEmulator() {
+  return startEmulatorProcess(BINARY, { endpoints: { capped: { variants: [{ name: 'AllTraffic' }], maxConcurrency: K, latencyMs: LATENCY } } }, env);
 }
 
 /** One process of a run: its stats JSON and wall time. */
