@@ -3,6 +3,7 @@
 // that serves at most K requests at a time and throttles the rest at once, as the emulator's capacity
 // model does. Simulated time only (an event queue): no timers, no wall clock.
 import { AdaptiveConcurrency } from '../../src/core/limiter.js';
+import { prng } from './faults.js';
 
 export interface SimOptions {
   /** The endpoint's capacity: requests in flight at most. */
@@ -44,18 +45,6 @@ export function jainIndex(xs: readonly number[]): number {
   const sum = xs.reduce((a, b) => a + b, 0);
   const sq = xs.reduce((a, b) => a + b * b, 0);
   return sq === 0 ? 1 : (sum * sum) / (xs.length * sq);
-}
-
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Event {
