@@ -3,13 +3,11 @@
 // values, count mismatches, failures isolated to the records that caused them, resume in the middle
 // of a batch, the dry run's packed requests, --join-input byte for byte, and the usage errors.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { BINARY, scrubbedEnv, tempDir } from '../helpers/cli.js';
+import { BINARY, runCli, tempDir } from '../helpers/cli.js';
 
 let emu: Emulator;
 before(async () => {
@@ -25,24 +23,10 @@ before(async () => {
 });
 after(() => emu.close());
 
-async function run(
-  args: string[],
-  input: string | Buffer,
-): Promise<{ code: number | null; stdout: string; stderr: string; lines: Array<Record<string, any>> }> {
-  const child = spawn(BINARY, ['--endpoint-url', emu.url, ...args], { env: scrubbedEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(input);
-  const [code] = (await once(child, 'close')) as [number | null];
-  const stdout = Buffer.concat(out).toString('utf8');
-  const lines = stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, any>);
-  return { code, stdout, stderr: Buffer.concat(err).toString('utf8'), lines };
+/** The built executable against the emulator, `input` on stdin; stdout as text (and, parsed, its lines). */
+async function run(args: string[], input: string | Buffer) {
+  const r = await runCli(['--endpoint-url', emu.url, ...args], { input, command: BINARY });
+  return { ...r, stdout: r.stdout.toString('utf8') };
 }
 
 const sentSince = (from: number): string[] => emu.log.slice(from).map((e) => e.body.toString('utf8'));

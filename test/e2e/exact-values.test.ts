@@ -2,11 +2,9 @@
 // body and meta and in JSON answers (one line or many), lone surrogates and duplicate keys refused,
 // deep nesting and megabyte keys failing one record only. The built executable against the emulator.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { BINARY, scrubbedEnv } from '../helpers/cli.js';
+import { BINARY, runCli } from '../helpers/cli.js';
 import { prng } from '../helpers/faults.js';
 
 let emu: Emulator;
@@ -15,16 +13,10 @@ before(async () => {
 });
 after(() => emu.close());
 
-async function run(args: string[], input: string | Buffer): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(BINARY, ['--endpoint-url', emu.url, ...args], { env: scrubbedEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(input);
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+/** The built executable against the emulator, `input` on stdin; stdout as text (and, parsed, its lines). */
+async function run(args: string[], input: string | Buffer) {
+  const r = await runCli(['--endpoint-url', emu.url, ...args], { input, command: BINARY });
+  return { ...r, stdout: r.stdout.toString('utf8') };
 }
 
 const bodiesSent = (from: number): string[] => emu.log.slice(from).map((e) => e.body.toString('utf8'));
