@@ -15,8 +15,12 @@ export const MAX_BACKOFF_MS = MAXIMUM_RETRY_DELAY;
  * max(computed, min(hint, computed + 5 s)), as StandardRetryStrategy does.
  */
 export function retryDelay(retry: number, throttling: boolean, random: () => number, hintMs?: number): number {
-  const base = throttling ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS;
-  const computed = Math.floor(random() * Math.min(base * 2 ** retry, MAX_BACKOFF_MS));
+  return backoffDelay(retry, throttling ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS, random, hintMs);
+}
+
+/** retryDelay's backoff from another base (ms). */
+export function backoffDelay(retry: number, baseMs: number, random: () => number, hintMs?: number): number {
+  const computed = Math.floor(random() * Math.min(baseMs * 2 ** retry, MAX_BACKOFF_MS));
   if (hintMs === undefined || !Number.isFinite(hintMs)) return computed;
   return Math.max(computed, Math.min(Math.max(0, hintMs), computed + 5_000));
 }

@@ -5,7 +5,7 @@
 // of their own (fatal.ts, dead-endpoints.ts, clock-skew.ts, credential-refresh.ts).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FatalError, RecordError } from '../errors.js';
-import { retryAfterMs, retryDelay } from '../aws/retry.js';
+import { backoffDelay, retryAfterMs, retryDelay } from '../aws/retry.js';
 import type { RetryKind, RetryQuota } from '../aws/retry-quota.js';
 import type { StandardRetryToken } from '@smithy/types';
 import { classifyServiceError, classifyTransportError, parseServiceError, type FailureKind } from '../aws/service-error.js';
@@ -105,12 +105,15 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
     return ABORTED;
   };
 
-  /** Waits for the rate limiter and a slot. (No `await` on an absent one: a microtask turn per record.) */
-  const admit = async (): Promise<Slot | Aborted> => {
+  /**
+   * Waits for the rate limiter and a slot; a retry's slot goes before new records' (its record holds
+   * back the ordered output). (No `await` on an absent one: a microtask turn per record.)
+   */
+  const admit = async (retry: boolean): Promise<Slot | Aborted> => {
     let release: (() => void) | undefined;
     try {
       if (admission.rate) await admission.rate.take(cancel);
-      if (admission.semaphore) release = await admission.semaphore.acquire(cancel);
+      if (admission.semaphore) release = await admission.semaphore.acquire(cancel, retry);
     } catch {
       return ABORTED;
     }
@@ -183,7 +186,11 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
   ): Promise<FatalError | 'give up' | number> => {
     if (f.kind === 'fatal') return errorFatal(f.error, deps.target);
     const throttle = budget.onFailure(f.kind === 'throttling', sentAt);
-    if (throttle === 'free') return retryDelay(budget.streak - 1, true, deps.random, f.hintMs);
+    // A throttle in auto mode: its slot already rests a round trip and the controller lowered the limit;
+    // the record backs off from that round trip, not from the SDK's 1 s (waiting up to 1 s, the throttled
+    // record held back the ordered output and the end of the run: 2-8 points of the model's limit at
+    // K = 8 in the batch benchmark, docs/benchmarks.md).
+    if (throttle === 'free') return backoffDelay(budget.streak - 1, admission.adaptive!.roundTripMs, deps.random, f.hintMs);
     if (throttle === 'spent') return 'give up';
     // Attempts that count toward --max-attempts (throttles that the budget covered do not).
     const attempt = tried - budget.free;
@@ -214,7 +221,7 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
     return `give up: ${attempt} attempts made (--max-attempts)`;
   };
 
-  /** A throttled attempt's slot rests (about a round trip) before the next attempt may have it. */
+  /** A throttled attempt's slot rests (as the controller says) before the next attempt may have it. */
   const restSlot = (slot: Slot, ms: number): void => {
     const release = slot.release;
     if (release === undefined) return;
@@ -230,7 +237,7 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
     let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       if (cancel.aborted) return ABORTED;
-      const slot = await admit();
+      const slot = await admit(attempt > 1);
       if (slot === ABORTED) return ABORTED;
       summary.attempts++;
       const offsetUsed = skew.offsetMs;
@@ -262,8 +269,7 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
       }
       if (f.kind === 'throttling') summary.throttles++;
       if (admission.adaptive && (f.kind === 'throttling' || f.status === 503)) {
-        admission.adaptive.onThrottle(slot.epoch);
-        restSlot(slot, admission.adaptive.restAfterThrottleMs);
+        restSlot(slot, admission.adaptive.onThrottle(slot.epoch));
       } else slot.release?.();
       const latencyMs = deps.now() - started;
       const report = (decision: string): void =>

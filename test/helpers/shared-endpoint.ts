@@ -104,9 +104,8 @@ export function simulateSharedEndpoint(o: SimOptions): SimResult {
       if (endpointInFlight >= o.capacity) {
         events.add(now + throttleLatency + net(f), () => {
           f.stats.throttled++;
-          f.ctl.onThrottle(epoch);
           // The slot rests as the controller says (invoke.ts holds it that long), then goes to the next record.
-          const rest = f.ctl.restAfterThrottleMs;
+          const rest = f.ctl.onThrottle(epoch);
           const free = (): void => {
             f.active--;
             fill(f);

@@ -65,10 +65,11 @@ test('auto: a throttle cuts the limit before its slot is freed, so two throttle 
       heard.push('S');
       super.onSuccess(epoch, latencyMs);
     }
-    override onThrottle(epoch: number): void {
+    override onThrottle(epoch: number): number {
       const before = this.stats.decreases;
-      super.onThrottle(epoch);
+      const rest = super.onThrottle(epoch);
       if (this.stats.decreases > before) heard.push('C');
+      return rest;
     }
   }
   const adaptive = new Recording({ min: 1, max: 64 });
@@ -80,6 +81,37 @@ test('auto: a throttle cuts the limit before its slot is freed, so two throttle 
   // throttled too, and counted as news about the new limit, it cut again (C C), then again.
   const log = heard.join('');
   assert.ok(!log.includes('CC'), `consecutive cuts without a success between: ${log.replace(/S+/g, 'S')}`);
+});
+
+test("auto: a throttled record is retried before newer records and backs off from the round trip, not the SDK's 1 s", async () => {
+  emu.reset();
+  const adaptive = new AdaptiveConcurrency({ min: 1, max: 1 });
+  const semaphore = new DynamicSemaphore(() => adaptive.limit);
+  const h = pipelineHarness(emu.url, { concurrency: 4, defaults: { endpointName: 'capped' } });
+  const order: string[] = [];
+  const sleeps: number[] = [];
+  try {
+    const lines = [JSON.stringify({ i: 1, __emulator: { fault: 'throttle', times: 1 } }), ...[2, 3, 4, 5].map((i) => `{"i":${i}}`)];
+    const summary = await runPipeline({
+      ...h.init,
+      lines: latin1Lines(lines),
+      admission: { adaptive, semaphore },
+      random: () => 0.1,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      onAttempt: (a) => order.push(`${a.line}.${a.attempt}`),
+    });
+    assert.equal(summary.ok, 5);
+    // Records 2-4 were already waiting for the one slot when line 1 was throttled; its retry went first
+    // after the next answer (FIFO, it would have waited for 3 and 4: its record holds back the output).
+    assert.deepEqual(order, ['1.1', '2.1', '1.2', '3.1', '4.1', '5.1']);
+    // The throttled slot rested a round trip (50 ms before any answer), the record backed off
+    // floor(0.1 x 50) ms from it (the SDK's throttling backoff would be floor(0.1 x 1000) = 100 ms).
+    assert.deepEqual(sleeps, [50, 5]);
+  } finally {
+    h.transport.close();
+  }
 });
 
 test('rate: every attempt, retries included, takes a token; starts are evenly spaced on the injected clock', async () => {

@@ -48,12 +48,14 @@ describe('fair sharing of one endpoint (simulated: capacity K, 4 flows, 5 minute
     assert.equal(jainIndex([1, 0, 0, 0]), 0.25);
   });
 
-  test('a throttled slot rests about one round trip before it is used again', () => {
-    const a = new AdaptiveConcurrency({ min: 1, max: 64 });
-    assert.equal(a.restAfterThrottleMs, 50); // before any latency was seen
+  test('a throttled slot rests about one round trip', () => {
+    const a = new AdaptiveConcurrency({ min: 1, max: 64, initial: 10 });
+    assert.equal(a.roundTripMs, 50); // before any latency was seen
+    assert.equal(a.onThrottle(a.epoch), 50);
     a.onSuccess(a.epoch, 80);
     a.onSuccess(a.epoch, 30);
-    assert.equal(a.restAfterThrottleMs, 30);
+    assert.equal(a.roundTripMs, 30);
+    assert.equal(a.onThrottle(a.epoch), 30);
   });
 });
 

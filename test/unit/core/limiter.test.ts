@@ -52,6 +52,33 @@ test('semaphore: an aborted waiter takes no slot and leaves the queue', async ()
   await assert.rejects(sem.acquire(AbortSignal.abort()), /aborted/);
 });
 
+test('semaphore: waiters asking to go first are served before the others, FIFO among themselves; an aborted one leaves its queue', async () => {
+  const sem = new DynamicSemaphore(() => 1);
+  const holder = await sem.acquire();
+  const order: string[] = [];
+  const take = (name: string, first: boolean, signal?: AbortSignal) =>
+    sem.acquire(signal, first).then((release) => {
+      order.push(name);
+      release();
+    });
+  const ac = new AbortController();
+  const waits = [
+    take('new1', false),
+    take('new2', false),
+    take('retry1', true),
+    take('gone', true, ac.signal).catch(() => order.push('aborted')),
+    take('retry2', true),
+  ];
+  assert.equal(sem.waiting, 5);
+  ac.abort();
+  await Promise.resolve();
+  assert.equal(sem.waiting, 4);
+  holder();
+  await Promise.all(waits);
+  assert.deepEqual(order, ['aborted', 'retry1', 'retry2', 'new1', 'new2']);
+  assert.equal(sem.active, 0);
+});
+
 /**
  * A simulated endpoint that serves up to `capacity(t)` concurrent requests per round trip of 50 ms
  * and throttles the rest; the controller decides how many to send each round.
