@@ -55,7 +55,10 @@ export interface EndpointConfig {
   models?: string[] | '*';
   /** Inference components; when set, the component header is required. */
   inferenceComponents?: string[];
-  /** Model latency of a request of n records: baseMs + perRecordMs * n (batch models count n; others 1). Replaces latencyMs. */
+  /**
+   * Model latency of a request of n records: baseMs + perRecordMs * n (batch models count n; others 1),
+   * from the request body's arrival (the emulator's own work since is part of it). Replaces latencyMs.
+   */
   cost?: { baseMs: number; perRecordMs: number };
   /** Batch models: the answer leaves out its last item (one fewer than the records sent). */
   batchMismatch?: boolean;

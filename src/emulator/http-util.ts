@@ -8,6 +8,8 @@ export interface ReceivedBody {
   body: Buffer;
   bytes: number;
   sha256: string;
+  /** performance.now() when the body was complete. */
+  at: number;
 }
 
 /**
@@ -27,7 +29,7 @@ export function readBody(req: IncomingMessage, max: number): Promise<ReceivedBod
     });
     req.once('end', () => {
       const body = !chunks ? Buffer.alloc(0) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      resolve({ body, bytes, sha256: hash.digest('hex') });
+      resolve({ body, bytes, sha256: hash.digest('hex'), at: performance.now() });
     });
     req.once('close', () => resolve(undefined)); // no-op if 'end' already resolved
     req.once('error', () => resolve(undefined));
