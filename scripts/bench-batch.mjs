@@ -154,7 +154,7 @@ try {
   const auto = await run(BINARY, [...base, '--concurrency', 'auto', '--batch-size', '32'], autoCount);
   report.runs.push({ client: 'sm-invoke', n: 32, concurrency: 'auto', limit: Math.round(limit(32)), share: +(auto.rps / limit(32)).toFixed(3), ...auto });
   show('sm-invoke --batch-size 32, c=auto', 32, auto);
-  const longCount = quick ? 100_000 : 500_000;
+  const longCount = quick ? 100_000 : 1_000_000;
   const long = await run(BINARY, [...base, '--concurrency', String(K), '--batch-size', '32'], longCount, [longCount / 10, longCount / 2, longCount - 1]);
   report.runs.push({
     client: 'sm-invoke',
