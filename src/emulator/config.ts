@@ -92,7 +92,7 @@ export interface EmulatorConfig {
   /** Added to the server clock (simulates client clock skew). */
   clockOffsetMs: number;
   sessionTtlSeconds: number;
-  /** Most log entries kept (oldest half dropped when full); 0 disables the log. */
+  /** Most log entries kept (oldest half dropped when full; also past 256 MiB of bodies); 0 disables the log. */
   logLimit: number;
 }
 

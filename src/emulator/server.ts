@@ -73,6 +73,8 @@ export interface EmulatorOptions {
   onRequest?: (entry: RequestLogEntry) => void;
   /** Serve HTTPS with this certificate (PEM, chain allowed) and key instead of plain HTTP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The log's bodies in bytes at most (default LOG_BODY_BYTES). */
+  logBodyBytes?: number;
 }
 
 export interface Emulator {
@@ -98,6 +100,11 @@ export interface Emulator {
 const SERVICE = 'sagemaker';
 const INVOCATIONS = /^\/endpoints\/([^/]+)\/invocations$/;
 const MAX_FINGERPRINTS = 1_000_000;
+/**
+ * The log's bodies in bytes at most, by default: past it, the oldest entries go until half is left.
+ * (Bounded by entries only, an emulator kept running through tests of 2-6 MiB bodies grew to 13 GB.)
+ */
+export const LOG_BODY_BYTES = 256 * 1024 * 1024;
 
 const latencyOf = (spec: LatencySpec, random: Random): number => (typeof spec === 'number' ? spec : spec.min + Math.round(random() * (spec.max - spec.min)));
 
@@ -114,6 +121,9 @@ class EmulatorServer implements Emulator {
   readonly #attempts = new Map<string, number>();
   #seq = 0;
   #inFlight = 0;
+  /** Bytes of the bodies in the log, and their bound. */
+  #logBytes = 0;
+  readonly #logBodyBytes: number;
   #maxInFlight = 0;
   #requests = 0;
   #byStatus: Record<string, number> = {};
@@ -125,6 +135,7 @@ class EmulatorServer implements Emulator {
     this.#config = config;
     this.#now = options.now ?? Date.now;
     this.#onRequest = options.onRequest;
+    this.#logBodyBytes = options.logBodyBytes ?? LOG_BODY_BYTES;
     this.#random = mulberry32(config.seed);
     this.#epoch = this.#now();
     this.#indexCredentials();
@@ -200,6 +211,7 @@ class EmulatorServer implements Emulator {
 
   reset(): void {
     this.log.length = 0;
+    this.#logBytes = 0;
     this.#seq = 0;
     this.#maxInFlight = this.#inFlight;
     this.#requests = 0;
@@ -265,8 +277,19 @@ class EmulatorServer implements Emulator {
   #pushLog(entry: RequestLogEntry): void {
     const limit = this.#config.logLimit;
     if (limit === 0) return;
-    if (this.log.length >= limit) this.log.splice(0, Math.max(1, Math.floor(limit / 2)));
+    if (this.log.length >= limit) this.#dropOldest(Math.max(1, Math.floor(limit / 2)));
     this.log.push(entry);
+    this.#logBytes += entry.body.length;
+    const max = this.#logBodyBytes;
+    if (this.#logBytes > max) {
+      let n = 0;
+      for (let bytes = this.#logBytes; bytes > max / 2 && n < this.log.length - 1; n++) bytes -= this.log[n]!.body.length;
+      this.#dropOldest(n);
+    }
+  }
+
+  #dropOldest(n: number): void {
+    for (const e of this.log.splice(0, n)) this.#logBytes -= e.body.length;
   }
 
   #maxConcurrency(name: string, ep: EndpointConfig): number | null {

@@ -630,6 +630,22 @@ describe('log, counters and admin routes', () => {
     assert.equal(emu.stats().requests, 1);
   });
 
+  test('the log is bounded in bytes too: past the bound the oldest entries go until half is left', async (t) => {
+    const emu = await emulator(t, {}, { logBodyBytes: 10_000 });
+    const body = (i: number): string => JSON.stringify({ i, pad: 'x'.repeat(2_000) }); // ~2 KB each
+    for (let i = 0; i < 12; i++) {
+      await send(emu.port, { body: body(i) });
+      const bytes = emu.log.reduce((a, e) => a + e.body.length, 0);
+      assert.ok(bytes <= 10_000, `${bytes} bytes of bodies after request ${i + 1}`);
+    }
+    assert.equal(emu.log.at(-1)!.seq, 12); // the newest is always kept
+    assert.ok(emu.log.length >= 2);
+    assert.equal(emu.stats().requests, 12);
+    emu.reset();
+    for (let i = 0; i < 4; i++) await send(emu.port, { body: body(i) });
+    assert.equal(emu.log.length, 4); // the count starts over with the log
+  });
+
   test('GET /_emulator/log, /stats, /config; POST /reset, /config; unknown -> 404; admin calls are not logged', async (t) => {
     const emu = await emulator(t);
     await send(emu.port, { body: Buffer.from([0xff, 0x01]) });
