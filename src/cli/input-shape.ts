@@ -6,6 +6,7 @@
 //   given (then it decides when to stop).
 import { UsageError } from '../errors.js';
 import { OVERFLOW_MARK } from '../core/lines.js';
+import { withoutBom } from '../core/records.js';
 
 /** Envelope mode: this many records that are not JSON, from the first one on, stop the run. */
 export const ENVELOPE_PROBE = 5;
@@ -47,7 +48,7 @@ export async function checkInputShape(lines: AsyncIterable<string>, o: ShapeOpti
     if (next.done) break;
     ahead.push(next.value);
     if (isBlank(next.value)) continue;
-    if (next.value.includes(OVERFLOW_MARK) || parses(next.value) !== undefined) break;
+    if (next.value.includes(OVERFLOW_MARK) || parses(withoutBom(next.value, ahead.length)) !== undefined) break;
     notJson++;
   }
   if (notJson === ENVELOPE_PROBE) {
@@ -89,7 +90,8 @@ function watchForEnvelopes(lines: AsyncIterable<string>, warn: (line: string) =>
       if (r.done) return r;
       lineNo++;
       if (isBlank(r.value)) return r;
-      const v = r.value.trimStart().startsWith('{') ? parses(r.value) : undefined;
+      const line = withoutBom(r.value, lineNo);
+      const v = line.trimStart().startsWith('{') ? parses(line) : undefined;
       if (v !== null && typeof v === 'object' && !Array.isArray(v) && ('body' in v || 'bodyBase64' in v)) {
         warn(
           `line ${lineNo} looks like an envelope (a JSON object with "${'body' in v ? 'body' : 'bodyBase64'}") but is sent as the request body as it is: add --envelope to read envelopes`,

@@ -44,6 +44,11 @@ export interface DecodeOptions {
 }
 
 const BOM = '\u00ef\u00bb\u00bf'; // EF BB BF as latin1
+
+/** The line without the UTF-8 byte order mark that may open the input (line 1 only; latin1 text). */
+export function withoutBom(raw: string, line: number): string {
+  return line === 1 && raw.startsWith(BOM) ? raw.slice(3) : raw;
+}
 const NON_ASCII = /[\x80-\xff]/;
 const BLANK = /^[ \t\r]*$/;
 // A flat character class (no repeated group): a grouped pattern overflows V8's regex stack on MB-sized input.
@@ -57,8 +62,7 @@ export const ENVELOPE_KEYS: readonly string[] = ['body', 'bodyBase64', 'meta', .
  * Returns undefined for a blank line, which is not a record.
  */
 export function decodeLine(raw: string, line: number, opts: DecodeOptions): DecodedRecord | undefined {
-  let text = raw;
-  if (line === 1 && text.startsWith(BOM)) text = text.slice(3);
+  const text = withoutBom(raw, line);
   if (text.endsWith(OVERFLOW_MARK)) {
     return bad(line, 'LineTooLong', `line is longer than the limit of ${opts.maxLineBytes} bytes (--max-line-bytes); it was skipped`);
   }

@@ -208,6 +208,18 @@ describe('input in the wrong shape', () => {
     assert.equal(plain.stderr, '', 'a JSON body without a body key is no hint');
   });
 
+  test('body mode: the hint sees an envelope on a first line that opens with a UTF-8 byte order mark', async () => {
+    const r = await bin(base(), `\uFEFF${JSON.stringify({ body: { t: 'shape-5' } })}\n`);
+    assert.equal(r.code, 0);
+    assert.equal(r.lines.length, 1);
+    assert.match(r.stderr, /^sm-invoke: line 1 looks like an envelope \(a JSON object with "body"\)/);
+    // With --envelope, the same input is one record whose body is sent (the mark is not part of it).
+    const env = await bin(['--envelope', ...base()], `\uFEFF${JSON.stringify({ body: { t: 'shape-6' } })}\n`);
+    assert.equal(env.code, 0);
+    assert.equal(env.stderr, '');
+    assert.equal(tagged('shape-6'), 1);
+  });
+
   test('--envelope with CSV: exit 2 before anything is sent, saying so', async () => {
     const csv = 'id,text,shape-3\n1,hello\n2,world\n3,again\n4,more\n5,rows\n';
     const sentBefore = emu.log.length;
