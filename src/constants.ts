@@ -18,11 +18,16 @@ export const H_INFERENCE_ID = 'x-amzn-sagemaker-inference-id';
 export const H_ENABLE_EXPLANATIONS = 'x-amzn-sagemaker-enable-explanations';
 export const H_INFERENCE_COMPONENT = 'x-amzn-sagemaker-inference-component';
 export const H_SESSION_ID = 'x-amzn-sagemaker-session-id';
+export const H_PREFIX_AWARE_ID = 'x-amzn-sagemaker-prefix-aware-id';
+/** InvokeEndpointWithResponseStream's Accept (the operation has no plain `Accept`). */
+export const H_SM_ACCEPT = 'x-amzn-sagemaker-accept';
 
 /** Response headers, lower-case (Node lower-cases incoming header names). */
 export const H_INVOKED_VARIANT = 'x-amzn-invoked-production-variant';
 export const H_NEW_SESSION_ID = 'x-amzn-sagemaker-new-session-id';
 export const H_CLOSED_SESSION_ID = 'x-amzn-sagemaker-closed-session-id';
+/** InvokeEndpointWithResponseStream: the model's content type (the HTTP Content-Type is the event stream's). */
+export const H_SM_CONTENT_TYPE = 'x-amzn-sagemaker-content-type';
 export const H_ERROR_TYPE = 'x-amzn-errortype';
 export const H_REQUEST_ID = 'x-amzn-requestid';
 
@@ -30,3 +35,13 @@ export const H_REQUEST_ID = 'x-amzn-requestid';
 export const DEFAULT_TIMEOUT_MS = 70_000;
 export const DEFAULT_CONCURRENCY = 8;
 export const MAX_CONCURRENCY = 1024;
+
+/** InvokeEndpointWithResponseStream's path after /endpoints/{name} (docs/streaming.md). */
+export const STREAM_PATH_SUFFIX = '/invocations-response-stream';
+/** Longest pause between two parts of a stream by default (--stream-idle-timeout). */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
+/**
+ * A whole stream at most by default (--stream-timeout): the service ends a streamed answer after
+ * 8 minutes (ModelStreamError ModelInvocationTimeExceeded); 10 s more lets its own error arrive.
+ */
+export const DEFAULT_STREAM_TIMEOUT_MS = 490_000;

@@ -31,4 +31,9 @@ export interface RecordError {
   originalMessage?: string;
   logStreamArn?: string;
   requestId?: string;
+  /** A streamed answer (--stream) that failed: the service's ErrorCode of a ModelStreamError. */
+  errorCode?: string;
+  /** A streamed answer that failed: the PayloadParts and their bytes received before it did. */
+  parts?: number;
+  bytes?: number;
 }

@@ -1,6 +1,7 @@
 // The shapes every layer passes around: an HTTP request as built, signed and sent, the answer,
 // and the one error type for "no (well-formed) answer". Types only, and the error class.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { RecordError } from './errors.js';
 
 export interface HttpRequestSpec {
   method: string;
@@ -16,7 +17,37 @@ export interface HttpResponse {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** A streamed answer (InvokeEndpointWithResponseStream): `body` is its parts' bytes, concatenated. */
+  stream?: StreamStats;
 }
+
+/** What a result line says of a streamed answer. */
+export interface StreamStats {
+  /** From sending the request to the first PayloadPart (ms, 0.1 ms steps). */
+  firstByteMs: number;
+  parts: number;
+  /** The parts' bytes (the body's length). */
+  bytes: number;
+}
+
+/**
+ * The streaming exchange's receiver of a 2xx answer's body: the raw bytes as they arrive, on
+ * the stream clock (performance.now()). A TransportError thrown from `chunk` fails the exchange.
+ */
+export interface BodySink {
+  chunk(bytes: Buffer, at: number): void;
+}
+
+/**
+ * Sends one request whose 2xx answer is a stream: `open` is called with the head of a 2xx answer
+ * and gives the sink for its body (a non-2xx answer is buffered as `Send` buffers it). Resolves
+ * when the body has ended (`body` empty for a 2xx answer), rejects with a TransportError.
+ */
+export type SendStream = (
+  request: HttpRequestSpec,
+  options: SendOptions,
+  open: (status: number, headers: IncomingHttpHeaders) => BodySink,
+) => Promise<HttpResponse>;
 
 export interface SendOptions {
   signal?: AbortSignal | undefined;
@@ -41,5 +72,20 @@ export class TransportError extends Error {
     readonly code: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * A streamed answer that failed after its 2xx head: an exception or error event, a corrupt or
+ * truncated message, a cut connection, a timeout, too many bytes. `error` is the record's error
+ * (with the parts and bytes received); `retry` is what the retry rules make of it
+ * (docs/streaming.md): 'transient' sends the record again, 'model' only with --retry-model-errors.
+ */
+export class StreamFailure extends TransportError {
+  constructor(
+    readonly error: RecordError,
+    readonly retry: 'transient' | 'model' | 'final',
+  ) {
+    super(error.message, error.code);
   }
 }

@@ -9,11 +9,12 @@ import { parseShard, type Shard } from '../core/shard.js';
 import type { RetrySettings } from '../aws/retry-config.js';
 import type { BatchOptions } from '../core/batch.js';
 import { BATCH_FLAG_SPEC, batchOptions, joinInputOption } from './batch-args.js';
+import { STREAM_FLAG_SPEC, streamOptions, type StreamOptions } from './stream-args.js';
 import { suggestOption } from './suggest.js';
 
 export type { OutputMode };
 
-export interface Options {
+export interface Options extends StreamOptions {
   /** Per-record defaults from the flags (`--content-type` etc.), already validated. */
   defaults: FieldValues;
   /**
@@ -113,6 +114,7 @@ export const FLAG_SPEC = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   ...BATCH_FLAG_SPEC,
+  ...STREAM_FLAG_SPEC,
 } as const;
 
 export function parseArgs(argv: readonly string[]): Command {
@@ -156,9 +158,12 @@ export function parseArgs(argv: readonly string[]): Command {
     return v[on] === true ? true : v[off] === true ? false : undefined;
   };
 
+  const maxBufferBytes = intOption('--max-buffer-mib', str(v['max-buffer-mib']), DEFAULT_MAX_BUFFER_MIB, 1, 1 << 20) * 1024 * 1024;
+  const batch = batchOptions(v, { output, body });
   return {
     kind: 'run',
     options: {
+      ...streamOptions(v, { envelope, defaults, batch: batch !== undefined, maxBufferBytes }),
       defaults,
       given: new Set(Object.keys(v).filter((k) => v[k] !== undefined)),
       region: str(v.region),
@@ -173,7 +178,7 @@ export function parseArgs(argv: readonly string[]): Command {
       timeoutMs: secondsOption('--timeout', str(v.timeout), DEFAULT_TIMEOUT_MS),
       connectTimeoutMs: secondsOption('--connect-timeout', str(v['connect-timeout']), DEFAULT_CONNECT_TIMEOUT_MS),
       maxLineBytes: intOption('--max-line-bytes', str(v['max-line-bytes']), DEFAULT_MAX_LINE_BYTES, 16, 1 << 30),
-      maxBufferBytes: intOption('--max-buffer-mib', str(v['max-buffer-mib']), DEFAULT_MAX_BUFFER_MIB, 1, 1 << 20) * 1024 * 1024,
+      maxBufferBytes,
       // (AWS_MAX_ATTEMPTS and the profile's max_attempts come after the flag: aws/config.ts.)
       maxAttempts: intOption('--max-attempts', str(v['max-attempts']), DEFAULT_MAX_ATTEMPTS, 1, 100),
       retryModelErrors: v['retry-model-errors'] === true,
@@ -190,7 +195,7 @@ export function parseArgs(argv: readonly string[]): Command {
       caBundle: caBundleOption(str(v['ca-bundle'])),
       shard: shardOption(str(v.shard), body),
       noVerifySsl: v['no-verify-ssl'] === true,
-      batch: batchOptions(v, { output, body }),
+      batch,
       joinInput: joinInputOption(v, { output, body }),
     },
   };

@@ -114,7 +114,15 @@ async function invokeAll(r: Run): Promise<void> {
     await runPipeline({
       lines,
       ...(r.single ? { records: r.single.records, onResult: (x) => r.single!.onResult(x) } : {}),
-      decode: { envelope: opts.envelope, defaults: opts.defaults, maxLineBytes: opts.maxLineBytes, joinInput: opts.joinInput, shard: opts.shard },
+      decode: {
+        envelope: opts.envelope,
+        defaults: opts.defaults,
+        maxLineBytes: opts.maxLineBytes,
+        joinInput: opts.joinInput,
+        shard: opts.shard,
+        stream: opts.stream,
+      },
+      stream: { send: transport.sendStream, settings: opts.streamSettings, observe: r.single?.observe },
       concurrency: opts.concurrency,
       target: parseTarget(r.aws.target.url),
       sign: r.aws.sign,

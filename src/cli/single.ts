@@ -12,6 +12,8 @@ import { EXIT_CLI_CONNECT, EXIT_CLI_SERVICE_ERROR, EXIT_OK, EXIT_USAGE } from '.
 import { escapeBlock } from './escape.js';
 import type { Io } from './io.js';
 import type { Result } from '../core/result-format.js';
+import type { ObserverFor } from '../core/stream-invoke.js';
+import { streamOut } from './single-stream.js';
 
 export interface BodyFs {
   readFile(path: string): Buffer;
@@ -60,11 +62,11 @@ export function formatCliMetadata(r: Result): string {
 }
 
 /** `An error occurred (Code) when calling the InvokeEndpoint operation[ (reached max retries: N)]: message`. */
-export function formatCliError(e: RecordError, attempts: number | undefined): string {
+export function formatCliError(e: RecordError, attempts: number | undefined, operation = 'InvokeEndpoint'): string {
   const retries = attempts !== undefined && attempts > 1 ? ` (reached max retries: ${attempts - 1})` : '';
   // botocore shows a null message as "None" (ThrottlingException's body is {"message": null}).
   const message = e.message === e.code && e.status !== undefined ? 'None' : e.message;
-  return `\nAn error occurred (${e.code}) when calling the InvokeEndpoint operation${retries}: ${message}\n`;
+  return `\nAn error occurred (${e.code}) when calling the ${operation} operation${retries}: ${message}\n`;
 }
 
 /** The single call as a run: its one record, what to do with its result, and its exit code. */
@@ -75,21 +77,38 @@ export interface SingleCall {
   exitCode: number | undefined;
   /** A write of the response body that failed. */
   writeError: NodeJS.ErrnoException | undefined;
+  /** --stream: writes each part to the outfile as it arrives (single-stream.ts). */
+  observe?: ObserverFor;
 }
 
 export function singleCall(opts: Options, io: Io): SingleCall {
   const body = readBodyArgument(opts.body!, { readFile: (p) => fs.readFileSync(p), home: homedir(), env: io.env });
   if (body.length > MAX_BODY_BYTES) throw new UsageError(`--body is ${body.length} bytes; InvokeEndpoint accepts at most ${MAX_BODY_BYTES} bytes (6 MiB)`);
+  const out = opts.stream ? streamOut(opts.outfile!, io) : undefined;
+  const operation = opts.stream ? 'InvokeEndpointWithResponseStream' : 'InvokeEndpoint';
   const call: SingleCall = {
     records: (async function* () {
-      yield { line: 1, fields: opts.defaults, body };
+      yield opts.stream ? { line: 1, fields: opts.defaults, body, stream: true } : { line: 1, fields: opts.defaults, body };
     })(),
     exitCode: undefined,
     writeError: undefined,
+    ...(out ? { observe: () => out.observer } : {}),
     async onResult(r) {
+      out?.close();
+      if (out?.writeError !== undefined) {
+        call.writeError = out.writeError;
+        return;
+      }
       if (!r.ok || r.body === undefined) {
-        writeErr(io, formatCliError(r.error!, r.attempts));
-        call.exitCode = r.error?.status !== undefined ? EXIT_CLI_SERVICE_ERROR : EXIT_USAGE;
+        writeErr(io, formatCliError(r.error!, r.attempts, operation));
+        // (A failure inside a stream is the service's answer too.)
+        call.exitCode = r.error?.status !== undefined || r.error?.parts !== undefined ? EXIT_CLI_SERVICE_ERROR : EXIT_USAGE;
+        return;
+      }
+      if (out !== undefined) {
+        if (opts.outfile === '-' && out.lastByte !== undefined && out.lastByte !== 0x0a) await writeAll(io.stdout, Buffer.from('\n'));
+        io.stdout.write(formatCliMetadata(r));
+        call.exitCode = EXIT_OK;
         return;
       }
       if (opts.outfile === '-') {

@@ -28,7 +28,8 @@ export type FieldKey =
   | 'inferenceId'
   | 'enableExplanations'
   | 'inferenceComponentName'
-  | 'sessionId';
+  | 'sessionId'
+  | 'prefixAwareId';
 
 /** Values for one record: each member is a valid string or absent. */
 export type FieldValues = Partial<Record<FieldKey, string>>;
@@ -110,6 +111,16 @@ export const FIELDS: readonly FieldRule[] = [
     max: 256,
     pattern: /^(NEW_SESSION|[a-zA-Z0-9](-*[a-zA-Z0-9])*)$/,
     allowed: `NEW_SESSION, or ${NAME_TEXT}`,
+  },
+  {
+    // Routing hint for endpoints with RoutingStrategy PREFIX_AWARE (both operations).
+    key: 'prefixAwareId',
+    flag: 'prefix-aware-id',
+    header: C.H_PREFIX_AWARE_ID,
+    min: 1,
+    max: 64,
+    pattern: HEADER_TEXT,
+    allowed: HEADER_TEXT_ALLOWED,
   },
 ];
 

@@ -10,8 +10,8 @@ import type { RetryKind, RetryQuota } from '../aws/retry-quota.js';
 import type { StandardRetryToken } from '@smithy/types';
 import { classifyServiceError, classifyTransportError, parseServiceError, type FailureKind } from '../aws/service-error.js';
 import type { Sign } from '../aws/sign.js';
-import { TransportError, type HttpResponse, type Send } from '../wire.js';
-import { H_CLOSED_SESSION_ID, H_CONTENT_TYPE, H_CUSTOM_ATTRIBUTES, H_INVOKED_VARIANT, H_NEW_SESSION_ID } from '../constants.js';
+import { StreamFailure, TransportError, type HttpResponse, type Send } from '../wire.js';
+import { H_CLOSED_SESSION_ID, H_CONTENT_TYPE, H_CUSTOM_ATTRIBUTES, H_INVOKED_VARIANT, H_NEW_SESSION_ID, H_SM_CONTENT_TYPE } from '../constants.js';
 import { ClockSkew } from './clock-skew.js';
 import { CredentialRefresh } from './credential-refresh.js';
 import { DeadEndpoints } from './dead-endpoints.js';
@@ -20,6 +20,7 @@ import type { AdaptiveConcurrency, DynamicSemaphore, RateLimiter } from './limit
 import type { GoodRecord } from './records.js';
 import { buildRequest, type HttpRequestSpec, type Target } from './request.js';
 import type { Result } from './result-format.js';
+import { streamFailureKind, type StreamSend } from './stream-invoke.js';
 import type { Summary } from './summary.js';
 import { ThrottleBudget } from './throttle-budget.js';
 
@@ -51,6 +52,8 @@ export interface InvokerDeps {
   target: Target;
   sign: Sign;
   send: Send;
+  /** Records with `stream` (--stream): InvokeEndpointWithResponseStream's exchange (stream-invoke.ts). */
+  streamSend?: StreamSend | undefined;
   now: () => number;
   random: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -123,10 +126,12 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
   };
 
   /** Sends a signed request; the slot is freed as soon as the answer is in (adaptive: after feedback). */
-  const send = async (signed: HttpRequestSpec, slot: Slot): Promise<HttpResponse> => {
+  const send = async (signed: HttpRequestSpec, slot: Slot, rec: GoodRecord, attempt: number): Promise<HttpResponse> => {
     summary.inFlight++;
     try {
-      return await deps.send(signed, { signal: cancel, timeoutMs: deps.timeoutMs, connectTimeoutMs: deps.connectTimeoutMs });
+      const options = { signal: cancel, timeoutMs: deps.timeoutMs, connectTimeoutMs: deps.connectTimeoutMs };
+      if (rec.stream === true && deps.streamSend) return await deps.streamSend(signed, options, rec, attempt);
+      return await deps.send(signed, options);
     } finally {
       summary.inFlight--;
       // Adaptive: the slot is freed only after the controller has heard this answer, so that a waiter
@@ -251,7 +256,7 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
       const started = deps.now();
       let f: Failure;
       try {
-        const res = await send(signed, slot);
+        const res = await send(signed, slot, rec, attempt);
         if (res.status >= 200 && res.status < 300) {
           const r = succeeded(rec, res, attempt, deps.now() - started, slot, token.value);
           deps.onAttempt?.({ line: rec.line, attempt, request: signed, status: res.status, latencyMs: r.latencyMs!, decision: 'done' });
@@ -264,8 +269,11 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
           slot.release?.();
           return ABORTED;
         }
-        const code = err instanceof TransportError ? err.code : 'NetworkError';
-        f = { error: { code, message: (err as Error).message }, kind: classifyTransportError(code) };
+        if (err instanceof StreamFailure) f = { error: err.error, kind: streamFailureKind(err, deps.retryModelErrors) };
+        else {
+          const code = err instanceof TransportError ? err.code : 'NetworkError';
+          f = { error: { code, message: (err as Error).message }, kind: classifyTransportError(code) };
+        }
       }
       if (f.kind === 'throttling') summary.throttles++;
       if (admission.adaptive && (f.kind === 'throttling' || f.status === 503)) {
@@ -302,7 +310,7 @@ function answered(rec: GoodRecord, res: HttpResponse, attempts: number, latencyM
     ok: true,
     inferenceId: rec.fields.inferenceId,
     status: res.status,
-    contentType: header(res.headers, H_CONTENT_TYPE),
+    contentType: header(res.headers, res.stream ? H_SM_CONTENT_TYPE : H_CONTENT_TYPE),
     invokedProductionVariant: header(res.headers, H_INVOKED_VARIANT),
     customAttributes: header(res.headers, H_CUSTOM_ATTRIBUTES),
     newSessionId: header(res.headers, H_NEW_SESSION_ID),
@@ -311,6 +319,7 @@ function answered(rec: GoodRecord, res: HttpResponse, attempts: number, latencyM
     attempts,
     latencyMs,
   };
+  if (res.stream !== undefined) r.stream = res.stream;
   if (rec.meta !== undefined) r.meta = rec.meta;
   return r;
 }

@@ -21,6 +21,8 @@ export interface OrderedMapOptions<T = unknown, R = unknown> {
   maxBytes?: number;
   itemBytes?: (item: T) => number;
   resultBytes?: (result: R) => number;
+  /** Bytes held outside the items' own sizes, counted toward maxBytes (streams being received). */
+  extraBytes?: () => number;
   /** Called each time the bytes bound (not concurrency) holds an item back, with the items running. */
   onBytesBound?: (running: number) => void;
 }
@@ -59,7 +61,7 @@ export async function* orderedMap<T, R>(
   /** The mean result so far; before the first, an item's own size stands for its result's. */
   const meanResult = (size: number): number => (resultsSeen === 0 ? size : resultBytesSeen / resultsSeen);
   const affordable = (size: number): boolean =>
-    maxBytes === undefined || slots.length === 0 || pendingBytes + size + (running + 1) * meanResult(size) <= maxBytes;
+    maxBytes === undefined || slots.length === 0 || pendingBytes + (options.extraBytes?.() ?? 0) + size + (running + 1) * meanResult(size) <= maxBytes;
 
   const notify = (): void => {
     const w = wake;

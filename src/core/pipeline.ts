@@ -8,11 +8,12 @@ import { setMaxListeners } from 'node:events';
 import type { FatalError } from '../errors.js';
 import { createRetryQuota, type RetryQuota } from '../aws/retry-quota.js';
 import type { Sign } from '../aws/sign.js';
-import type { HttpRequestSpec, Send } from '../wire.js';
+import type { HttpRequestSpec, Send, SendStream } from '../wire.js';
 import { Batch, batchBody, packRecords, type BatchOptions, type Timer } from './batch.js';
 import { createBatchInvoker } from './batch-invoke.js';
 import { ABORTED, createInvoker, type Aborted, type Admission, type AttemptInfo } from './invoke.js';
 import { orderedMap } from './ordered-map.js';
+import { createStreamSend, type ObserverFor, type StreamMemory, type StreamSettings } from './stream-invoke.js';
 import type { DecodeOptions, DecodedRecord, GoodRecord } from './records.js';
 import { buildRequest, type Target } from './request.js';
 import { encodeBodyOnly, encodeResultParts, type DryRunRequest, type OutputMode, type Result } from './result-format.js';
@@ -79,6 +80,8 @@ export interface PipelineInit {
   batchTimer?: Timer;
   /** --join-input: each result carries its record's input. */
   joinInput?: boolean;
+  /** Records with `stream`: the streaming exchange, its limits, and an optional per-record part observer. */
+  stream?: { send: SendStream; settings: StreamSettings; observe?: ObserverFor | undefined } | undefined;
 }
 
 /** Memory for records in flight and results waiting behind a slow one: 32 MiB. */
@@ -157,7 +160,11 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   const now = init.now ?? Date.now;
   const summary: Summary = init.summary ?? newSummary(now());
   const stop = stopping(init, summary);
+  const memory: StreamMemory = { live: 0 };
   const invoke = createInvoker({
+    streamSend: init.stream
+      ? createStreamSend({ sendStream: init.stream.send, settings: init.stream.settings, memory, observe: init.stream.observe })
+      : undefined,
     target: init.target,
     sign: init.sign,
     send: init.send,
@@ -221,7 +228,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   try {
     const records = init.records ?? decodeLines(init.lines, init.decode, stop.reading.signal, summary, init.resume);
     const source: AsyncIterable<Unit> = init.batch ? packRecords(records, init.batch, init.batchTimer) : records;
-    out: for await (const outcome of orderedMap(source, process, mapOptions(init))) {
+    out: for await (const outcome of orderedMap(source, process, mapOptions(init, memory))) {
       if (outcome === ABORTED) break; // stop at the first record that has no real answer
       for (const one of Array.isArray(outcome) ? outcome : [outcome]) {
         if (!(await emit(init, one, summary, stop.cancel.signal))) break out;
@@ -239,7 +246,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
 }
 
 /** The ordered map's bounds: --concurrency items at once, --max-buffer-mib bytes of them. */
-function mapOptions(init: PipelineInit) {
+function mapOptions(init: PipelineInit, memory: StreamMemory) {
   let told = false;
   const maxBytes = init.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
   return {
@@ -247,6 +254,7 @@ function mapOptions(init: PipelineInit) {
     maxBytes,
     itemBytes: recordBytes,
     resultBytes: outcomeBytes,
+    extraBytes: () => memory.live,
     onBytesBound: (running: number) => {
       if (told || running * 4 >= init.concurrency) return;
       told = true;

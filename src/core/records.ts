@@ -6,6 +6,7 @@ import { FIELDS, FIELD_BY_KEY, checkField, preview, type FieldKey, type FieldVal
 import { scanObject, type JsonKind, type JsonMember } from './json-exact.js';
 import { OVERFLOW_MARK } from './lines.js';
 import type { Shard } from './shard.js';
+import { refuseForStream } from './stream-request.js';
 
 /** A line that is ready to send. */
 export interface GoodRecord {
@@ -16,6 +17,8 @@ export interface GoodRecord {
   meta?: string;
   /** --join-input with an envelope: its `body` as written (JSON text) or its `bodyBase64`. */
   input?: { json: string } | { base64: string };
+  /** Sent as InvokeEndpointWithResponseStream (--stream, or the envelope's `"stream": true`). */
+  stream?: boolean;
   error?: undefined;
 }
 
@@ -41,6 +44,8 @@ export interface DecodeOptions {
   joinInput?: boolean;
   /** --shard I/N: lines of other shards are not records of this run (shard.ts). */
   shard?: Shard | undefined;
+  /** --stream: every record is streamed unless its envelope says `"stream": false`. */
+  stream?: boolean;
 }
 
 const BOM = '\u00ef\u00bb\u00bf'; // EF BB BF as latin1
@@ -55,7 +60,7 @@ const BLANK = /^[ \t\r]*$/;
 const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
 const isBase64 = (s: string): boolean => s.length % 4 === 0 && BASE64_CHARS.test(s);
 
-export const ENVELOPE_KEYS: readonly string[] = ['body', 'bodyBase64', 'meta', ...FIELDS.map((f) => f.key)];
+export const ENVELOPE_KEYS: readonly string[] = ['body', 'bodyBase64', 'meta', 'stream', ...FIELDS.map((f) => f.key)];
 
 /**
  * Decodes one input line, given as latin1 text (one char per byte, see lines.ts).
@@ -67,7 +72,9 @@ export function decodeLine(raw: string, line: number, opts: DecodeOptions): Deco
     return bad(line, 'LineTooLong', `line is longer than the limit of ${opts.maxLineBytes} bytes (--max-line-bytes); it was skipped`);
   }
   if (BLANK.test(text)) return undefined;
-  return opts.envelope ? decodeEnvelope(text, line, opts.defaults, opts.joinInput === true) : decodeBody(text, line, opts.defaults);
+  const rec = opts.envelope ? decodeEnvelope(text, line, opts.defaults, opts.joinInput === true, opts.stream === true) : decodeBody(text, line, opts.defaults);
+  if (rec.error === undefined && opts.stream === true && !opts.envelope) rec.stream = true;
+  return rec.error === undefined && rec.stream === true ? refuseForStream(rec) : rec;
 }
 
 function decodeBody(text: string, line: number, defaults: FieldValues): DecodedRecord {
@@ -75,7 +82,8 @@ function decodeBody(text: string, line: number, defaults: FieldValues): DecodedR
   return { line, fields: defaults, body: Buffer.from(text, 'latin1') };
 }
 
-function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joinInput: boolean): DecodedRecord {
+// long function: one pass over the envelope's members into a dozen locals; helpers would thread them all through
+function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joinInput: boolean, streamDefault: boolean): DecodedRecord {
   let text = latin1;
   if (NON_ASCII.test(latin1)) {
     const bytes = Buffer.from(latin1, 'latin1');
@@ -94,11 +102,16 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joi
   let bodyBase64: JsonMember | undefined;
   let meta: string | undefined;
   let inferenceId: string | undefined;
+  let stream = streamDefault;
 
   for (const m of scan.members) {
     const key = m.key;
     if (key === 'body') body = m;
-    else if (key === 'bodyBase64') bodyBase64 = m;
+    else if (key === 'stream') {
+      const s = streamKey(m, streamDefault);
+      if (typeof s === 'boolean') stream = s;
+      else problem ??= s;
+    } else if (key === 'bodyBase64') bodyBase64 = m;
     else if (key === 'meta') meta = m.raw;
     else {
       const rule = FIELD_BY_KEY.get(key);
@@ -156,9 +169,17 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joi
     return fail('endpointName', 'no endpoint: give --endpoint-name or an endpointName in the record');
   }
   const rec: GoodRecord = { line, fields, body: bytes };
+  if (stream) rec.stream = true;
   if (meta !== undefined) rec.meta = meta;
   if (joinInput) rec.input = bodyBase64 !== undefined ? { base64: bodyBase64.value! } : { json: body!.raw };
   return rec;
+}
+
+/** The envelope's `stream`: true or false (null: the --stream default), else the problem. */
+function streamKey(m: JsonMember, streamDefault: boolean): boolean | { field: string; message: string } {
+  if (m.kind === 'true' || m.kind === 'false') return m.kind === 'true';
+  if (m.kind === 'null') return streamDefault;
+  return { field: 'stream', message: `stream must be true or false, got ${KIND_NAMES[m.kind]}` };
 }
 
 const KIND_NAMES: Record<JsonKind, string> = {

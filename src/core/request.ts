@@ -2,6 +2,7 @@
 import { FIELDS } from './fields.js';
 import type { GoodRecord } from './records.js';
 import { VERSION } from '../version.js';
+import { toStreamRequest } from './stream-request.js';
 import type { HttpRequestSpec } from '../wire.js';
 
 export type { HttpRequestSpec };
@@ -39,7 +40,7 @@ export function buildRequest(rec: GoodRecord, target: Target): HttpRequestSpec {
     const value = f[field.key];
     if (value !== undefined) headers[field.header!] = value;
   }
-  return {
+  const spec: HttpRequestSpec = {
     method: 'POST',
     protocol: target.protocol,
     hostname: target.hostname,
@@ -49,4 +50,5 @@ export function buildRequest(rec: GoodRecord, target: Target): HttpRequestSpec {
     headers,
     body: rec.body,
   };
+  return rec.stream === true ? toStreamRequest(spec) : spec;
 }

@@ -1,6 +1,7 @@
 // Pure: a finished record becomes its output line.
 import { isUtf8 } from 'node:buffer';
 import type { RecordError } from '../errors.js';
+import type { StreamStats } from '../wire.js';
 import { compactJson, scanObject } from './json-exact.js';
 
 /** `--output result` (a JSON line per record) or `--output body` (the answer's body alone). */
@@ -29,6 +30,8 @@ export interface Result {
   bodyJson?: boolean;
   /** Many records per request: the request's record count and this record's place in it. */
   batch?: { size: number; index: number };
+  /** --stream: the first part's time from the request's start, the parts and their bytes. */
+  stream?: StreamStats;
   /** --join-input: the record's body as written (JSON text), or its bytes as base64. */
   input?: string;
   inputBase64?: string;
@@ -147,6 +150,7 @@ export function encodeResultParts(r: Result, rawAbove: number): string | [string
   if (r.input !== undefined) tail += `,"input":${r.input}`;
   if (r.inputBase64 !== undefined) tail += `,"inputBase64":"${r.inputBase64}"`;
   if (r.batch !== undefined) tail += `,"batch":{"size":${r.batch.size},"index":${r.batch.index}}`;
+  if (r.stream !== undefined) tail += `,"stream":{"firstByteMs":${r.stream.firstByteMs},"parts":${r.stream.parts},"bytes":${r.stream.bytes}}`;
   if (r.attempts !== undefined) tail += `,"attempts":${r.attempts}`;
   if (r.latencyMs !== undefined) tail += `,"latencyMs":${r.latencyMs}`;
   tail += '}';

@@ -1,5 +1,7 @@
 // Emulator configuration: JSON-friendly shape, defaults, checking and merging.
 import { ACCOUNT_ID_DEFAULT } from './errors.js';
+import { checkStreamConfig, type RandomStreamFault } from './stream.js';
+import type { StreamSpec } from './stream-models.js';
 
 export type ModelName = 'echo' | 'mirror' | 'lines-echo' | 'json-echo';
 export const MODEL_NAMES: readonly ModelName[] = ['echo', 'mirror', 'lines-echo', 'json-echo'];
@@ -62,6 +64,10 @@ export interface EndpointConfig {
   cost?: { baseMs: number; perRecordMs: number };
   /** Batch models: the answer leaves out its last item (one fewer than the records sent). */
   batchMismatch?: boolean;
+  /** InvokeEndpointWithResponseStream: the stream model and its timing (stream-models.ts; default echo). */
+  stream?: StreamSpec;
+  /** Mid-stream faults drawn per streamed request (stream.ts). */
+  streamFaults?: RandomStreamFault[];
 }
 
 export interface CredentialConfig {
@@ -217,6 +223,8 @@ function checkEndpoint(e: EndpointConfig, path: string): void {
   );
   check(e.batchMismatch === undefined || typeof e.batchMismatch === 'boolean', `${path}.batchMismatch`, 'a boolean', e.batchMismatch);
   check(e.inferenceComponents === undefined || isStrList(e.inferenceComponents), `${path}.inferenceComponents`, 'an array of strings', e.inferenceComponents);
+  const streamProblem = checkStreamConfig(e as unknown as Record<string, unknown>, `config.${path}`);
+  if (streamProblem !== undefined) throw new ConfigError(streamProblem);
 }
 
 /** Throws a TypeError naming the first bad field. */

@@ -27,6 +27,7 @@ import { mulberry32, pickWeighted, type Random } from './prng.js';
 import { formatExpires, isCloseSessionBody, NEW_SESSION, type Session, SessionStore } from './sessions.js';
 import { type VerifierCredential, verifySigV4 } from './sigv4-verify.js';
 import { validateInvocation } from './validate.js';
+import { pickStreamFault, serveStream, streamDirective, type StreamLog } from './stream.js';
 
 export type { EmulatorConfig, EmulatorConfigInput } from './config.js';
 
@@ -53,6 +54,8 @@ export interface RequestLogEntry {
   status: number;
   errorCode?: string;
   fault?: FaultType;
+  /** InvokeEndpointWithResponseStream: the parts sent and when (stream.ts). */
+  stream?: StreamLog;
 }
 
 export interface EndpointStats {
@@ -98,7 +101,7 @@ export interface Emulator {
 }
 
 const SERVICE = 'sagemaker';
-const INVOCATIONS = /^\/endpoints\/([^/]+)\/invocations$/;
+const INVOCATIONS = /^\/endpoints\/([^/]+)\/invocations(-response-stream)?$/;
 const MAX_FINGERPRINTS = 1_000_000;
 /**
  * The log's bodies in bytes at most, by default: past it, the oldest entries go until half is left.
@@ -481,6 +484,46 @@ class EmulatorServer implements Emulator {
     return undefined;
   }
 
+  /** Step 6 of InvokeEndpointWithResponseStream: the stream model's parts, and a mid-stream fault (stream.ts). */
+  async #stream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: RequestLogEntry,
+    a: {
+      ep: EndpointConfig;
+      variant: VariantConfig;
+      directive: Directive | undefined;
+      arrivedAt: number;
+      base: OutgoingHttpHeaders;
+      body: Buffer;
+      reply: (e: ApiError) => void;
+    },
+  ): Promise<void> {
+    const sd = streamDirective(a.directive as Record<string, unknown> | undefined);
+    if (typeof sd === 'string') return a.reply(validationError(`Invalid emulator directive: ${sd}`));
+    const log: StreamLog = { parts: 0, bytes: 0, completionTokens: 0, promptTokens: 0 };
+    entry.stream = log;
+    entry.status = 200;
+    const headers: OutgoingHttpHeaders = { ...a.base, Date: new Date(this.#clock()).toUTCString(), 'x-Amzn-Invoked-Production-Variant': a.variant.name };
+    const attrs = entry.headers['x-amzn-sagemaker-custom-attributes'];
+    if (attrs !== undefined) headers['X-Amzn-SageMaker-Custom-Attributes'] = attrs;
+    const spec = { model: 'echo' as const, ...a.ep.stream, ...sd.spec };
+    const fault = pickStreamFault(sd.fault, entry.attempt, a.ep.streamFaults, this.#random);
+    const random = this.#random;
+    await serveStream(req, res, {
+      spec,
+      fault,
+      body: a.body,
+      headers: entry.headers,
+      random,
+      variant: a.variant.name,
+      base: headers,
+      arrivedAt: a.arrivedAt,
+      log,
+    });
+  }
+
+  // long function: the service's order of checks, step by step (numbered), reads best as one function
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     if (url.startsWith('/_emulator/')) {
@@ -489,6 +532,7 @@ class EmulatorServer implements Emulator {
     }
 
     const arrived = this.#clock();
+    const arrivedAt = performance.now();
     const { entry, requestId, track } = this.#begin(req, res, url, arrived);
 
     const received = await readBody(req, this.#config.maxBodyBytes);
@@ -517,7 +561,8 @@ class EmulatorServer implements Emulator {
     if (denied) return reply(denied);
 
     // 2. Input validation, then the endpoint and its routing targets.
-    const invalid = validateInvocation(endpointName, entry.headers, received.bytes, cfg.maxBodyBytes);
+    const streamed = isStreamPath(url);
+    const invalid = validateInvocation(endpointName, entry.headers, received.bytes, cfg.maxBodyBytes, streamed);
     if (invalid) return reply(validationError(invalid));
     const ep = cfg.endpoints[endpointName];
     if (!ep) return reply(validationError(`Endpoint ${endpointName} of account ${cfg.accountId} not found.`));
@@ -564,7 +609,8 @@ class EmulatorServer implements Emulator {
     const failure = fault ? faultError(fault, faultOpts, { ...ctx, ...(container && { container }) })! : batchFailure(model, received.body, ctx);
     if (failure) return reply(failure);
 
-    // 6. The model, and session bookkeeping.
+    // 6. The model (a stream: stream.ts), and session bookkeeping.
+    if (streamed) return this.#stream(req, res, entry, { ep, variant, directive, arrivedAt, base, body: received.body, reply });
     this.#answer(res, entry, { endpointName, ep, variant, session, sessionHeader, now, body: received.body, base });
   }
 }
@@ -574,6 +620,11 @@ class EmulatorServer implements Emulator {
 function batchFailure(model: ModelName, body: Buffer, ctx: { region: string; account: string; endpoint: string }): ApiError | undefined {
   const why = isBatchModel(model) ? batchModelError(model, body) : undefined;
   return why === undefined ? undefined : modelError({ ...ctx, originalStatusCode: 400, originalMessage: why });
+}
+
+function isStreamPath(url: string): boolean {
+  const q = url.indexOf('?');
+  return (q === -1 ? url : url.slice(0, q)).endsWith('/invocations-response-stream');
 }
 
 function endpointOf(method: string | undefined, url: string): string | undefined {

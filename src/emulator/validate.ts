@@ -70,7 +70,19 @@ const HEADER_RULES: readonly Rule[] = [
     patternText: '^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$',
     pattern: /^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/,
   },
+  { member: 'prefixAwareId', header: 'x-amzn-sagemaker-prefix-aware-id', min: 1, max: 64, patternText: ASCII_TEXT, pattern: ASCII },
 ];
+
+/**
+ * InvokeEndpointWithResponseStream's members: Accept in X-Amzn-SageMaker-Accept; no TargetModel and
+ * no EnableExplanations (headers outside the API are stripped, as the service strips them); a
+ * SessionId that names a session (NEW_SESSION is InvokeEndpoint's).
+ */
+const STREAM_RULES: readonly Rule[] = HEADER_RULES.filter((r) => r.member !== 'targetModel' && r.member !== 'enableExplanations').map((r) => {
+  if (r.member === 'accept') return { ...r, header: 'x-amzn-sagemaker-accept' };
+  if (r.member === 'sessionId') return { ...r, patternText: NAME_PATTERN_TEXT, pattern: NAME };
+  return r;
+});
 
 function violations(rule: Rule, value: string, out: string[]): void {
   const at = rule.sensitive ? `Value at '${rule.member}'` : `Value '${value}' at '${rule.member}'`;
@@ -93,10 +105,11 @@ export function validateInvocation(
   headers: Readonly<Record<string, string>>,
   bodyBytes: number,
   maxBodyBytes: number,
+  stream = false,
 ): string | undefined {
   const out: string[] = [];
   violations(ENDPOINT_NAME_RULE, endpointName, out);
-  for (const rule of HEADER_RULES) {
+  for (const rule of stream ? STREAM_RULES : HEADER_RULES) {
     const v = headers[rule.header];
     if (v !== undefined) violations(rule, v, out);
   }

@@ -26,7 +26,8 @@ import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
 import apiConnect from 'undici/lib/api/api-connect.js';
 import { MAX_BODY_BYTES } from '../constants.js';
 import { proxyFor, redactSecrets, type ProxyRoute, type ProxySettings } from './proxy.js';
-import { TransportError, type HttpRequestSpec, type HttpResponse, type Send, type SendOptions } from '../wire.js';
+import { TransportError, type HttpRequestSpec, type HttpResponse, type Send, type SendOptions, type SendStream } from '../wire.js';
+import { streamExchange } from './stream-transport.js';
 
 export { TransportError, type HttpResponse, type Send, type SendOptions };
 
@@ -57,13 +58,15 @@ export interface TransportOptions {
 
 export interface Transport {
   send: Send;
+  /** The same connections for a streamed answer (stream-transport.ts). */
+  sendStream: SendStream;
   close(): void;
 }
 
 /** Responses beyond the API's 6 MiB are not InvokeEndpoint answers; don't buffer without limit. */
 export const MAX_RESPONSE_BYTES = MAX_BODY_BYTES + 1024 * 1024;
 /** Response status line and headers, as Node's default --max-http-header-size. */
-const MAX_HEAD_BYTES = 16 * 1024;
+export const MAX_HEAD_BYTES = 16 * 1024;
 /**
  * Idle keep-alive sockets are closed after this long, or after the server's `Keep-Alive: timeout=N`
  * minus 1 s when that is shorter: an idle socket kept longer may be reused after the server has
@@ -95,7 +98,7 @@ const SINGLE_HEADERS = new Set([
 ]);
 
 /** undici's raw header list (name, value, name, value...) -> Node's IncomingHttpHeaders. */
-function toHeaders(raw: Buffer[]): IncomingHttpHeaders {
+export function toHeaders(raw: Buffer[]): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = headerNameToString(raw[i]!);
@@ -200,11 +203,11 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-function tooLarge(): TransportError {
+export function tooLarge(): TransportError {
   return new TransportError(`response body exceeds ${MAX_RESPONSE_BYTES} bytes`, 'ResponseTooLarge');
 }
 
-function proxyError(route: ProxyRoute, status: number): TransportError {
+export function proxyError(route: ProxyRoute, status: number): TransportError {
   // 401 to a CONNECT: some proxies (tinyproxy) answer wrong credentials so; only the proxy answers a CONNECT.
   if (status === 407 || status === 401) {
     return new TransportError(
@@ -233,7 +236,7 @@ const CONNECT_CODES = new Set([
 ]);
 
 /** Whatever undici, Node or the proxy raised -> a TransportError whose code the retry rules know. */
-function toTransportError(err: Error, route: ProxyRoute | undefined): TransportError {
+export function toTransportError(err: Error, route: ProxyRoute | undefined): TransportError {
   if (err instanceof TransportError) return err;
   const e = err as NodeJS.ErrnoException & { code?: string };
   let code = typeof e.code === 'string' && e.code !== '' ? e.code : 'NetworkError';
@@ -289,7 +292,7 @@ function settle(ex: Exchange): void {
 }
 
 /** One origin's way out: a direct Pool, or a ProxyAgent for the proxy that NO_PROXY did not exclude. */
-interface Route {
+export interface Route {
   dispatcher: Dispatcher;
   origin: string;
   proxy: ProxyRoute | undefined;
@@ -392,6 +395,8 @@ export function createTransport(maxSockets: number, options: TransportOptions = 
 
   return {
     send,
+    sendStream: (req, o, open) =>
+      closed ? Promise.reject(new TransportError('transport closed', 'AbortError')) : streamExchange(routeFor(req, o.connectTimeoutMs), req, o, open),
     close() {
       closed = true;
       for (const d of dispatchers) d.destroy().catch(() => undefined);
