@@ -92,7 +92,7 @@ class Attempt {
   fail(code: string, message: string, retry: StreamFailure['retry'], extra: Partial<RecordError> = {}): StreamFailure {
     const got = this.parts === 0 ? 'before the first part' : `after ${this.parts} part${this.parts === 1 ? '' : 's'} (${this.bytes} bytes)`;
     let r = retry;
-    let text = `${message}, ${got}`;
+    let text = `${message} (${got})`;
     if (r !== 'final' && this.parts > 0 && this.observer?.resend === false) {
       r = 'final';
       text += '; not sent again: its parts were already written out';

@@ -3,7 +3,7 @@
 // issue 21's answer parsers hold a client against). No I/O, no clock: stream.ts sends the chunks,
 // one PayloadPart each, at their times.
 //
-// - `echo`: the request body back, cut at arbitrary byte boundaries (inside UTF-8 characters and
+// - `echo`: the request body back (typed as `mirror` types it), cut at arbitrary byte boundaries (inside UTF-8 characters and
 //   JSON tokens on purpose): part sizes drawn from `partBytes`.
 // - `tgi`: Hugging Face TGI's /generate_stream Server-Sent Events, `data:{"index":i,"token":{...},
 //   "generated_text":null,"details":null}` then a blank line, the last event with generated_text and
@@ -117,7 +117,8 @@ function planEcho(spec: StreamSpec, input: StreamInput): StreamPlan {
     chunks.push({ bytes: body.subarray(off, off + n), delayMs: delay(chunks.length === 0 ? first : gap, jitter, input.random) });
     off += n;
   }
-  const contentType = input.headers['content-type'] ?? input.headers['x-amzn-sagemaker-accept'] ?? 'application/octet-stream';
+  // (as the InvokeEndpoint model `mirror` types its answer)
+  const contentType = input.headers['x-amzn-sagemaker-accept'] || input.headers['content-type'] || 'application/octet-stream';
   return { contentType, chunks, completionTokens: 0, promptTokens: 0, text: '' };
 }
 
