@@ -14,6 +14,16 @@ const toUtf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.
 const fromUtf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 
+/**
+ * SageMaker's ResponseStream union as this decoder reads it: each event type and its members
+ * (test/conformance/sdk-stream.test.ts holds it against the SDK's model).
+ */
+export const RESPONSE_STREAM_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  PayloadPart: ['Bytes'],
+  ModelStreamError: ['Message', 'ErrorCode'],
+  InternalStreamFailure: ['Message'],
+};
+
 /** Why a stream is not a (complete, well-formed) answer. */
 export type StreamProblemKind =
   /** An `exception` message: `code` is its `:exception-type` (ModelStreamError, InternalStreamFailure). */
