@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Benchmark of response streaming (scenario 9); `npm run bench` runs it after the others.
+// Benchmark of response streaming (scenario 10); `npm run bench` runs it after the others.
 // Not a test: wall-clock figures, reported, never asserted (the targets are printed as met or not).
 //
 // N records over the emulator's TGI token model (50 tokens, first token after 200 ms, 20 ms between
@@ -151,7 +151,7 @@ const emu = await startEmulatorProcess(
 );
 children.add(emu.child);
 console.log(
-  `scenario 9: response streaming, ${TOKENS} tokens, first token ${TTFT} ms, ${ITL} ms between tokens (+-${JITTER} ms), ${ROUNDS} rounds of c records (${cpus().length} CPUs)`,
+  `scenario 10: response streaming, ${TOKENS} tokens, first token ${TTFT} ms, ${ITL} ms between tokens (+-${JITTER} ms), ${ROUNDS} rounds of c records (${cpus().length} CPUs)`,
 );
 const scenarios = [];
 try {
