@@ -74,6 +74,14 @@ function timed(cmd, args, input) {
   });
 }
 
+const CLK_TCK = 100;
+/** A process's CPU time so far (user + system), ms. */
+function procCpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+}
+
 async function adminGet(url, path) {
   const res = await fetch(`${url}${path}`);
   return res.json();
@@ -95,7 +103,9 @@ async function scenario(emu, c) {
             ['--endpoint-url', emu.url, '--endpoint-name', 'tok', '--stream', '--concurrency', String(c), '--content-type', 'application/json', '--no-stats'],
           ]
         : [process.execPath, [SDK, '--endpoint-url', emu.url, '--endpoint-name', 'tok', '--concurrency', String(c)]];
+    const emuCpu0 = procCpuMs(emu.child.pid);
     const run = await timed(args[0], args[1], input);
+    const emuCpuMs = procCpuMs(emu.child.pid) - emuCpu0;
     const results = run.stdout
       .split('\n')
       .filter(Boolean)
@@ -127,12 +137,13 @@ async function scenario(emu, c) {
       cpuMsPerRecord: r3(run.cpuMs / n),
       cpuUsPerPart: r1((run.cpuMs * 1000) / Math.max(1, parts)),
       peakRssMB: run.peakRssMB,
+      emulatorCpuUsPerPart: r1((emuCpuMs * 1000) / Math.max(1, parts)),
       firstByteMinusEmulatorMs: { median: r1(median(diffs)), p90: r1(median(diffs.filter((d) => d >= median(diffs)))) },
     };
     if (ok !== n) out[client].problem = `${ok}/${n} ok; stderr: ${run.stderr.trim().split('\n').slice(-2).join(' | ')}`;
     const o = out[client];
     console.log(
-      `  c=${String(c).padStart(3)} ${client.padEnd(9)} ${String(o.rps).padStart(6)} rec/s (${(o.ofIdeal * 100).toFixed(1)}% of ideal ${r1(ideal(c))}; wall ${o.wallRps})  ${o.cpuMsPerRecord} ms CPU/rec  ${o.cpuUsPerPart} us CPU/part  ${o.peakRssMB} MB  firstByteMs - emulator: median ${o.firstByteMinusEmulatorMs.median} ms${o.problem ? `  ! ${o.problem}` : ''}`,
+      `  c=${String(c).padStart(3)} ${client.padEnd(9)} ${String(o.rps).padStart(6)} rec/s (${(o.ofIdeal * 100).toFixed(1)}% of ideal ${r1(ideal(c))}; wall ${o.wallRps})  ${o.cpuMsPerRecord} ms CPU/rec  ${o.cpuUsPerPart} us CPU/part (emulator ${o.emulatorCpuUsPerPart})  ${o.peakRssMB} MB  firstByteMs - emulator: median ${o.firstByteMinusEmulatorMs.median} ms${o.problem ? `  ! ${o.problem}` : ''}`,
     );
   }
   const sm = out['sm-invoke'];

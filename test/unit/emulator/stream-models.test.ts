@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { mulberry32 } from '../../../src/emulator/prng.js';
 import { checkStreamSpec, planStream, type StreamSpec } from '../../../src/emulator/stream-models.js';
+import { codecPart, encodePart } from '../../../src/emulator/stream.js';
 
 const plan = (spec: StreamSpec, body: unknown, headers: Record<string, string> = {}) =>
   planStream(spec, { body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), headers, random: mulberry32(3) });
@@ -118,4 +119,8 @@ test('checkStreamSpec names the bad field', () => {
   assert.match(checkStreamSpec({ tokens: 1.5 }, 's')!, /s.tokens must be an integer/);
   assert.match(checkStreamSpec({ partBytes: { min: 0, max: 2 } }, 's')!, /s.partBytes/);
   assert.match(checkStreamSpec({ split: 'x' }, 's')!, /s.split/);
+});
+
+test("the emulator's part encoding is the codec's, byte for byte", () => {
+  for (const body of ['', 'x', 'ü😀 data:{"a":1}\n\n', 'y'.repeat(70_000)]) assert.deepEqual(encodePart(Buffer.from(body)), codecPart(Buffer.from(body)));
 });
