@@ -85,6 +85,14 @@ describe('EventStreamDecoder', () => {
     assert.equal((await decode(badPrelude, () => 3)).problem?.kind, 'crc');
   });
 
+  test('a corrupt length prelude (16 MiB more) waits for bytes that never come: truncated, not a crash', async () => {
+    const bad = part('payload');
+    bad[1]! ^= 1;
+    const r = await decode(Buffer.concat([part('a'), bad]), () => 11);
+    assert.deepEqual(r.parts, ['a']);
+    assert.equal(r.problem?.kind, 'truncated');
+  });
+
   test('the body ending inside a message is truncated', async () => {
     const whole = part('payload');
     const r = await decode(Buffer.concat([part('a'), whole.subarray(0, whole.length - 3)]), () => 4);
