@@ -353,4 +353,17 @@ describe('single call (--body --stream)', () => {
     assert.equal(r.code, 254);
     assert.match(r.stderr, /An error occurred \(ModelStreamError\) when calling the InvokeEndpointWithResponseStream operation: /);
   });
+
+  test('an unknown endpoint and an unreachable one: the AWS CLI words for the streaming operation', async () => {
+    const dir = tempDir();
+    const r = await run(['--endpoint-name', 'nope', '--stream', '--body', 'x', join(dir, 'out')], '');
+    assert.equal(r.code, 254);
+    assert.match(r.stderr, /An error occurred \(ValidationError\) when calling the InvokeEndpointWithResponseStream operation: Endpoint nope of account/);
+    const down = await runCli(
+      ['--endpoint-url', 'http://127.0.0.1:9', '--endpoint-name', 'tgi', '--stream', '--body', 'x', '--max-attempts', '1', join(dir, 'out')],
+      { command: BINARY },
+    );
+    assert.equal(down.code, 255);
+    assert.match(down.stderr, /Could not connect to the endpoint URL: "http:\/\/127\.0\.0\.1:9\/endpoints\/tgi\/invocations-response-stream"/);
+  });
 });
