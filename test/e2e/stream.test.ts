@@ -149,6 +149,28 @@ describe('the call', () => {
     assert.match(batch.stderr, /--stream sends one record per request/);
   });
 
+  test('with --batch-size, an envelope streamed record goes alone, between batches', async () => {
+    const from = emu.log.length;
+    const r = await run(
+      ['--endpoint-name', 'echo', '--envelope', '--batch-size', '4'],
+      '{"body":"a"}\n{"body":"b"}\n{"body":"c","stream":true}\n{"body":"d"}\n',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.lines.map((l) => [l.body, l.batch?.size, l.stream?.parts > 0]),
+      [
+        ['a', 2, false],
+        ['b', 2, false],
+        ['c', undefined, true],
+        ['d', 1, false],
+      ],
+    );
+    assert.deepEqual(
+      emu.log.slice(from).map((e) => e.path.endsWith('-response-stream')),
+      [false, true, false],
+    );
+  });
+
   test('--dry-run describes the streaming request', async () => {
     const r = await run(['--endpoint-name', 'echo', '--stream', '--dry-run', '--accept', 'application/json'], 'x\n');
     assert.equal(r.code, 0, r.stderr);
