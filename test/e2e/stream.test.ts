@@ -171,6 +171,13 @@ describe('the call', () => {
     );
   });
 
+  test('a stream that ends without a part: an empty body, firstByteMs null', async () => {
+    const r = await run(['--endpoint-name', 'echo', '--envelope', '--stream'], '{"body":""}\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.lines[0]!.body, '');
+    assert.deepEqual(r.lines[0]!.stream, { firstByteMs: null, parts: 0, bytes: 0 });
+  });
+
   test('--dry-run describes the streaming request', async () => {
     const r = await run(['--endpoint-name', 'echo', '--stream', '--dry-run', '--accept', 'application/json'], 'x\n');
     assert.equal(r.code, 0, r.stderr);
