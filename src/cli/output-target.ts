@@ -10,6 +10,7 @@ import type { ResumeInput } from '../core/source.js';
 import type { Options } from './args.js';
 import type { Io } from './io.js';
 import * as files from './output-files.js';
+import { DigestLog, checkFormat, readDigestHeader } from './digest-file.js';
 import { dropTornLine, scanOutfile, type OutfileState } from './resume-file.js';
 import type { Stderr } from './stderr.js';
 import { BatchWriter } from './writer.js';
@@ -76,6 +77,8 @@ export class OutputTarget {
   writeError: NodeJS.ErrnoException | undefined;
   /** Called on the first write failure (the run stops at once). */
   onFailure: () => void = () => undefined;
+  /** --resume: the earlier failures' codes and first line numbers (for --stats-json). */
+  failuresBefore: { byCode: Map<string, number>; firstLines: number[] } | undefined;
 
   private constructor(
     readonly stream: Writable,
@@ -88,8 +91,10 @@ export class OutputTarget {
     /** --resume: a torn last line, dropped just before the first write (a different input is found out before). */
     private tornLine: OutfileState | undefined,
     private readonly toStdout: boolean,
+    /** The outfile's digest file (a regular outfile): written before the results it covers. */
+    readonly digests?: DigestLog,
   ) {
-    this.writer = new BatchWriter(stream);
+    this.writer = new BatchWriter(stream, digests === undefined ? undefined : () => this.flushDigests());
     this.name = outPath ?? 'standard output';
     stream.on('error', (err: NodeJS.ErrnoException) => this.failed(err));
   }
@@ -97,11 +102,19 @@ export class OutputTarget {
   /** Opens stdout or the outfile; with --resume/--resume-failed, reads what the outfile answers. */
   static async open(opts: Options, io: Io, outPath: string | undefined, single: boolean, stderr: Stderr): Promise<OutputTarget> {
     if (single || outPath === undefined) return new OutputTarget(io.stdout, undefined, undefined, 0, undefined, undefined, true);
-    const state = opts.resume || opts.resumeFailed ? await scanOutfile(outPath, opts.output === 'body') : undefined;
+    const flag = opts.resumeFailed ? 'resume-failed' : 'resume';
+    const resuming = opts.resume || opts.resumeFailed;
+    // The digest file names the format first: a body file resumed with --output result is told so, not "not a result line".
+    const header = resuming && files.statOrUndefined(outPath)?.isFile() ? readDigestHeader(outPath) : undefined;
+    if (header !== undefined) checkFormat(outPath, flag, opts.output, header);
+    const state = resuming ? await scanOutfile(outPath, opts.output === 'body', flag) : undefined;
     if (state === undefined || state.records === 0) {
       if (state !== undefined && state.tornBytes > 0) await dropTornLine(outPath, state);
-      return new OutputTarget(await openFile(outPath, 'w'), outPath, undefined, 0, undefined, undefined, false);
+      const stream = await openFile(outPath, 'w');
+      const digests = files.statOrUndefined(outPath)?.isFile() ? DigestLog.start(outPath, opts.output) : undefined;
+      return new OutputTarget(stream, outPath, undefined, 0, undefined, undefined, false, digests);
     }
+    const digests = DigestLog.resume(outPath, flag, opts.output, state.records, header);
     const torn = state.tornBytes > 0 ? ` (dropping a torn last line of ${state.tornBytes} bytes)` : '';
     // --output body lines are response bodies: whatever keys they have say nothing about the input.
     const resume: ResumeInput =
@@ -114,10 +127,30 @@ export class OutputTarget {
       resume.previous = utf8Lines(readLines(old, Number.MAX_SAFE_INTEGER));
       stderr.say(`resuming ${outPath}: ${state.failed} of its ${state.records} results failed and are sent again, with any records after them${torn}`);
       const stream = fs.createWriteStream('', { fd: replacement.fd, autoClose: false });
-      return new OutputTarget(stream, outPath, resume, 0, replacement, undefined, false);
+      return new OutputTarget(stream, outPath, resume, 0, replacement, undefined, false, digests);
     }
     stderr.say(`resuming ${outPath}: ${state.records} records already answered${torn}`);
-    return new OutputTarget(await openFile(outPath, 'a'), outPath, resume, state.failed, undefined, state.tornBytes > 0 ? state : undefined, false);
+    const target = new OutputTarget(
+      await openFile(outPath, 'a'),
+      outPath,
+      resume,
+      state.failed,
+      undefined,
+      state.tornBytes > 0 ? state : undefined,
+      false,
+      digests,
+    );
+    if (state.failed > 0) target.failuresBefore = { byCode: state.failuresByCode, firstLines: state.firstFailedLines };
+    return target;
+  }
+
+  /** The digests of the records read so far go to disk before any result line that needs them. */
+  private flushDigests(): void {
+    try {
+      this.digests?.flush();
+    } catch (err) {
+      this.failed(err as NodeJS.ErrnoException);
+    }
   }
 
   get isStdout(): boolean {
@@ -160,6 +193,11 @@ export class OutputTarget {
     if (deadline !== undefined) await Promise.race([ending, new Promise((r) => setTimeout(r, Math.max(0, deadline - now())).unref())]);
     else await ending;
     if (!this.readerGone && this.writeError === undefined && this.writer.error !== undefined) this.failed(this.writer.error);
+    try {
+      this.digests?.close();
+    } catch (err) {
+      this.failed(err as NodeJS.ErrnoException);
+    }
     if (this.replacement === undefined) return;
     let commit = this.writeError === undefined && written >= (this.resume?.records ?? 0);
     if (commit) {

@@ -142,6 +142,7 @@ async function invokeAll(r: Run): Promise<void> {
       joinInput: opts.joinInput,
       ...(opts.debug ? { onAttempt: (a) => stderr.write(formatAttempt(a)) } : {}),
       ...(output.resume ? { resume: output.resume } : {}),
+      ...(output.digests ? { seen: output.digests.seen } : {}),
     });
     output.dropTornLine();
   } catch (err) {

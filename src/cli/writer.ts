@@ -15,7 +15,11 @@ export class BatchWriter {
   /** The first error the destination reported. */
   error: NodeJS.ErrnoException | undefined;
 
-  constructor(private readonly stream: Writable) {
+  /** `beforeWrite` runs before each write to the stream (when it fails, it calls discard(): nothing is written then). */
+  constructor(
+    private readonly stream: Writable,
+    private readonly beforeWrite?: () => void,
+  ) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       this.error ??= err;
     });
@@ -44,8 +48,10 @@ export class BatchWriter {
    */
   writeParts(parts: readonly (string | Buffer)[]): Promise<void> | undefined {
     if (this.#closed) return undefined;
-    this.stream.cork();
     this.flush();
+    this.beforeWrite?.();
+    if (this.#closed) return undefined;
+    this.stream.cork();
     let ok = true;
     for (const p of parts) ok = this.stream.write(p);
     process.nextTick(() => this.stream.uncork());
@@ -55,6 +61,8 @@ export class BatchWriter {
 
   flush(): void {
     if (this.#buf === '' || this.#closed) return;
+    this.beforeWrite?.();
+    if (this.#closed) return; // it failed and stopped the writer
     const ok = this.stream.write(this.#buf);
     this.#buf = '';
     this.#wait(ok);
