@@ -3,6 +3,7 @@
 // (output-files.ts) are applied before anything is opened for writing; a failed write is recorded
 // here and stops the run.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { readLines } from '../core/lines.js';
@@ -23,15 +24,22 @@ export interface FileChecks {
   stdinIsTerminal: boolean;
 }
 
-export function checkFiles(opts: Options, io: Io, single: boolean): FileChecks {
-  const stdinIsTerminal = single ? false : checkStdin(io);
-  const input = io.stdinFd === 0 ? files.stdinFile() : undefined;
+export function checkFiles(
+  opts: Options,
+  io: Io,
+  single: boolean,
+  inputFile?: files.InputIdentity & { path: string },
+  stderr?: (line: string) => void,
+): FileChecks {
+  const stdinIsTerminal = single || inputFile !== undefined ? false : checkStdin(io);
+  const stdinStat = io.stdinFd === 0 ? files.stdinFile() : undefined;
+  const input: files.InputIdentity | undefined = inputFile ?? (stdinStat ? { stat: stdinStat, name: 'the file being read as standard input' } : undefined);
   const outPath = opts.outfile !== undefined && opts.outfile !== '-' ? opts.outfile : undefined;
   if (outPath !== undefined) files.checkNotInput(outPath, 'outfile', input);
   let statsFd: number | undefined;
   if (opts.statsJson !== undefined) {
     files.checkNotInput(opts.statsJson, '--stats-json file', input);
-    if (outPath !== undefined && files.realTarget(outPath) === files.realTarget(opts.statsJson)) {
+    if (outPath !== undefined && isSameFile(outPath, opts.statsJson)) {
       throw new UsageError(`--stats-json ${opts.statsJson} is the outfile: give them different names`);
     }
     try {
@@ -41,14 +49,49 @@ export function checkFiles(opts: Options, io: Io, single: boolean): FileChecks {
     }
   }
   if (!single && outPath !== undefined) {
-    files.checkOverwrite(outPath, { resume: opts.resume, resumeFailed: opts.resumeFailed, force: opts.force });
+    files.checkOverwrite(outPath, { resume: opts.resume, resumeFailed: opts.resumeFailed, force: opts.force, forceAny: opts.forceAny }, hasDigestFile);
     const st = files.statOrUndefined(outPath);
     if (st === undefined || st.isFile()) {
       const lock = files.OutfileLock.acquire(outPath);
       io.atExit(() => lock.release());
+      for (const p of files.removeStaleTemporaries(outPath)) stderr?.(`removed ${p}, a temporary file left by a --resume-failed run that was stopped`);
     }
   }
+  if (single && outPath !== undefined) checkSingleOutfile(outPath);
   return { outPath, statsFd, stdinIsTerminal };
+}
+
+/** The same file through any names: one real path, or (both there) one device and inode (hard links). */
+function isSameFile(a: string, b: string): boolean {
+  if (files.realTarget(a) === files.realTarget(b)) return true;
+  const sa = files.statOrUndefined(a);
+  const sb = files.statOrUndefined(b);
+  return sa !== undefined && sb !== undefined && files.sameFile(sa, sb);
+}
+
+/**
+ * --body: the outfile gets the response body after the call; that it can be written is checked
+ * before sending (a call that costs money, then a lost answer, is what the check avoids).
+ */
+function checkSingleOutfile(p: string): void {
+  const st = files.statOrUndefined(p);
+  if (st?.isDirectory()) throw new UsageError(`cannot write ${p}: it is a directory; nothing was sent`);
+  const target = st === undefined ? path.dirname(files.realTarget(p)) : p;
+  try {
+    fs.accessSync(target, fs.constants.W_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'EROFS' ? 'a read-only file system' : e.message;
+    throw new UsageError(`cannot write ${p}: ${why}${st === undefined ? ` (in ${target})` : ''}; nothing was sent`);
+  }
+}
+
+function hasDigestFile(p: string): boolean {
+  try {
+    return readDigestHeader(p) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -77,6 +120,8 @@ export class OutputTarget {
   writeError: NodeJS.ErrnoException | undefined;
   /** Called on the first write failure (the run stops at once). */
   onFailure: () => void = () => undefined;
+  /** Where this run's first result line goes in the outfile (a resumed one's earlier lines are before). */
+  private startOffset = 0;
   /** --resume: the earlier failures' codes and first line numbers (for --stats-json). */
   failuresBefore: { byCode: Map<string, number>; firstLines: number[] } | undefined;
 
@@ -140,6 +185,7 @@ export class OutputTarget {
       false,
       digests,
     );
+    target.startOffset = state.completeBytes;
     if (state.failed > 0) target.failuresBefore = { byCode: state.failuresByCode, firstLines: state.firstFailedLines };
     return target;
   }
@@ -211,6 +257,33 @@ export class OutputTarget {
     fs.closeSync(this.replacement.fd);
     if (commit) this.replacement.commit();
     else this.replacement.discard();
+  }
+
+  /**
+   * Result lines of this run that reached the destination: those whose write was reported done, and
+   * (a regular outfile, after a failed write) the whole lines of a write that got only part of the way.
+   */
+  resultsWritten(): number {
+    const done = this.writer.linesWritten;
+    if (this.outPath === undefined || this.replacement !== undefined) return done;
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(this.outPath, 'r');
+      if (!fs.fstatSync(fd).isFile()) return done;
+      const buf = Buffer.alloc(1 << 16);
+      let more = 0;
+      for (let at = this.startOffset + this.writer.bytesWritten; ; ) {
+        const n = fs.readSync(fd, buf, 0, buf.length, at);
+        if (n === 0) break;
+        for (let i = buf.indexOf(10); i !== -1 && i < n; i = buf.indexOf(10, i + 1)) more++;
+        at += n;
+      }
+      return done + more;
+    } catch {
+      return done;
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
   }
 
   /** Whether a failed --resume-failed left the original outfile as it was. */
