@@ -153,6 +153,39 @@ describe('--resume proves the answered records are the same records', () => {
   });
 });
 
+describe('the same proof with batching and shards (they share the resume machinery)', () => {
+  test('--batch-size 4: another input refused, the same one continued', async () => {
+    const dir = tempDir();
+    const input = file(dir, 'in.ndjson', records(10, 'rp-i'));
+    const out = await interrupted(dir, input, 5, ['--batch-size', '4']);
+    let r = await run(['--batch-size', '4', '--resume', out], file(dir, 'other.ndjson', records(10, 'rp-i2')));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /record 1 of this input .*not the same input/);
+    assert.equal(sent('rp-i2'), 0);
+    r = await run(['--batch-size', '4', '--resume', out], input);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      lines(out).map((l) => (JSON.parse(l) as { line: number }).line),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
+  });
+
+  test("--shard 1/3: the digests are of this shard's records; another input refused, the same one continued", async () => {
+    const dir = tempDir();
+    const input = file(dir, 'in.ndjson', records(12, 'rp-j'));
+    const out = await interrupted(dir, input, 2, ['--shard', '1/3']);
+    let r = await run(['--shard', '1/3', '--resume', out], file(dir, 'other.ndjson', records(12, 'rp-j').replace('"i":5}', '"i":55}')));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /record 2 of this input \(line 5\) is not the record/);
+    r = await run(['--shard', '1/3', '--resume', out], input);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      lines(out).map((l) => (JSON.parse(l) as { line: number }).line),
+      [2, 5, 8, 11],
+    );
+  });
+});
+
 describe('--resume refuses to mix formats or continue a damaged file', () => {
   test('an --output result file resumed with --output body, and a body file with --output result: exit 2, untouched', async () => {
     const dir = tempDir();
