@@ -80,7 +80,7 @@ Run options:
   --shard I/N             only the input lines L with (L - 1) mod N == I (I from 0): run N of
                           these, on one machine or many, and join their outfiles with
                           sm-invoke merge (docs/scale-out.md)
-  --input FILE, -i FILE   read the records from FILE instead of standard input (- = stdin); the
+  -i, --input FILE        read the records from FILE instead of standard input (- = stdin); the
                           one file named without a flag is the outfile
   --force                 replace an outfile of sm-invoke results (without it, or --resume /
                           --resume-failed, such an outfile is left alone: exit 2)
@@ -141,8 +141,8 @@ Examples:
   jq -c '{inferenceId: .id, targetVariant: "canary", body: {inputs: .text}, meta: {id: .id}}' in.jsonl \\
     | sm-invoke --endpoint-name my-ep --envelope --concurrency 16 | jq -c '{id: .meta.id, out: .body}'
 
-  # a nightly job (a script cron runs): one outfile per day's input; run again to continue
-  day=$(date +%F)
+  # a nightly job (a script cron runs, README): one outfile per day's input; run again to continue
   sm-invoke --endpoint-name my-ep --concurrency auto --resume --max-errors 1000 \\
-    --stats-json "/var/log/sm-invoke-$day.json" --input "/data/in-$day.ndjson" "/data/out-$day.ndjson"
+    --stats-json /var/log/sm-invoke-$(date +%F).json \\
+    --input /data/in-$(date +%F).ndjson /data/out-$(date +%F).ndjson
 `;

@@ -195,7 +195,7 @@ export class OutputTarget {
     try {
       this.digests?.flush();
     } catch (err) {
-      this.failed(err as NodeJS.ErrnoException);
+      this.failed(digestError(err as NodeJS.ErrnoException, this.digests!.path));
     }
   }
 
@@ -242,7 +242,7 @@ export class OutputTarget {
     try {
       this.digests?.close();
     } catch (err) {
-      this.failed(err as NodeJS.ErrnoException);
+      this.failed(digestError(err as NodeJS.ErrnoException, this.digests!.path));
     }
     if (this.replacement === undefined) return;
     let commit = this.writeError === undefined && written >= (this.resume?.records ?? 0);
@@ -290,6 +290,12 @@ export class OutputTarget {
   get keptOriginal(): boolean {
     return this.replacement !== undefined;
   }
+}
+
+/** A failed write of the digest file is a failed write of the results (it is theirs), said so. */
+function digestError(err: NodeJS.ErrnoException, path: string): NodeJS.ErrnoException {
+  err.message = `${err.message.replace(/^[A-Z]+: /, '')} (writing its digest file ${path})`;
+  return err;
 }
 
 function openFile(path: string, flags: 'w' | 'a'): Promise<Writable> {
