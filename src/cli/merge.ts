@@ -163,10 +163,13 @@ function readTail(fd: number, size: number): { torn: number; lastLine: number | 
 async function merge(plan: MergePlan, out: Writable): Promise<void> {
   const readers: Reader[] = plan.sources.map((source) => ({
     source,
-    it: readLines(
-      createReadStream(source.path, { highWaterMark: 1 << 16, ...(source.end !== undefined ? { end: source.end - 1 } : {}) }),
-      Number.MAX_SAFE_INTEGER,
-    )[Symbol.asyncIterator](),
+    it:
+      source.end === 0
+        ? (async function* (): AsyncGenerator<string> {})() // (--partial: nothing but a cut line)
+        : readLines(
+            createReadStream(source.path, { highWaterMark: 1 << 16, ...(source.end !== undefined ? { end: source.end - 1 } : {}) }),
+            Number.MAX_SAFE_INTEGER,
+          )[Symbol.asyncIterator](),
     count: 0,
     last: 0,
   }));

@@ -124,6 +124,12 @@ describe('merge of incomplete shards', () => {
     r = await sm(['merge', '--partial', 'out.0.ndjson', 'out.1.ndjson', killed], { cwd: d });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(parts(r.stdout).length, 20 + 4);
+    // A file that is nothing but a cut line.
+    writeFileSync(join(d, 'only-cut.ndjson'), '{"line":1,"ok":tr');
+    r = await sm(['merge', '--partial', 'only-cut.ndjson'], { cwd: d });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /only-cut\.ndjson ends with a line cut short \(17 bytes/);
   });
 
   test('a line in the middle that is not whole JSON: exit 1, naming the file and line', async () => {
