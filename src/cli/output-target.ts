@@ -150,8 +150,10 @@ export class OutputTarget {
     const flag = opts.resumeFailed ? 'resume-failed' : 'resume';
     const resuming = opts.resume || opts.resumeFailed;
     // The digest file names the format first: a body file resumed with --output result is told so, not "not a result line".
-    const header = resuming && files.statOrUndefined(outPath)?.isFile() ? readDigestHeader(outPath) : undefined;
-    if (header !== undefined) checkFormat(outPath, flag, opts.output, header);
+    const st = resuming ? files.statOrUndefined(outPath) : undefined;
+    const header = st?.isFile() ? readDigestHeader(outPath) : undefined;
+    // (An empty outfile holds no lines of either format: it is started afresh.)
+    if (header !== undefined && st!.size > 0) checkFormat(outPath, flag, opts.output, header);
     const state = resuming ? await scanOutfile(outPath, opts.output === 'body', flag) : undefined;
     if (state === undefined || state.records === 0) {
       if (state !== undefined && state.tornBytes > 0) await dropTornLine(outPath, state);
