@@ -15,14 +15,18 @@ f="out.$I.ndjson"
 cd "${WORKDIR:-/tmp}"
 
 upload() {
-  # The outfile first, then its sidecar (a torn last line in a copy taken mid-write is dropped on resume).
+  # The outfile first, then its sidecar and its digest file (a torn last line in a copy taken
+  # mid-write is dropped on resume; digests are written before their results, so a digest file
+  # copied after the outfile covers every result line of that copy).
   aws s3 cp --only-show-errors "$f" "$OUT/$f"
   aws s3 cp --only-show-errors "$f.shard.json" "$OUT/$f.shard.json"
+  aws s3 cp --only-show-errors "$f.sm-invoke.digests" "$OUT/$f.sm-invoke.digests"
 }
 
 resume=""
 if aws s3 cp --only-show-errors "$OUT/$f.shard.json" "$f.shard.json" 2>/dev/null &&
-  aws s3 cp --only-show-errors "$OUT/$f" "$f" 2>/dev/null; then
+  aws s3 cp --only-show-errors "$OUT/$f" "$f" 2>/dev/null &&
+  aws s3 cp --only-show-errors "$OUT/$f.sm-invoke.digests" "$f.sm-invoke.digests" 2>/dev/null; then
   resume="--resume"
   echo "shard $I/$N: resuming from $OUT/$f" >&2
 fi

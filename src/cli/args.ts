@@ -53,8 +53,12 @@ export interface Options extends StreamOptions {
   dryRun: boolean;
   resume: boolean;
   resumeFailed: boolean;
-  /** Replace an existing non-empty outfile (without it, such a file is a usage error). */
+  /** Replace an existing non-empty outfile of sm-invoke results (without it, such a file is a usage error). */
   force: boolean;
+  /** --force-any: replace any non-empty outfile, also one that does not hold sm-invoke results. */
+  forceAny: boolean;
+  /** --input FILE (-i): read the records from FILE; undefined or '-' means stdin. */
+  input: string | undefined;
   debug: boolean;
   /** --body: one invocation, AWS CLI style (literal, file://, fileb://). */
   body: string | undefined;
@@ -106,6 +110,8 @@ export const FLAG_SPEC = {
   resume: { type: 'boolean' },
   'resume-failed': { type: 'boolean' },
   force: { type: 'boolean' },
+  'force-any': { type: 'boolean' },
+  input: { type: 'string', short: 'i' },
   debug: { type: 'boolean' },
   body: { type: 'string' },
   'ca-bundle': { type: 'string' },
@@ -151,7 +157,7 @@ export function parseArgs(argv: readonly string[]): Command {
   const resumeFailed = v['resume-failed'] === true;
   const dryRun = v['dry-run'] === true;
   const body = str(v.body);
-  const force = v.force === true;
+  const force = v.force === true || v['force-any'] === true;
   checkModes({ toFile, resume, resumeFailed, dryRun, force, envelope, output, body, outfile });
   const bothWays = (on: string, off: string): boolean | undefined => {
     if (v[on] === true && v[off] === true) throw new UsageError(`--${on} and --${off} contradict each other`);
@@ -190,6 +196,8 @@ export function parseArgs(argv: readonly string[]): Command {
       resume,
       resumeFailed,
       force,
+      forceAny: v['force-any'] === true,
+      input: str(v.input),
       debug: v.debug === true,
       body,
       caBundle: caBundleOption(str(v['ca-bundle'])),

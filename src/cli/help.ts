@@ -8,7 +8,7 @@ Usage:
   sm-invoke --envelope [options] [outfile] < envelopes.ndjson
   sm-invoke --endpoint-name NAME --body VALUE [options] outfile    one call, like the AWS CLI
   sm-invoke emulate [--port N] [--config FILE]      run the local SageMaker Runtime emulator
-  sm-invoke merge [--lines N] OUTFILE...           join --shard outfiles in input order
+  sm-invoke merge [--lines N] [--partial] OUTFILE... join --shard outfiles in input order
 
 Each input line is one record. By default the line's bytes are the request body, sent as they are.
 With --envelope each line is a JSON object: {"body": <JSON value or string>} or {"bodyBase64": "..."},
@@ -76,13 +76,17 @@ Run options:
   --dry-run               validate every record and print the request it would send (no
                           credentials, no network); invalid records get their usual errors
   --resume                outfile exists from an interrupted run: keep its complete lines, skip
-                          the records they answer, append the rest
+                          the records they answer (checked against OUTFILE.sm-invoke.digests:
+                          another input is refused), append the rest
   --resume-failed         like --resume, and also send again the records whose results failed
   --shard I/N             only the input lines L with (L - 1) mod N == I (I from 0): run N of
                           these, on one machine or many, and join their outfiles with
                           sm-invoke merge (docs/scale-out.md)
-  --force                 replace an outfile that is not empty (without it, or --resume /
+  -i, --input FILE        read the records from FILE instead of standard input (- = stdin); the
+                          one file named without a flag is the outfile
+  --force                 replace an outfile of sm-invoke results (without it, or --resume /
                           --resume-failed, such an outfile is left alone: exit 2)
+  --force-any             replace any non-empty outfile, also one that is not sm-invoke results
   --progress, --no-progress   live status line on stderr (default: when stderr is a terminal),
                           cut to the terminal's width
   --stats, --no-stats     statistics on stderr at the end (default: when stderr is a terminal)
@@ -151,7 +155,8 @@ Examples:
   jq -c '{inferenceId: .id, targetVariant: "canary", body: {inputs: .text}, meta: {id: .id}}' in.jsonl \\
     | sm-invoke --endpoint-name my-ep --envelope --concurrency 16 | jq -c '{id: .meta.id, out: .body}'
 
-  # a cron job: resumable output, stats for monitoring, stop on a bad day
-  0 2 * * * sm-invoke --endpoint-name my-ep --content-type application/json --concurrency auto \\
-    --resume --max-errors 1000 --stats-json /var/log/sm-invoke.json /data/out.ndjson < /data/in.ndjson
+  # a nightly job (a script cron runs, README): one outfile per day's input; run again to continue
+  sm-invoke --endpoint-name my-ep --concurrency auto --resume --max-errors 1000 \\
+    --stats-json /var/log/sm-invoke-$(date +%F).json \\
+    --input /data/in-$(date +%F).ndjson /data/out-$(date +%F).ndjson
 `;

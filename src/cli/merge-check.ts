@@ -20,6 +20,8 @@ export interface MergeSource {
    * exactly N, so a missing one can be named.
    */
   consecutive: boolean;
+  /** --partial: read only up to here (a last line cut short is left out). */
+  end?: number;
 }
 
 export interface MergePlan {
@@ -30,8 +32,20 @@ export interface MergePlan {
   everyLine: boolean;
 }
 
+/** A file that cannot be read: exit 3 with its name and why (never a stack trace). */
+export class MergeFileError extends Error {
+  override readonly name = 'MergeFileError';
+}
+
 function shardOfFile(path: string): { shard?: Shard; records?: number; inputLines?: number } {
-  const f = readShardFile(path);
+  let f: ReturnType<typeof readShardFile>;
+  try {
+    f = readShardFile(path);
+  } catch (err) {
+    // A sidecar that cannot be read is a file problem (exit 3); one that is not a sidecar stays a usage error.
+    if (/^cannot read /.test((err as Error).message)) throw new MergeFileError((err as Error).message);
+    throw err;
+  }
   if (f === undefined) return {};
   if (f.output !== 'result') {
     throw new MergeProblem(

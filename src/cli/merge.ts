@@ -3,25 +3,30 @@
 // stays the same however long the files are. Lines are copied as they are (bytes unchanged).
 // Duplicates, lines of another shard, lines out of order and (when the input's line count is known)
 // missing lines stop the merge with a message naming the file and the line: exit 1.
-import { createReadStream } from 'node:fs';
+import fs, { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { readLines } from '../core/lines.js';
 import { readResultHead } from '../core/result-format.js';
 import { formatShard, inShard, shardOf } from '../core/shard.js';
-import { MergeProblem, planMerge, type MergePlan, type MergeSource } from './merge-check.js';
+import { MergeFileError, MergeProblem, planMerge, type MergePlan, type MergeSource } from './merge-check.js';
+import { shardFilePath } from './shard-file.js';
 
-export const MERGE_USAGE = `usage: sm-invoke merge [--lines N] OUTFILE...
+export const MERGE_USAGE = `usage: sm-invoke merge [--lines N] [--partial] OUTFILE...
 
 Join the outfiles of sm-invoke --shard I/N runs (--output result) into one, in input order, on
 standard output. Each OUTFILE's sidecar (OUTFILE.shard.json, written by --shard) says which shard it
 is; with the sidecars, mixed shard specs, a shard given twice or missing, and (when every run read its
-whole input) missing results are found. Duplicates and lines out of order are always found.
+whole input) missing results are found. Duplicates, lines out of order, lines that are not whole
+JSON and a last line cut short are always found. A shard whose run did not finish (its sidecar has no
+"complete") is refused, naming it and where its results stop, unless --partial is given.
 
 options:
   --lines N     the input had N lines, none of them blank: every line 1..N must have a result
                 (without sidecars, the only way to find missing results)
+  --partial     merge what there is: shards whose run did not finish, and a last line cut short
+                (left out), are named on stderr instead of stopping the merge
   -h, --help    show this help
 
 exit status: 0 the files make one complete result; 1 they do not (the message names the file and
@@ -49,10 +54,14 @@ interface Reader {
 }
 
 export async function runMerge(argv: readonly string[], io: MergeIo): Promise<number> {
-  let values: { lines?: string | undefined; help?: boolean | undefined };
+  let values: { lines?: string | undefined; partial?: boolean | undefined; help?: boolean | undefined };
   let files: string[];
   try {
-    const p = parseArgs({ args: [...argv], options: { lines: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    const p = parseArgs({
+      args: [...argv],
+      options: { lines: { type: 'string' }, partial: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
     values = p.values;
     files = p.positionals;
   } catch (err) {
@@ -73,22 +82,94 @@ export async function runMerge(argv: readonly string[], io: MergeIo): Promise<nu
     return 2;
   }
   try {
-    await merge(planMerge(files, lines), io.stdout);
+    const plan = planMerge(files, lines);
+    const partial = values.partial === true;
+    for (const source of plan.sources) checkFile(source, partial, io.stderr);
+    await merge(plan, io.stdout);
     return 0;
   } catch (err) {
     if (err instanceof MergeProblem) {
       io.stderr(`merge: ${err.message}`);
       return 1;
     }
-    io.stderr(`merge: ${(err as Error).message}`);
-    return err instanceof UsageError ? 2 : 3;
+    if (err instanceof UsageError) {
+      io.stderr(`merge: ${err.message}`);
+      return 2;
+    }
+    io.stderr(`merge: ${describeFileError(err as NodeJS.ErrnoException)}`);
+    return 3;
   }
+}
+
+function describeFileError(e: NodeJS.ErrnoException): string {
+  if (e instanceof MergeFileError) return e.message;
+  const why: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory' };
+  const path = (e as { path?: string }).path;
+  return path !== undefined ? `cannot read ${path}: ${why[e.code ?? ''] ?? e.message}` : (e.message ?? String(e));
+}
+
+/**
+ * Before anything is written: each file can be read, is a file, and ends with a whole line; a shard
+ * whose run did not finish is named. With `partial`, those two are told on stderr, and a last line cut
+ * short is left out (`source.end`).
+ */
+function checkFile(source: MergeSource, partial: boolean, say: (line: string) => void): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(source.path, 'r');
+  } catch (err) {
+    throw new MergeFileError(describeFileError(err as NodeJS.ErrnoException));
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) throw new MergeFileError(`cannot read ${source.path}: it is a directory`);
+    const tail = readTail(fd, st.size);
+    const spec = source.shard ? ` (shard ${formatShard(source.shard)})` : '';
+    if (st.size > 0 && tail.torn > 0) {
+      const what = `${source.path}${spec} ends with a line cut short (${tail.torn} bytes without a newline: its run was stopped while writing)`;
+      if (!partial) throw new MergeProblem(`${what}; continue that run with --resume (it drops the cut line), or give --partial to leave it out`);
+      say(`--partial: ${what}: left out`);
+      source.end = st.size - tail.torn;
+    }
+    if (source.shard !== undefined && source.records === undefined) {
+      const upTo = tail.lastLine === undefined ? 'it holds no result yet' : `its results stop at input line ${tail.lastLine}`;
+      const what = `${source.path}${spec} is incomplete: its run did not finish (${shardFilePath(source.path)} has no "complete"); ${upTo}`;
+      if (!partial) {
+        throw new MergeProblem(
+          `${what}, the rest of its lines are missing. Continue it (sm-invoke ... --shard ${formatShard(source.shard)} --resume ${source.path}), or give --partial to merge what there is`,
+        );
+      }
+      say(`--partial: ${what}: the merged output lacks the rest of its lines`);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The bytes after the last newline, and the `line` of the last whole line. */
+function readTail(fd: number, size: number): { torn: number; lastLine: number | undefined } {
+  const want = Math.min(size, 1 << 16);
+  const buf = Buffer.alloc(want);
+  const n = fs.readSync(fd, buf, 0, want, size - want);
+  const text = buf.subarray(0, n);
+  const lastNl = text.lastIndexOf(10);
+  const torn = lastNl === -1 ? (size <= want ? size : 0) : n - lastNl - 1;
+  if (lastNl === -1) return { torn, lastLine: undefined };
+  const prevNl = lastNl === 0 ? -1 : text.lastIndexOf(10, lastNl - 1);
+  const last = readResultHead(text.toString('utf8', prevNl + 1, Math.min(lastNl, prevNl + 1 + 1024)));
+  return { torn, lastLine: last?.line };
 }
 
 async function merge(plan: MergePlan, out: Writable): Promise<void> {
   const readers: Reader[] = plan.sources.map((source) => ({
     source,
-    it: readLines(createReadStream(source.path, { highWaterMark: 1 << 16 }), Number.MAX_SAFE_INTEGER)[Symbol.asyncIterator](),
+    it:
+      source.end === 0
+        ? (async function* (): AsyncGenerator<string> {})() // (--partial: nothing but a cut line)
+        : readLines(
+            createReadStream(source.path, { highWaterMark: 1 << 16, ...(source.end !== undefined ? { end: source.end - 1 } : {}) }),
+            Number.MAX_SAFE_INTEGER,
+          )[Symbol.asyncIterator](),
     count: 0,
     last: 0,
   }));
@@ -130,6 +211,11 @@ async function nextHead(r: Reader, src: number): Promise<Head | undefined> {
     );
   }
   const { path, shard } = r.source;
+  if (!isJson(text)) {
+    throw new MergeProblem(
+      `${path} line ${at} is not a whole JSON line (${text.length} bytes, starting ${JSON.stringify(text.slice(0, 40))}): the file is damaged`,
+    );
+  }
   if (head.line <= r.last) throw new MergeProblem(`${path} line ${at}: result for input line ${head.line} after one for line ${r.last}: not in input order`);
   if (shard !== undefined) {
     if (!inShard(head.line, shard)) {
@@ -168,6 +254,16 @@ function checkComplete(r: Reader, plan: MergePlan): void {
   throw new MergeProblem(
     `${path}${spec} has ${r.count} results but its run answered ${records} records of an input of ${plan.inputLines} lines: ${records - r.count} missing${where}`,
   );
+}
+
+/** (A latin1 string of UTF-8 bytes parses as the text would: multi-byte characters are only inside strings.) */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function drained(out: Writable): Promise<void> {

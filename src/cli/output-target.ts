@@ -3,6 +3,7 @@
 // (output-files.ts) are applied before anything is opened for writing; a failed write is recorded
 // here and stops the run.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { readLines } from '../core/lines.js';
@@ -10,6 +11,7 @@ import type { ResumeInput } from '../core/source.js';
 import type { Options } from './args.js';
 import type { Io } from './io.js';
 import * as files from './output-files.js';
+import { DigestLog, checkFormat, readDigestHeader } from './digest-file.js';
 import { dropTornLine, scanOutfile, type OutfileState } from './resume-file.js';
 import type { Stderr } from './stderr.js';
 import { BatchWriter } from './writer.js';
@@ -22,15 +24,22 @@ export interface FileChecks {
   stdinIsTerminal: boolean;
 }
 
-export function checkFiles(opts: Options, io: Io, single: boolean): FileChecks {
-  const stdinIsTerminal = single ? false : checkStdin(io);
-  const input = io.stdinFd === 0 ? files.stdinFile() : undefined;
+export function checkFiles(
+  opts: Options,
+  io: Io,
+  single: boolean,
+  inputFile?: files.InputIdentity & { path: string },
+  stderr?: (line: string) => void,
+): FileChecks {
+  const stdinIsTerminal = single || inputFile !== undefined ? false : checkStdin(io);
+  const stdinStat = io.stdinFd === 0 ? files.stdinFile() : undefined;
+  const input: files.InputIdentity | undefined = inputFile ?? (stdinStat ? { stat: stdinStat, name: 'the file being read as standard input' } : undefined);
   const outPath = opts.outfile !== undefined && opts.outfile !== '-' ? opts.outfile : undefined;
   if (outPath !== undefined) files.checkNotInput(outPath, 'outfile', input);
   let statsFd: number | undefined;
   if (opts.statsJson !== undefined) {
     files.checkNotInput(opts.statsJson, '--stats-json file', input);
-    if (outPath !== undefined && files.realTarget(outPath) === files.realTarget(opts.statsJson)) {
+    if (outPath !== undefined && isSameFile(outPath, opts.statsJson)) {
       throw new UsageError(`--stats-json ${opts.statsJson} is the outfile: give them different names`);
     }
     try {
@@ -40,14 +49,49 @@ export function checkFiles(opts: Options, io: Io, single: boolean): FileChecks {
     }
   }
   if (!single && outPath !== undefined) {
-    files.checkOverwrite(outPath, { resume: opts.resume, resumeFailed: opts.resumeFailed, force: opts.force });
+    files.checkOverwrite(outPath, { resume: opts.resume, resumeFailed: opts.resumeFailed, force: opts.force, forceAny: opts.forceAny }, hasDigestFile);
     const st = files.statOrUndefined(outPath);
     if (st === undefined || st.isFile()) {
       const lock = files.OutfileLock.acquire(outPath);
       io.atExit(() => lock.release());
+      for (const p of files.removeStaleTemporaries(outPath)) stderr?.(`removed ${p}, a temporary file left by a --resume-failed run that was stopped`);
     }
   }
+  if (single && outPath !== undefined) checkSingleOutfile(outPath);
   return { outPath, statsFd, stdinIsTerminal };
+}
+
+/** The same file through any names: one real path, or (both there) one device and inode (hard links). */
+function isSameFile(a: string, b: string): boolean {
+  if (files.realTarget(a) === files.realTarget(b)) return true;
+  const sa = files.statOrUndefined(a);
+  const sb = files.statOrUndefined(b);
+  return sa !== undefined && sb !== undefined && files.sameFile(sa, sb);
+}
+
+/**
+ * --body: the outfile gets the response body after the call; that it can be written is checked
+ * before sending (a call that costs money, then a lost answer, is what the check avoids).
+ */
+function checkSingleOutfile(p: string): void {
+  const st = files.statOrUndefined(p);
+  if (st?.isDirectory()) throw new UsageError(`cannot write ${p}: it is a directory; nothing was sent`);
+  const target = st === undefined ? path.dirname(files.realTarget(p)) : p;
+  try {
+    fs.accessSync(target, fs.constants.W_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'EROFS' ? 'a read-only file system' : e.message;
+    throw new UsageError(`cannot write ${p}: ${why}${st === undefined ? ` (in ${target})` : ''}; nothing was sent`);
+  }
+}
+
+function hasDigestFile(p: string): boolean {
+  try {
+    return readDigestHeader(p) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -76,6 +120,10 @@ export class OutputTarget {
   writeError: NodeJS.ErrnoException | undefined;
   /** Called on the first write failure (the run stops at once). */
   onFailure: () => void = () => undefined;
+  /** Where this run's first result line goes in the outfile (a resumed one's earlier lines are before). */
+  private startOffset = 0;
+  /** --resume: the earlier failures' codes and first line numbers (for --stats-json). */
+  failuresBefore: { byCode: Map<string, number>; firstLines: number[] } | undefined;
 
   private constructor(
     readonly stream: Writable,
@@ -88,8 +136,10 @@ export class OutputTarget {
     /** --resume: a torn last line, dropped just before the first write (a different input is found out before). */
     private tornLine: OutfileState | undefined,
     private readonly toStdout: boolean,
+    /** The outfile's digest file (a regular outfile): written before the results it covers. */
+    readonly digests?: DigestLog,
   ) {
-    this.writer = new BatchWriter(stream);
+    this.writer = new BatchWriter(stream, digests === undefined ? undefined : () => this.flushDigests());
     this.name = outPath ?? 'standard output';
     stream.on('error', (err: NodeJS.ErrnoException) => this.failed(err));
   }
@@ -97,11 +147,21 @@ export class OutputTarget {
   /** Opens stdout or the outfile; with --resume/--resume-failed, reads what the outfile answers. */
   static async open(opts: Options, io: Io, outPath: string | undefined, single: boolean, stderr: Stderr): Promise<OutputTarget> {
     if (single || outPath === undefined) return new OutputTarget(io.stdout, undefined, undefined, 0, undefined, undefined, true);
-    const state = opts.resume || opts.resumeFailed ? await scanOutfile(outPath, opts.output === 'body') : undefined;
+    const flag = opts.resumeFailed ? 'resume-failed' : 'resume';
+    const resuming = opts.resume || opts.resumeFailed;
+    // The digest file names the format first: a body file resumed with --output result is told so, not "not a result line".
+    const st = resuming ? files.statOrUndefined(outPath) : undefined;
+    const header = st?.isFile() ? readDigestHeader(outPath) : undefined;
+    // (An empty outfile holds no lines of either format: it is started afresh.)
+    if (header !== undefined && st!.size > 0) checkFormat(outPath, flag, opts.output, header);
+    const state = resuming ? await scanOutfile(outPath, opts.output === 'body', flag) : undefined;
     if (state === undefined || state.records === 0) {
       if (state !== undefined && state.tornBytes > 0) await dropTornLine(outPath, state);
-      return new OutputTarget(await openFile(outPath, 'w'), outPath, undefined, 0, undefined, undefined, false);
+      const stream = await openFile(outPath, 'w');
+      const digests = files.statOrUndefined(outPath)?.isFile() ? DigestLog.start(outPath, opts.output) : undefined;
+      return new OutputTarget(stream, outPath, undefined, 0, undefined, undefined, false, digests);
     }
+    const digests = DigestLog.resume(outPath, flag, opts.output, state.records, header);
     const torn = state.tornBytes > 0 ? ` (dropping a torn last line of ${state.tornBytes} bytes)` : '';
     // --output body lines are response bodies: whatever keys they have say nothing about the input.
     const resume: ResumeInput =
@@ -114,10 +174,31 @@ export class OutputTarget {
       resume.previous = utf8Lines(readLines(old, Number.MAX_SAFE_INTEGER));
       stderr.say(`resuming ${outPath}: ${state.failed} of its ${state.records} results failed and are sent again, with any records after them${torn}`);
       const stream = fs.createWriteStream('', { fd: replacement.fd, autoClose: false });
-      return new OutputTarget(stream, outPath, resume, 0, replacement, undefined, false);
+      return new OutputTarget(stream, outPath, resume, 0, replacement, undefined, false, digests);
     }
     stderr.say(`resuming ${outPath}: ${state.records} records already answered${torn}`);
-    return new OutputTarget(await openFile(outPath, 'a'), outPath, resume, state.failed, undefined, state.tornBytes > 0 ? state : undefined, false);
+    const target = new OutputTarget(
+      await openFile(outPath, 'a'),
+      outPath,
+      resume,
+      state.failed,
+      undefined,
+      state.tornBytes > 0 ? state : undefined,
+      false,
+      digests,
+    );
+    target.startOffset = state.completeBytes;
+    if (state.failed > 0) target.failuresBefore = { byCode: state.failuresByCode, firstLines: state.firstFailedLines };
+    return target;
+  }
+
+  /** The digests of the records read so far go to disk before any result line that needs them. */
+  private flushDigests(): void {
+    try {
+      this.digests?.flush();
+    } catch (err) {
+      this.failed(digestError(err as NodeJS.ErrnoException, this.digests!.path));
+    }
   }
 
   get isStdout(): boolean {
@@ -160,6 +241,11 @@ export class OutputTarget {
     if (deadline !== undefined) await Promise.race([ending, new Promise((r) => setTimeout(r, Math.max(0, deadline - now())).unref())]);
     else await ending;
     if (!this.readerGone && this.writeError === undefined && this.writer.error !== undefined) this.failed(this.writer.error);
+    try {
+      this.digests?.close();
+    } catch (err) {
+      this.failed(digestError(err as NodeJS.ErrnoException, this.digests!.path));
+    }
     if (this.replacement === undefined) return;
     let commit = this.writeError === undefined && written >= (this.resume?.records ?? 0);
     if (commit) {
@@ -175,10 +261,43 @@ export class OutputTarget {
     else this.replacement.discard();
   }
 
+  /**
+   * Result lines of this run that reached the destination: those whose write was reported done, and
+   * (a regular outfile, after a failed write) the whole lines of a write that got only part of the way.
+   */
+  resultsWritten(): number {
+    const done = this.writer.linesWritten;
+    if (this.outPath === undefined || this.replacement !== undefined) return done;
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(this.outPath, 'r');
+      if (!fs.fstatSync(fd).isFile()) return done;
+      const buf = Buffer.alloc(1 << 16);
+      let more = 0;
+      for (let at = this.startOffset + this.writer.bytesWritten; ; ) {
+        const n = fs.readSync(fd, buf, 0, buf.length, at);
+        if (n === 0) break;
+        for (let i = buf.indexOf(10); i !== -1 && i < n; i = buf.indexOf(10, i + 1)) more++;
+        at += n;
+      }
+      return done + more;
+    } catch {
+      return done;
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  }
+
   /** Whether a failed --resume-failed left the original outfile as it was. */
   get keptOriginal(): boolean {
     return this.replacement !== undefined;
   }
+}
+
+/** A failed write of the digest file is a failed write of the results (it is theirs), said so. */
+function digestError(err: NodeJS.ErrnoException, path: string): NodeJS.ErrnoException {
+  err.message = `${err.message.replace(/^[A-Z]+: /, '')} (writing its digest file ${path})`;
+  return err;
 }
 
 function openFile(path: string, flags: 'w' | 'a'): Promise<Writable> {

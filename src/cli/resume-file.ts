@@ -20,25 +20,40 @@ export interface OutfileState {
   lastMeta?: string;
   /** Complete lines that answer a failed record (`"ok":false`; an empty line with --output body). */
   failed: number;
+  /** The failed ones by error code ("Unknown" for an empty --output body line), and their first 20 line numbers. */
+  failuresByCode: Map<string, number>;
+  firstFailedLines: number[];
 }
 
 /**
  * What a complete outfile line says: an answer that was ok, one that failed, or (`undefined`) a line
  * sm-invoke did not write. --output body lines are response bodies: only an empty line (a failure)
  * says anything. A result line starts with its line number, the inferenceId if any, then `ok`
- * (result.ts writes them in this order and `readResultHead` reads them back).
+ * (result.ts writes them in this order and `readResultHead` reads them back), and is one whole JSON
+ * object: a line cut short (a crash, then other lines after it) is not one.
  */
-function classifyLine(line: Buffer, bodyLines: boolean): { ok: boolean; line?: number } | undefined {
+function classifyLine(line: Buffer, bodyLines: boolean): { ok: boolean; line?: number; code?: string; torn?: boolean } | undefined {
   if (bodyLines) return { ok: line.length !== 0 };
-  return readResultHead(line.toString('utf8'));
+  const text = line.toString('utf8');
+  const head = readResultHead(text.slice(0, 1024));
+  if (head === undefined) return undefined;
+  let value: { error?: { code?: unknown } } | undefined;
+  try {
+    value = JSON.parse(text) as { error?: { code?: unknown } };
+  } catch {
+    return { ...head, torn: true };
+  }
+  if (head.ok) return head;
+  const code = value?.error?.code;
+  return typeof code === 'string' ? { ...head, code } : head;
 }
 
 /** Scans an existing outfile in one streaming pass; undefined when it does not exist. */
-export async function scanOutfile(path: string, bodyLines = false): Promise<OutfileState | undefined> {
+export async function scanOutfile(path: string, bodyLines = false, flag = 'resume'): Promise<OutfileState | undefined> {
   let size: number;
   try {
     const st = await fsp.stat(path);
-    if (!st.isFile()) throw new UsageError(`--resume: ${path} is not a regular file`);
+    if (!st.isFile()) throw new UsageError(`--${flag}: ${path} is not a regular file`);
     size = st.size;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -47,17 +62,29 @@ export async function scanOutfile(path: string, bodyLines = false): Promise<Outf
   let records = 0;
   let failed = 0;
   let previousLine = 0;
-  const check = (head: Buffer): void => {
-    const r = classifyLine(head, bodyLines);
-    if (r === undefined || (r.line !== undefined && r.line <= previousLine)) {
+  const failuresByCode = new Map<string, number>();
+  const firstFailedLines: number[] = [];
+  const check = (whole: Buffer): void => {
+    const r = classifyLine(whole, bodyLines);
+    if (r === undefined || r.torn || (r.line !== undefined && r.line <= previousLine)) {
       const why =
         r === undefined
-          ? `it is not an sm-invoke result line (it starts ${JSON.stringify(head.toString('utf8', 0, Math.min(head.length, 40)))})`
-          : `its line number ${r.line} does not follow the line before (${previousLine})`;
-      throw new UsageError(`--resume: line ${records} of ${path}: ${why}; --resume only continues an outfile that sm-invoke wrote (--force replaces the file)`);
+          ? `it is not an sm-invoke result line (it starts ${JSON.stringify(whole.toString('utf8', 0, Math.min(whole.length, 40)))})`
+          : r.torn
+            ? `it is not a whole JSON line (a result cut short, ${whole.length} bytes, with other lines after it): the file is damaged`
+            : `its line number ${r.line} does not follow the line before (${previousLine})`;
+      const advice = r === undefined && records === 1 ? '; if it is your input, records come from standard input: sm-invoke ... < FILE (or --input FILE)' : '';
+      throw new UsageError(
+        `--${flag}: line ${records} of ${path}: ${why}; --${flag} only continues an outfile that sm-invoke wrote, nothing was changed${advice}`,
+      );
     }
     if (r.line !== undefined) previousLine = r.line;
-    if (!r.ok) failed++;
+    if (!r.ok) {
+      failed++;
+      const code = r.code ?? 'Unknown';
+      failuresByCode.set(code, (failuresByCode.get(code) ?? 0) + 1);
+      if (firstFailedLines.length < 20) firstFailedLines.push(r.line ?? records);
+    }
   };
   let offset = 0;
   let completeBytes = 0;
@@ -67,34 +94,30 @@ export async function scanOutfile(path: string, bodyLines = false): Promise<Outf
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     const lastNl = chunk.lastIndexOf(10);
     if (lastNl === -1) {
-      partial.push(chunk);
+      // (Body lines: only whether a line is empty matters; their pieces need not be kept.)
+      if (!bodyLines || partial.length === 0) partial.push(chunk);
     } else {
       let lineStart = 0;
       for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) {
         records++;
-        // Only the head of a line matters: `"ok":` is within its first few hundred bytes.
-        const head =
-          lineStart === 0 && partial.length > 0
-            ? Buffer.concat([...partial, chunk.subarray(0, Math.min(at, 1024))]).subarray(0, 1024)
-            : chunk.subarray(lineStart, Math.min(at, lineStart + 1024));
-        check(head);
+        const whole = lineStart === 0 && partial.length > 0 ? Buffer.concat([...partial, chunk.subarray(0, at)]) : chunk.subarray(lineStart, at);
+        check(whole);
+        if (at === lastNl) lastComplete = Buffer.from(whole);
         lineStart = at + 1;
       }
-      const prevNl = lastNl === 0 ? -1 : chunk.lastIndexOf(10, lastNl - 1);
-      lastComplete = prevNl === -1 ? Buffer.concat([...partial, chunk.subarray(0, lastNl)]) : Buffer.from(chunk.subarray(prevNl + 1, lastNl));
       completeBytes = offset + lastNl + 1;
       partial = lastNl + 1 < chunk.length ? [Buffer.from(chunk.subarray(lastNl + 1))] : [];
     }
     offset += chunk.length;
   }
-  if (size === 0) return { completeBytes: 0, tornBytes: 0, records: 0, lastLine: undefined, failed: 0 };
+  if (size === 0) return { completeBytes: 0, tornBytes: 0, records: 0, lastLine: undefined, failed: 0, failuresByCode, firstFailedLines };
   // --output body lines are not result objects: counting lines is enough.
   const last = bodyLines ? undefined : readResultIdentity(lastComplete.toString('utf8'));
   const lastLine = last?.line;
   const identity: { lastInferenceId?: string; lastMeta?: string } = {};
   if (last?.inferenceId !== undefined) identity.lastInferenceId = last.inferenceId;
   if (last?.meta !== undefined) identity.lastMeta = last.meta;
-  return { completeBytes, tornBytes: size - completeBytes, records, lastLine, failed, ...identity };
+  return { completeBytes, tornBytes: size - completeBytes, records, lastLine, failed, failuresByCode, firstFailedLines, ...identity };
 }
 
 /** Drops a torn last line so that appending continues on a line boundary. */

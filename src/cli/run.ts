@@ -12,8 +12,9 @@ import { createTransport } from '../http/transport.js';
 import type { Options } from './args.js';
 import { setupAws, type AwsSetup } from './aws-setup.js';
 import { formatAttempt } from './debug.js';
+import { openInput } from './input-file.js';
 import { checkInputShape } from './input-shape.js';
-import { formatEndSummary, statsJsonDocument } from './end-report.js';
+import { formatEndSummary, STATS_FAILED_LINES, statsJsonDocument } from './end-report.js';
 import { EXIT_FATAL, EXIT_OK, EXIT_RECORD_ERRORS, EXIT_TOO_MANY_ERRORS } from './exit-codes.js';
 import { boundHeap } from './heap.js';
 import type { Io } from './io.js';
@@ -38,12 +39,15 @@ interface Run {
   adaptive: AdaptiveConcurrency | undefined;
   /** --shard: the input's lines, counted as read. */
   lineCount?: LineCount | undefined;
+  /** --input FILE (a regular file): its size, for --progress. */
+  inputBytes?: number | undefined;
 }
 
-export async function run(given: Options, io: Io): Promise<number> {
-  const stderr = new Stderr(io);
+export async function run(given: Options, processIo: Io): Promise<number> {
+  const stderr = new Stderr(processIo);
   const isSingle = given.body !== undefined;
-  const checks = checkFiles(given, io, isSingle);
+  const { io, input } = openInput(given, processIo);
+  const checks = checkFiles(given, io, isSingle, input, (line) => stderr.say(line));
   if (checks.stdinIsTerminal) stderr.say('reading records from the terminal, one per line (Ctrl-D ends); to read a file: sm-invoke ... < FILE');
   const aws = await setupAws(given, io, stderr);
   const opts = aws.options;
@@ -67,6 +71,7 @@ export async function run(given: Options, io: Io): Promise<number> {
     summary: newSummary(io.now()),
     adaptive: undefined,
     lineCount,
+    inputBytes: input?.stat.isFile() ? input.stat.size : undefined,
   };
   try {
     await invokeAll(r);
@@ -99,7 +104,7 @@ async function invokeAll(r: Run): Promise<void> {
   if (r.single === undefined && (opts.progress ?? stderr.tty)) {
     // Results going to the same terminal: results still in the writer go out before the status
     // line is drawn again, and a write clears it first, so the two never share a line.
-    const totalBytes = stdinFileSize(io);
+    const totalBytes = r.inputBytes ?? stdinFileSize(io);
     stderr.startProgress(
       snapshot,
       () => ({ bytesRead: summary.bytesIn, ...(totalBytes !== undefined ? { totalBytes } : {}) }),
@@ -150,6 +155,7 @@ async function invokeAll(r: Run): Promise<void> {
       joinInput: opts.joinInput,
       ...(opts.debug ? { onAttempt: (a) => stderr.write(formatAttempt(a)) } : {}),
       ...(output.resume ? { resume: output.resume } : {}),
+      ...(output.digests ? { seen: output.digests.seen } : {}),
     });
     output.dropTornLine();
   } catch (err) {
@@ -258,7 +264,9 @@ function endMessages(r: Run): number {
     const e = output.writeError;
     const name = r.single !== undefined && opts.outfile !== '-' ? opts.outfile! : output.name;
     stderr.say(`fatal: cannot write results to ${name}: ${e.code ?? 'EIO'}: ${e.message.replace(/^[A-Z]+: /, '')}`);
-    stderr.say(`  stopped after ${plural(summary.written)}${output.keptOriginal ? `; ${output.outPath} was left as it was` : ''}`);
+    // (Results handed to the writer are not all written: count those the destination took.)
+    const written = r.single !== undefined ? summary.written : output.resultsWritten();
+    stderr.say(`  stopped after ${plural(written)}${output.keptOriginal ? `; ${output.outPath} was left as it was` : ''}`);
     next();
     return EXIT_FATAL;
   }
@@ -308,6 +316,7 @@ function writeStatsJson(r: Run, final: StatsSnapshot, exitCode: number): boolean
       stoppedBy: output.writeError !== undefined ? 'write-error' : (summary.stoppedBy ?? null),
       fatal: output.writeError !== undefined ? (output.writeError.code ?? 'WriteError') : (summary.fatal?.code ?? null),
     });
+    addFailuresBefore(doc, output);
     fs.ftruncateSync(checks.statsFd, 0);
     fs.writeSync(checks.statsFd, JSON.stringify(doc) + '\n');
     fs.closeSync(checks.statsFd);
@@ -316,6 +325,21 @@ function writeStatsJson(r: Run, final: StatsSnapshot, exitCode: number): boolean
     stderr.say(`cannot write --stats-json ${opts.statsJson}: ${(err as Error).message}`);
     return false;
   }
+}
+
+/**
+ * --resume: the failures already in the outfile count too (the exit status counts them): in `failed`,
+ * `failuresByCode` and `firstFailedLines` (they come first: they are earlier in the input), and on
+ * their own as `failedBefore`.
+ */
+function addFailuresBefore(doc: Record<string, unknown>, output: OutputTarget): void {
+  const before = output.failedBefore;
+  doc.failedBefore = before;
+  if (before === 0) return;
+  doc.failed = (doc.failed as number) + before;
+  const byCode = doc.failuresByCode as Record<string, number>;
+  for (const [code, n] of output.failuresBefore?.byCode ?? []) byCode[code] = (byCode[code] ?? 0) + n;
+  doc.firstFailedLines = [...(output.failuresBefore?.firstLines ?? []), ...(doc.firstFailedLines as number[])].slice(0, STATS_FAILED_LINES);
 }
 
 function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {

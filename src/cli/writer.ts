@@ -9,13 +9,22 @@ const FLUSH_AT = 64 * 1024;
 
 export class BatchWriter {
   #buf = '';
+  /** Lines (one per write()) in #buf. */
+  #bufLines = 0;
+  /** Lines and bytes the destination took (their write's callback reported no error). */
+  linesWritten = 0;
+  bytesWritten = 0;
   #scheduled = false;
   #blocked: Promise<void> | undefined;
   #closed = false;
   /** The first error the destination reported. */
   error: NodeJS.ErrnoException | undefined;
 
-  constructor(private readonly stream: Writable) {
+  /** `beforeWrite` runs before each write to the stream (when it fails, it calls discard(): nothing is written then). */
+  constructor(
+    private readonly stream: Writable,
+    private readonly beforeWrite?: () => void,
+  ) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       this.error ??= err;
     });
@@ -25,6 +34,7 @@ export class BatchWriter {
   write(text: string): Promise<void> | undefined {
     if (this.#closed) return undefined;
     this.#buf += text;
+    this.#bufLines++;
     if (this.#buf.length >= FLUSH_AT) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
@@ -44,10 +54,15 @@ export class BatchWriter {
    */
   writeParts(parts: readonly (string | Buffer)[]): Promise<void> | undefined {
     if (this.#closed) return undefined;
-    this.stream.cork();
     this.flush();
+    this.beforeWrite?.();
+    if (this.#closed) return undefined;
+    this.stream.cork();
     let ok = true;
-    for (const p of parts) ok = this.stream.write(p);
+    const bytes = parts.reduce((n, p) => n + (typeof p === 'string' ? Buffer.byteLength(p) : p.length), 0);
+    parts.forEach((p, i) => {
+      ok = i < parts.length - 1 ? this.stream.write(p) : this.stream.write(p, (err) => this.#took(err, 1, bytes));
+    });
     process.nextTick(() => this.stream.uncork());
     this.#wait(ok);
     return this.#blocked;
@@ -55,9 +70,20 @@ export class BatchWriter {
 
   flush(): void {
     if (this.#buf === '' || this.#closed) return;
-    const ok = this.stream.write(this.#buf);
+    this.beforeWrite?.();
+    if (this.#closed) return; // it failed and stopped the writer
+    const lines = this.#bufLines;
+    const bytes = Buffer.byteLength(this.#buf);
+    const ok = this.stream.write(this.#buf, (err) => this.#took(err, lines, bytes));
     this.#buf = '';
+    this.#bufLines = 0;
     this.#wait(ok);
+  }
+
+  #took(err: Error | null | undefined, lines: number, bytes: number): void {
+    if (err) return;
+    this.linesWritten += lines;
+    this.bytesWritten += bytes;
   }
 
   #wait(ok: boolean): void {
@@ -77,6 +103,7 @@ export class BatchWriter {
   discard(): void {
     this.#closed = true;
     this.#buf = '';
+    this.#bufLines = 0;
   }
 
   /** Flushes and, for files, waits until the data is handed to the OS. */

@@ -17,11 +17,11 @@ import { createStreamSend, type ObserverFor, type StreamMemory, type StreamSetti
 import type { DecodeOptions, DecodedRecord, GoodRecord } from './records.js';
 import { buildRequest, type Target } from './request.js';
 import { encodeBodyOnly, encodeResultParts, type DryRunRequest, type OutputMode, type Result } from './result-format.js';
-import { Kept, decodeLines, type ResumeInput } from './source.js';
+import { Kept, decodeLines, type RecordSeen, type ResumeInput } from './source.js';
 import { countFailure, newSummary, noteEndpoint, type Summary } from './summary.js';
 
 export type { Admission, AttemptInfo } from './invoke.js';
-export { ResumeMismatch, type ResumeInput } from './source.js';
+export { ResumeMismatch, type RecordSeen, type ResumeInput } from './source.js';
 export { newSummary, type Summary } from './summary.js';
 
 export interface PipelineInit {
@@ -69,6 +69,8 @@ export interface PipelineInit {
   onResult?: (r: Result) => Promise<void> | void;
   /** --resume / --resume-failed: what an earlier run of the same input already answered. */
   resume?: ResumeInput;
+  /** Sees each record's input line as it is read (the outfile's digest file). */
+  seen?: RecordSeen;
   /**
    * Bytes of records in flight and results waiting for an earlier one, at most (about: a running
    * record counts its body and the mean answer so far); default DEFAULT_MAX_BUFFER_BYTES.
@@ -226,7 +228,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
     return invoke(rec).then((r) => (r === ABORTED ? r : joinInput(rec, r)));
   };
   try {
-    const records = init.records ?? decodeLines(init.lines, init.decode, stop.reading.signal, summary, init.resume);
+    const records = init.records ?? decodeLines(init.lines, init.decode, stop.reading.signal, summary, init.resume, init.seen);
     const source: AsyncIterable<Unit> = init.batch ? packRecords(records, init.batch, init.batchTimer) : records;
     out: for await (const outcome of orderedMap(source, process, mapOptions(init, memory))) {
       if (outcome === ABORTED) break; // stop at the first record that has no real answer

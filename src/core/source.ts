@@ -27,6 +27,12 @@ export interface ResumeInput {
 }
 
 /**
+ * Sees every record's input line as it is read, in order (`record` counts from 1): --resume's digest
+ * file checks the records already answered and notes the others. It throws ResumeMismatch to stop.
+ */
+export type RecordSeen = (record: number, lineNo: number, line: string) => void;
+
+/**
  * Lines -> records, numbering every input line; blank lines are skipped. Ends when `stop` aborts.
  * With `resume`, the first `resume.records` records are skipped, or (with `previous`) those answered ok
  * come back as their earlier result line.
@@ -37,6 +43,7 @@ export async function* decodeLines(
   stop: AbortSignal,
   summary: Summary,
   resume?: ResumeInput,
+  seen?: RecordSeen,
 ): AsyncGenerator<DecodedRecord | Kept> {
   const it = lines[Symbol.asyncIterator]();
   const reader = stoppable(it, stop);
@@ -58,6 +65,7 @@ export async function* decodeLines(
       const rec = decodeLine(next.value, lineNo, opts);
       if (rec === undefined) continue;
       summary.records++;
+      seen?.(summary.records, lineNo, next.value);
       if (resume && summary.records <= resume.records) {
         if (summary.records === resume.records) checkSameRecord(resume, rec, lineNo);
         if (!previous) {

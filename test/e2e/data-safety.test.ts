@@ -98,19 +98,27 @@ describe('an outfile that is the input', () => {
 });
 
 describe('an existing outfile', () => {
-  test('not empty: kept, exit 2, unless --force (replaced) or --resume', async () => {
+  test('not empty: kept, exit 2, unless --force (an outfile of results), --force-any (anything) or --resume', async () => {
     const dir = tempDir();
     const input = file(dir, 'in.ndjson', records(2, 'exist'));
     const out = file(dir, 'out.ndjson', 'precious data\n');
     let r = await run(['--endpoint-name', 'demo', out], input);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /outfile .*out\.ndjson already holds 14 bytes; it was left as it is\. Give --resume .* --force to replace it/);
+    assert.match(r.stderr, /outfile .*out\.ndjson already holds 14 bytes that are not sm-invoke results; it was left as it is/);
+    r = await run(['--endpoint-name', 'demo', '--force', out], input);
+    assert.equal(r.code, 2);
     assert.equal(readFileSync(out, 'utf8'), 'precious data\n');
     assert.equal(requestsTagged('exist'), 0);
 
-    r = await run(['--endpoint-name', 'demo', '--force', out], input);
+    r = await run(['--endpoint-name', 'demo', '--force-any', out], input);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(out, 'utf8').split('\n').filter(Boolean).length, 2);
+    r = await run(['--endpoint-name', 'demo', out], input);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /outfile .*out\.ndjson already holds \d+ bytes of results; it was left as it is\. Give --resume .* --force to replace it/);
+    r = await run(['--endpoint-name', 'demo', '--force', out], input);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(requestsTagged('exist'), 4);
   });
 
   test('empty, or a device like /dev/null: written without a flag', async () => {
@@ -206,7 +214,7 @@ describe('--resume-failed rewrites through a temporary file', () => {
       results.map((x) => x.ok),
       [true, true, true],
     );
-    assert.deepEqual(readdirSync(realDir), ['results.ndjson']);
+    assert.deepEqual(readdirSync(realDir).sort(), ['results.ndjson', 'results.ndjson.sm-invoke.digests']);
     assert.deepEqual(readdirSync(dir).sort(), ['in.ndjson', 'real', 'results.ndjson']);
   });
 });
@@ -282,7 +290,7 @@ describe('write errors are failures', () => {
       assert.doesNotMatch(r.stderr, /not the same input/);
       assert.equal(readFileSync(out, 'utf8'), failedResults, 'the original is left as it was');
       assert.deepEqual(
-        readdirSync(mnt).filter((n) => n.includes('sm-invoke')),
+        readdirSync(mnt).filter((n) => n.includes('sm-invoke') && !n.endsWith('.sm-invoke.digests')),
         [],
         'no temporary file left',
       );

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -533,7 +533,8 @@ describe('--resume', () => {
       [
         'lines shifted by a blank line',
         shifted,
-        /^sm-invoke: --resume: the outfile's last result is for line 6, but record 6 of this input is on line 7: not the same input; nothing was changed in .*out\.ndjson$/m,
+        // (The digest file proves each answered record: the first shifted one is refused.)
+        /^sm-invoke: --resume: record 1 of this input \(line 2\) is not the record that the outfile's result 1 answers \(its digest in .*out\.ndjson\.sm-invoke\.digests differs\): not the same input; nothing was changed in .*out\.ndjson$/m,
       ],
     ];
     for (const [what, input, message] of cases) {
@@ -555,7 +556,7 @@ describe('--resume', () => {
     assert.ok(!existsSync(`${out}.sm-invoke-partial`), 'no temporary file left behind');
   });
 
-  test("--resume with different records on the same lines: the last answer's inferenceId and meta tell them apart", async () => {
+  test('--resume with different records on the same lines: the digests tell them apart', async () => {
     const dir = tempDir();
     const envelopes = (tag: string, ids: (i: number) => Record<string, unknown>) =>
       inputFile(Array.from({ length: 8 }, (_, k) => JSON.stringify({ body: { t: tag, i: k + 1 }, ...ids(k + 1) })));
@@ -570,17 +571,17 @@ describe('--resume', () => {
       [
         'other inference ids',
         envelopes('ident', (i) => ({ inferenceId: `day2-${i}`, meta: { id: i, src: 'a' } })),
-        /--resume: the outfile's last result \(record 5\) has inferenceId "rec-5", but line 5 of this input has "day2-5": not the same input; nothing was changed in /,
+        /--resume: record 1 of this input \(line 1\) is not the record that the outfile's result 1 answers .*: not the same input; nothing was changed in /,
       ],
       [
         'other meta',
         envelopes('ident', (i) => ({ inferenceId: `rec-${i}`, meta: { id: i, src: 'b' } })),
-        /--resume: the outfile's last result \(record 5\) has meta \{"id":5,"src":"a"\}, but line 5 of this input has \{"id":5,"src":"b"\}: not the same input/,
+        /--resume: record 1 of this input \(line 1\) is not the record .*: not the same input/,
       ],
       [
         'no meta at all',
         envelopes('ident', (i) => ({ inferenceId: `rec-${i}` })),
-        /has meta \{"id":5,"src":"a"\}, but line 5 of this input has null: not the same input/,
+        /--resume: record 1 of this input \(line 1\) is not the record .*: not the same input/,
       ],
     ];
     for (const [what, input, message] of cases) {
@@ -622,6 +623,7 @@ describe('--resume', () => {
     const partial = join(dir, 'partial.ndjson');
     const lines = readFileSync(out, 'utf8').split('\n');
     writeFileSync(partial, lines.slice(0, 17).join('\n') + '\n' + lines[17]!.slice(0, 25));
+    copyFileSync(`${out}.sm-invoke.digests`, `${partial}.sm-invoke.digests`); // (a copy takes its digest file along)
 
     from = emu.log.length;
     const again = await runWithFile([...args, '--resume-failed', '--stats-json', join(dir, 'stats.json'), out], input);

@@ -121,6 +121,7 @@ describe('--stats-json', () => {
     'meanBatchSize',
     'stoppedBy',
     'fatal',
+    'failedBefore',
   ];
 
   test('the pinned key set, with the run, its failures and its exit code', async () => {
