@@ -319,8 +319,9 @@ test('--resume keeps the streamed results already written and streams the rest',
   const dir = tempDir();
   const out = join(dir, 'out.ndjson');
   const input = '{"inputs":"one"}\n{"inputs":"two"}\n{"inputs":"three"}\n';
-  const whole = await run(['--endpoint-name', 'lmi', '--stream'], input);
-  writeFileSync(out, `${whole.text.split('\n')[0]}\n`);
+  // A first run that answered only the first record (its outfile and digest file, as a stopped run leaves them).
+  const first = await run(['--endpoint-name', 'lmi', '--stream', out], `${input.split('\n')[0]}\n`);
+  assert.equal(first.code, 0, first.stderr);
   const from = emu.log.length;
   const r = await run(['--endpoint-name', 'lmi', '--stream', '--resume', out], input);
   assert.equal(r.code, 0, r.stderr);
