@@ -44,11 +44,23 @@ export async function startLocalS3(buckets: string[]): Promise<LocalS3> {
 }
 
 /**
- * Writes DIR/aws: Debian's AWS CLI (2.9) predates AWS_ENDPOINT_URL_S3 (CLI 2.13 and 1.29 read it
- * themselves), so this passes it on as --endpoint-url and runs /usr/bin/aws. Put DIR first on PATH.
+ * Writes DIR/aws: Debian's AWS CLI (2.9) predates AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_BATCH
+ * (CLI 2.13 and 1.29 read them themselves), so this passes them on as --endpoint-url to
+ * /usr/bin/aws for `aws s3 ...` and `aws batch ...`. Put DIR first on PATH.
  */
 export function awsWithS3Endpoint(dir: string): void {
   const file = join(dir, 'aws');
-  writeFileSync(file, '#!/bin/sh\nexec /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL_S3" "$@"\n');
+  writeFileSync(
+    file,
+    [
+      '#!/bin/sh',
+      'case "$1" in',
+      '  s3) exec /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL_S3" "$@" ;;',
+      '  batch) exec /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL_BATCH" "$@" ;;',
+      'esac',
+      'exec /usr/bin/aws "$@"',
+      '',
+    ].join('\n'),
+  );
   chmodSync(file, 0o755);
 }
