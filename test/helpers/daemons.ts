@@ -70,13 +70,13 @@ export function killMarked(name: string, value: string): number[] {
   return pids;
 }
 
-/** Polls `check` every 100 ms until it returns a value (not undefined) or `ms` pass; then throws with `what()`. */
+/** Polls `check` every 200 ms until it returns a value (not undefined) or `ms` pass; then throws with `what()`. */
 export async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, ms: number, what: () => string): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what()}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
