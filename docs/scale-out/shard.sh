@@ -73,18 +73,18 @@ wait "$run" || rc=$?
 while kill -0 "$run" 2>/dev/null; do wait "$run" || rc=$?; done
 run=""
 if [ "$stopped" -eq 1 ]; then rc=143; fi
-# Exit 0 or 1: sm-invoke read the input to its end, and the download is ending by itself.
-if [ "$rc" -gt 1 ]; then kill "$fetch" 2>/dev/null || true; fi
+# 1: some records failed; their results say why (and --resume-failed sends them again). The shard is done.
+if [ "$rc" -eq 1 ]; then rc=0; fi
+# Exit 0: sm-invoke read the input to its end, and the download is ending by itself.
+if [ "$rc" -ne 0 ]; then kill "$fetch" 2>/dev/null || true; fi
 frc=0
 wait "$fetch" || frc=$?
 fetch=""
-if [ "$rc" -le 1 ] && [ "$frc" -ne 0 ]; then
+if [ "$rc" -eq 0 ] && [ "$frc" -ne 0 ]; then
   echo "shard $I/$N: reading $IN failed (exit $frc): the shard is to be run again" >&2
   rc=$frc
 fi
 kill "$checkpoint" 2>/dev/null || true
 wait "$checkpoint" 2>/dev/null || true
 if [ -e "$f" ]; then upload; fi
-# 1: some records failed; their results say why (and --resume-failed sends them again). The shard is done.
-if [ "$rc" -eq 1 ]; then rc=0; fi
 exit "$rc"

@@ -113,4 +113,20 @@ describe('GNU parallel --sshlogin over a real sshd', () => {
     // The shards cleaned up after themselves on the hosts.
     assert.deepEqual(readdirSync(join(dir, 'remote-tmp')), []);
   });
+
+  test('merge.sh names a shard that never uploaded; shard.sh fails when its input cannot be read', async () => {
+    // The line above uploaded 4 shards: a merge of 5 is missing shard 4, and uploads nothing.
+    const m = await sh('OUT=s3://my-bucket/jobs/ssh/out RESULT=s3://my-bucket/jobs/ssh/five.ndjson merge.sh 5', dir);
+    assert.equal(m.status, 1, m.stderr);
+    assert.match(m.stderr, /merge\.sh: s3:\/\/my-bucket\/jobs\/ssh\/out\/out\.4\.ndjson is missing: shard 4\/5 has not uploaded its results/);
+    const none = await sh('aws s3 ls s3://my-bucket/jobs/ssh/five.ndjson', dir);
+    assert.notEqual(none.status, 0, none.stdout);
+    // An input that cannot be downloaded is not an empty input: the shard fails, to be run again.
+    const r = await sh('IN=s3://my-bucket/jobs/ssh/no-such-input.ndjson OUT=s3://my-bucket/jobs/ssh/broken ENDPOINT=my-endpoint shard.sh 0 4', dir, {
+      TMPDIR: join(dir, 'remote-tmp'),
+    });
+    assert.notEqual(r.status, 0, r.stderr);
+    assert.match(r.stderr, /shard 0\/4: reading s3:\/\/my-bucket\/jobs\/ssh\/no-such-input\.ndjson failed \(exit \d+\): the shard is to be run again/);
+    assert.deepEqual(readdirSync(join(dir, 'remote-tmp')), []);
+  });
 });
