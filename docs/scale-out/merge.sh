@@ -21,6 +21,12 @@ while [ "$i" -lt "$N" ]; do
       exit 1
     fi
   done
+  # A shard still running, or stopped (a signal, --max-errors) and not run again, has uploaded part
+  # of its results; sm-invoke merge cannot count what is missing from it: refuse it here.
+  if ! grep -q '"complete":' "out.$i.ndjson.shard.json"; then
+    echo "merge.sh: shard $i/$N has not completed (out.$i.ndjson.shard.json has no \"complete\"): it is still running, or it stopped and must be run again (it resumes)" >&2
+    exit 1
+  fi
   files="$files out.$i.ndjson"
   i=$((i + 1))
 done

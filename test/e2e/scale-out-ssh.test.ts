@@ -114,13 +114,33 @@ describe('GNU parallel --sshlogin over a real sshd', () => {
     assert.deepEqual(readdirSync(join(dir, 'remote-tmp')), []);
   });
 
-  test('merge.sh names a shard that never uploaded; shard.sh fails when its input cannot be read', async () => {
+  test('merge.sh names a shard that never uploaded or did not complete; shard.sh fails when its input cannot be read', async () => {
     // The line above uploaded 4 shards: a merge of 5 is missing shard 4, and uploads nothing.
     const m = await sh('OUT=s3://my-bucket/jobs/ssh/out RESULT=s3://my-bucket/jobs/ssh/five.ndjson merge.sh 5', dir);
     assert.equal(m.status, 1, m.stderr);
     assert.match(m.stderr, /merge\.sh: s3:\/\/my-bucket\/jobs\/ssh\/out\/out\.4\.ndjson is missing: shard 4\/5 has not uploaded its results/);
-    const none = await sh('aws s3 ls s3://my-bucket/jobs/ssh/five.ndjson', dir);
-    assert.notEqual(none.status, 0, none.stdout);
+    // A shard that was stopped (its sidecar not complete) has uploaded part of its results only:
+    // sm-invoke merge would pass it (it cannot count what is missing), merge.sh refuses it.
+    const part = join(dir, 'partial');
+    const down = await sh(`aws s3 cp --only-show-errors --recursive s3://my-bucket/jobs/ssh/out/ ${part}/`, dir);
+    assert.equal(down.status, 0, down.stderr);
+    const side = JSON.parse(readFileSync(join(part, 'out.2.ndjson.shard.json'), 'utf8'));
+    delete side.complete;
+    writeFileSync(join(part, 'out.2.ndjson.shard.json'), `${JSON.stringify(side)}\n`);
+    writeFileSync(join(part, 'out.2.ndjson'), readFileSync(join(part, 'out.2.ndjson'), 'utf8').split('\n').slice(0, 10).join('\n') + '\n');
+    const plain = await runCli(['merge', 'out.0.ndjson', 'out.1.ndjson', 'out.2.ndjson', 'out.3.ndjson'], { command: BINARY, env, cwd: part });
+    assert.equal(plain.code, 0, plain.stderr);
+    const upPart = await sh(`aws s3 cp --only-show-errors --recursive ${part}/ s3://my-bucket/jobs/ssh/partial/`, dir);
+    assert.equal(upPart.status, 0, upPart.stderr);
+    const p = await sh('OUT=s3://my-bucket/jobs/ssh/partial RESULT=s3://my-bucket/jobs/ssh/partial.ndjson merge.sh 4', dir);
+    assert.equal(p.status, 1, p.stderr);
+    assert.match(
+      p.stderr,
+      /merge\.sh: shard 2\/4 has not completed \(out\.2\.ndjson\.shard\.json has no "complete"\): it is still running, or it stopped and must be run again/,
+    );
+    // Neither refused merge uploaded anything.
+    const none = await sh('aws s3 ls s3://my-bucket/jobs/ssh/', dir);
+    assert.doesNotMatch(none.stdout, /five\.ndjson|partial\.ndjson/);
     // An input that cannot be downloaded is not an empty input: the shard fails, to be run again.
     const r = await sh('IN=s3://my-bucket/jobs/ssh/no-such-input.ndjson OUT=s3://my-bucket/jobs/ssh/broken ENDPOINT=my-endpoint shard.sh 0 4', dir, {
       TMPDIR: join(dir, 'remote-tmp'),
