@@ -10,11 +10,23 @@ N=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cd "$dir"
+# One download for all the shards' files (one AWS CLI start, not 2N).
+aws s3 cp --only-show-errors --recursive "$OUT/" . --exclude '*' --include 'out.*.ndjson' --include 'out.*.ndjson.shard.json'
 files=""
 i=0
 while [ "$i" -lt "$N" ]; do
-  aws s3 cp --only-show-errors "$OUT/out.$i.ndjson" .
-  aws s3 cp --only-show-errors "$OUT/out.$i.ndjson.shard.json" .
+  for f in "out.$i.ndjson" "out.$i.ndjson.shard.json"; do
+    if [ ! -e "$f" ]; then
+      echo "merge.sh: $OUT/$f is missing: shard $i/$N has not uploaded its results (not run yet, or lost before its first upload)" >&2
+      exit 1
+    fi
+  done
+  # A shard still running, or stopped (a signal, --max-errors) and not run again, has uploaded part
+  # of its results; sm-invoke merge cannot count what is missing from it: refuse it here.
+  if ! grep -q '"complete":' "out.$i.ndjson.shard.json"; then
+    echo "merge.sh: shard $i/$N has not completed (out.$i.ndjson.shard.json has no \"complete\"): it is still running, or it stopped and must be run again (it resumes)" >&2
+    exit 1
+  fi
   files="$files out.$i.ndjson"
   i=$((i + 1))
 done

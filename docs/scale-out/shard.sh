@@ -5,6 +5,9 @@
 # ENDPOINT (the SageMaker endpoint), and any sm-invoke options in SM_INVOKE_OPTS.
 # Run it again for the same I/N after the machine was lost: it fetches what it had uploaded and
 # continues with --resume (records already answered are not sent again).
+# Stopped by the scheduler (SIGTERM: scancel, a requeue, a pod evicted, a Batch job terminated), it
+# stops sm-invoke (which writes the answers it has), uploads the outfile and exits 143, to be run
+# again; records that were in flight are sent again then.
 set -euo pipefail
 I=$1
 N=$2
@@ -12,7 +15,10 @@ N=$2
 : "${OUT:?set OUT=s3://bucket/path/out}"
 : "${ENDPOINT:?set ENDPOINT=the endpoint name}"
 f="out.$I.ndjson"
-cd "${WORKDIR:-/tmp}"
+# A directory of this run's own: an outfile left on this node by an earlier run (of this shard,
+# another job's) is never continued or refused by mistake; what to continue comes from $OUT.
+work=$(mktemp -d "${WORKDIR:-/tmp}/sm-invoke-shard-$I.XXXXXX")
+cd "$work"
 
 upload() {
   # The outfile first, then its sidecar and its digest file (a torn last line in a copy taken
@@ -31,20 +37,58 @@ if aws s3 cp --only-show-errors "$OUT/$f.shard.json" "$f.shard.json" 2>/dev/null
   echo "shard $I/$N: resuming from $OUT/$f" >&2
 fi
 
-# A checkpoint every minute, so a lost machine loses at most a minute of answers.
-(while sleep 60; do upload || true; done) &
+# A checkpoint every minute, so a lost machine loses at most a minute of answers. Stopped, it
+# finishes the upload under way (so no older copy lands after the last one) and leaves no sleep behind.
+checkpoints() {
+  trap 'kill "$nap" 2>/dev/null || true; exit 0' TERM
+  while :; do
+    sleep 60 &
+    nap=$!
+    wait "$nap" || true
+    upload || true
+  done
+}
+checkpoints &
 checkpoint=$!
-trap 'kill $checkpoint 2>/dev/null || true' EXIT
+run=""
+fetch=""
+cleanup() {
+  kill "$checkpoint" $run $fetch 2>/dev/null || true
+  cd /
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
-rc=0
-# (pipefail: an input download that breaks off fails the shard, to be run again, rather than passing
-# for the input's end.)
+# The input streams through a pipe whose two ends are waited for apart: sm-invoke is stopped by
+# the TERM trap (in a container the shell is PID 1 and the only process the runtime signals), and
+# an input download that breaks off fails the shard, to be run again, rather than passing for the
+# input's end.
+mkfifo input
+aws s3 cp --only-show-errors "$IN" - > input &
+fetch=$!
 # shellcheck disable=SC2086
-aws s3 cp --only-show-errors "$IN" - |
-  sm-invoke --endpoint-name "$ENDPOINT" --concurrency auto --shard "$I/$N" $resume ${SM_INVOKE_OPTS:-} "$f" || rc=$?
-kill $checkpoint 2>/dev/null || true
-wait $checkpoint 2>/dev/null || true
-upload
+sm-invoke --endpoint-name "$ENDPOINT" --concurrency auto --shard "$I/$N" $resume ${SM_INVOKE_OPTS:-} "$f" < input &
+run=$!
+stopped=0
+trap 'stopped=1; kill -TERM "$run" 2>/dev/null || true' TERM INT
+rc=0
+wait "$run" || rc=$?
+# A signal ends `wait` at once: wait again for sm-invoke to write the answers in flight and exit.
+while kill -0 "$run" 2>/dev/null; do wait "$run" || rc=$?; done
+run=""
+if [ "$stopped" -eq 1 ]; then rc=143; fi
 # 1: some records failed; their results say why (and --resume-failed sends them again). The shard is done.
 if [ "$rc" -eq 1 ]; then rc=0; fi
+# Exit 0: sm-invoke read the input to its end, and the download is ending by itself.
+if [ "$rc" -ne 0 ]; then kill "$fetch" 2>/dev/null || true; fi
+frc=0
+wait "$fetch" || frc=$?
+fetch=""
+if [ "$rc" -eq 0 ] && [ "$frc" -ne 0 ]; then
+  echo "shard $I/$N: reading $IN failed (exit $frc): the shard is to be run again" >&2
+  rc=$frc
+fi
+kill "$checkpoint" 2>/dev/null || true
+wait "$checkpoint" 2>/dev/null || true
+if [ -e "$f" ]; then upload; fi
 exit "$rc"
