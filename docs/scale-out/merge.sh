@@ -22,7 +22,7 @@ while [ "$i" -lt "$N" ]; do
     fi
   done
   # A shard still running, or stopped (a signal, --max-errors) and not run again, has uploaded part
-  # of its results; sm-invoke merge cannot count what is missing from it: refuse it here.
+  # of its results; sm-invoke merge refuses it too, but this names the shard in the job's terms.
   if ! grep -q '"complete":' "out.$i.ndjson.shard.json"; then
     echo "merge.sh: shard $i/$N has not completed (out.$i.ndjson.shard.json has no \"complete\"): it is still running, or it stopped and must be run again (it resumes)" >&2
     exit 1

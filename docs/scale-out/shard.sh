@@ -29,12 +29,21 @@ upload() {
   aws s3 cp --only-show-errors "$f.sm-invoke.digests" "$OUT/$f.sm-invoke.digests"
 }
 
+# Whether an earlier run uploaded anything: `aws s3 ls` exits 1 when nothing matches and 254/255
+# on an error (no credentials, S3 unreachable). Only "nothing there" starts the shard afresh; an
+# error fails it (to be run again), so a passing S3 fault never makes it send everything again.
 resume=""
-if aws s3 cp --only-show-errors "$OUT/$f.shard.json" "$f.shard.json" 2>/dev/null &&
-  aws s3 cp --only-show-errors "$OUT/$f" "$f" 2>/dev/null &&
-  aws s3 cp --only-show-errors "$OUT/$f.sm-invoke.digests" "$f.sm-invoke.digests" 2>/dev/null; then
+found=0
+aws s3 ls "$OUT/$f.shard.json" >/dev/null || found=$?
+if [ "$found" -eq 0 ]; then
+  aws s3 cp --only-show-errors "$OUT/$f.shard.json" "$f.shard.json"
+  aws s3 cp --only-show-errors "$OUT/$f" "$f"
+  aws s3 cp --only-show-errors "$OUT/$f.sm-invoke.digests" "$f.sm-invoke.digests"
   resume="--resume"
   echo "shard $I/$N: resuming from $OUT/$f" >&2
+elif [ "$found" -ne 1 ]; then
+  echo "shard $I/$N: cannot tell whether $OUT/$f.shard.json exists (aws s3 ls exit $found): the shard is to be run again" >&2
+  exit "$found"
 fi
 
 # A checkpoint every minute, so a lost machine loses at most a minute of answers. Stopped, it

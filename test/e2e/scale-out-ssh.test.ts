@@ -120,7 +120,7 @@ describe('GNU parallel --sshlogin over a real sshd', () => {
     assert.equal(m.status, 1, m.stderr);
     assert.match(m.stderr, /merge\.sh: s3:\/\/my-bucket\/jobs\/ssh\/out\/out\.4\.ndjson is missing: shard 4\/5 has not uploaded its results/);
     // A shard that was stopped (its sidecar not complete) has uploaded part of its results only:
-    // sm-invoke merge would pass it (it cannot count what is missing), merge.sh refuses it.
+    // sm-invoke merge refuses it (unless --partial), and so does merge.sh, before downloading more.
     const part = join(dir, 'partial');
     const down = await sh(`aws s3 cp --only-show-errors --recursive s3://my-bucket/jobs/ssh/out/ ${part}/`, dir);
     assert.equal(down.status, 0, down.stderr);
@@ -129,7 +129,8 @@ describe('GNU parallel --sshlogin over a real sshd', () => {
     writeFileSync(join(part, 'out.2.ndjson.shard.json'), `${JSON.stringify(side)}\n`);
     writeFileSync(join(part, 'out.2.ndjson'), readFileSync(join(part, 'out.2.ndjson'), 'utf8').split('\n').slice(0, 10).join('\n') + '\n');
     const plain = await runCli(['merge', 'out.0.ndjson', 'out.1.ndjson', 'out.2.ndjson', 'out.3.ndjson'], { command: BINARY, env, cwd: part });
-    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.code, 1, plain.stderr);
+    assert.match(plain.stderr, /out\.2\.ndjson \(shard 2\/4\) is incomplete/);
     const upPart = await sh(`aws s3 cp --only-show-errors --recursive ${part}/ s3://my-bucket/jobs/ssh/partial/`, dir);
     assert.equal(upPart.status, 0, upPart.stderr);
     const p = await sh('OUT=s3://my-bucket/jobs/ssh/partial RESULT=s3://my-bucket/jobs/ssh/partial.ndjson merge.sh 4', dir);
