@@ -116,6 +116,8 @@ Results (--output result):
   {"line":1,"ok":true,"status":200,"contentType":"application/json",
    "invokedProductionVariant":"AllTraffic","body":{...},"attempts":1,"latencyMs":42}
   {"line":2,"ok":false,"error":{"code":"ModelError","message":"...","status":424,...},"attempts":1}
+  The body: "body" (JSON, or a JSON string for text), "bodyText" (said to be JSON but is not),
+  "bodyBase64" (not UTF-8).
 
 When records failed or the run stopped early, stderr ends with a summary, terminal or not: records
 ok and failed by error code, the first failed line numbers, where the results are, what to do next

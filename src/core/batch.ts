@@ -210,11 +210,13 @@ function splitLines(body: Buffer): Buffer[] {
 
 function splitJsonAnswer(body: Buffer, path: readonly string[]): Buffer[] | { message: string } {
   if (!isUtf8(body)) return { message: 'the answer is not UTF-8 JSON' };
-  const c = compactJson(body.toString('utf8'));
+  // The array and the objects on the --batch-unwrap path hold the records' answers, each of which
+  // may be nested up to the limit on its own: they are not counted.
+  const c = compactJson(body.toString('utf8'), { outer: path.length + 1 });
   if (!c.ok) return { message: `the answer is not JSON: ${c.message}` };
   let text = c.json;
-  for (const key of path) {
-    const scan = text.startsWith('{') ? scanObject(text) : undefined;
+  for (const [i, key] of path.entries()) {
+    const scan = text.startsWith('{') ? scanObject(text, { outer: path.length - i + 1 }) : undefined;
     const m = scan?.ok ? scan.members.find((x) => x.key === key) : undefined;
     if (m === undefined) return { message: `the answer has no ${JSON.stringify(path.join('.'))} (--batch-unwrap)` };
     text = m.raw;
