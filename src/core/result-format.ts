@@ -76,11 +76,7 @@ export function isJsonContentType(contentType: string | undefined): boolean {
  * it parses, a JSON string when it is UTF-8 text, otherwise undefined (the caller uses base64).
  * Never re-serialised: values reach the output exactly as the endpoint wrote them.
  */
-export function bodyAsJson(
-  body: Buffer,
-  contentType: string | undefined,
-  json = false,
-): { json: string } | { text: string; notJson?: true } | undefined {
+export function bodyAsJson(body: Buffer, contentType: string | undefined, json = false): { json: string } | { text: string; notJson?: true } | undefined {
   if (!isUtf8(body)) return undefined;
   const text = body.toString('utf8');
   if (!json && !isJsonContentType(contentType) && isJsonLinesContentType(contentType)) {

@@ -73,7 +73,7 @@ describe('nesting exactly at the limit (1,000 levels) passes wherever our own co
     assert.ok(lines.every((l, i) => l.startsWith(`{"line":${i + 1},"ok":true`) && l.includes(`"body":${nested(1000)}`)));
   });
 
-  test('--batch-format json: elements 1,000 deep in the answer array are each record\'s JSON body', async () => {
+  test("--batch-format json: elements 1,000 deep in the answer array are each record's JSON body", async () => {
     const input = `${nested(999)}\n${nested(999)}\n`;
     // json-echo answers [{"echo":<element>}...]: each element 1000 deep, the array 1001.
     const r = await bin(['--endpoint-name', 'json', '--content-type', 'application/json', '--batch-size', '2', '--batch-format', 'json'], input);
