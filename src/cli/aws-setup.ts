@@ -5,6 +5,7 @@ import { resolveTarget, type AwsTarget } from '../aws/config.js';
 import { createSigner, type Sign } from '../aws/sign.js';
 import { resolveNetwork, type NetworkSetup } from '../http/network.js';
 import { createTransport } from '../http/transport.js';
+import { rememberSecret } from '../secrets.js';
 import { applyRetrySettings, type Options } from './args.js';
 import type { Io } from './io.js';
 import type { Stderr } from './stderr.js';
@@ -22,6 +23,9 @@ export interface AwsSetup {
 }
 
 export async function setupAws(opts: Options, io: Io, stderr: Stderr): Promise<AwsSetup> {
+  // Redacted from every message from the start, even if the chain never gets to use them (secrets.ts).
+  rememberSecret(io.env.AWS_SECRET_ACCESS_KEY);
+  rememberSecret(io.env.AWS_SESSION_TOKEN);
   const target = await resolveTarget({ ...opts, maxAttempts: opts.given.has('max-attempts') ? opts.maxAttempts : undefined }, io.env);
   // Proxy, CA bundle, --no-verify-ssl: for InvokeEndpoint and the credential chain alike (network.ts).
   const network = await resolveNetwork(opts, io.env);

@@ -1,6 +1,7 @@
 // Pure: a finished record becomes its output line.
 import { isUtf8 } from 'node:buffer';
 import type { RecordError } from '../errors.js';
+import { redactKnown } from '../secrets.js';
 import { compactJson, scanObject } from './json-exact.js';
 
 /** `--output result` (a JSON line per record) or `--output body` (the answer's body alone). */
@@ -167,7 +168,8 @@ export function encodeResultParts(r: Result, rawAbove: number): string | [string
   }
   let tail = '';
   if (r.request !== undefined) tail += `,"request":${JSON.stringify(r.request)}`;
-  if (r.error !== undefined) tail += `,"error":${JSON.stringify(r.error)}`;
+  // A message may quote a secret of the run anywhere (a proxy's or a service's free text).
+  if (r.error !== undefined) tail += `,"error":${redactKnown(JSON.stringify(r.error))}`;
   if (r.meta !== undefined) tail += `,"meta":${r.meta}`;
   if (r.input !== undefined) tail += `,"input":${r.input}`;
   if (r.inputBase64 !== undefined) tail += `,"inputBase64":"${r.inputBase64}"`;
