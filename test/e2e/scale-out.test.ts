@@ -5,13 +5,12 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, beforeEach } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { BINARY, runCli, scrubbedEnv, tempDir } from '../helpers/cli.js';
+import { requireTools } from '../helpers/tools.js';
 
 const hasParallel = spawnSync('sh', ['-c', 'command -v parallel'], { stdio: 'ignore' }).status === 0;
-// CI installs GNU parallel (.ci/run): there, its absence is a failure, not a skip.
-const needParallel = hasParallel || process.env.CI === 'true';
 
 let emu: Emulator;
 let dir: string;
@@ -55,7 +54,8 @@ function sh(script: string, cwd: string): Promise<{ status: number | null; stdou
   });
 }
 
-describe('--shard I/N under GNU parallel, joined by merge', { skip: !needParallel && 'GNU parallel is not installed' }, () => {
+describe('--shard I/N under GNU parallel, joined by merge', () => {
+  beforeEach(() => requireTools(!hasParallel && 'GNU parallel is not installed (Debian package parallel)'));
   test('4 shards merged equal one unsharded run', async () => {
     const d = join(dir, 'parallel');
     spawnSync('mkdir', ['-p', d]);
