@@ -13,7 +13,7 @@ import { after, before, describe, test, beforeEach } from 'node:test';
 import { EXAMPLE_CREDENTIAL } from '../../src/emulator/config.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { BINARY, ndjson, runCli, scrubbedEnv, type CliResult } from '../helpers/cli.js';
-import { freePort, startTinyproxy, tinyproxyMissing, type Tinyproxy } from '../helpers/tinyproxy.js';
+import { freePort, proxyTraffic, startTinyproxy, tinyproxyMissing, type Tinyproxy } from '../helpers/tinyproxy.js';
 import { haveOpenssl, makeTestCerts, type TestCerts } from '../helpers/tls.js';
 import { requireTools } from '../helpers/tools.js';
 
@@ -147,12 +147,14 @@ describe('through a real proxy (tinyproxy)', () => {
     assert.match(proxy.log(), new RegExp(`CONNECT 127\\.0\\.0\\.1:${secure.port} HTTP/1\\.1`));
   });
 
-  test("NO_PROXY sends the host direct: nothing in the proxy's log", async () => {
-    const before = proxy.log();
+  test("NO_PROXY sends the host direct: no connection and no request in the proxy's log", async () => {
+    // Counted, not compared whole: tinyproxy logs the closing of an earlier test's connections a
+    // little after that test has ended (the flake: "Closed connection ..." lines arriving late).
+    const before = proxyTraffic(proxy.log());
     for (const noProxy of ['127.0.0.1', '127.0.0.0/8', `127.0.0.1:${plain.port}`, '*']) {
       assertAllOk(await invoke(plain.url, { HTTP_PROXY: proxy.url, NO_PROXY: noProxy }));
     }
-    assert.equal(proxy.log(), before);
+    assert.deepEqual(proxyTraffic(proxy.log()), before, proxy.log());
   });
 
   test('proxy credentials from the URL: accepted, and never in --debug output', async () => {

@@ -29,6 +29,18 @@ export function tinyproxyMissing(): string | undefined {
   return 'tinyproxy is not installed (Debian package tinyproxy)';
 }
 
+/**
+ * What clients did through the proxy, from its log: connections accepted and requests read (each
+ * logged before the proxy answers, so complete once a client has its answers). Lines about closed
+ * connections come later and are left out.
+ */
+export function proxyTraffic(log: string): { connections: number; requests: number } {
+  return {
+    connections: (log.match(/Connect \(file descriptor \d+\)/g) ?? []).length,
+    requests: (log.match(/Request \(file descriptor \d+\)/g) ?? []).length,
+  };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
