@@ -55,6 +55,8 @@ export interface Options {
   /** Replace an existing non-empty outfile (without it, such a file is a usage error). */
   force: boolean;
   debug: boolean;
+  /** --quiet: nothing on stderr but errors (no hints, notices, progress or stats unless asked for). */
+  quiet: boolean;
   /** --body: one invocation, AWS CLI style (literal, file://, fileb://). */
   body: string | undefined;
   /** --shard I/N: only the input lines L with (L - 1) mod N == I (shard.ts). */
@@ -111,11 +113,14 @@ export const FLAG_SPEC = {
   shard: { type: 'string' },
   'no-verify-ssl': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
+  version: { type: 'boolean', short: 'V' },
+  quiet: { type: 'boolean', short: 'q' },
   ...BATCH_FLAG_SPEC,
 } as const;
 
 export function parseArgs(argv: readonly string[]): Command {
+  // `sm-invoke help`, as git and the AWS CLI take it (a file named help is still ./help).
+  if (argv.length === 1 && argv[0] === 'help') return { kind: 'help' };
   let parsed;
   try {
     parsed = nodeParseArgs({ args: [...argv], options: FLAG_SPEC, allowPositionals: true, strict: true });
@@ -186,6 +191,7 @@ export function parseArgs(argv: readonly string[]): Command {
       resumeFailed,
       force,
       debug: v.debug === true,
+      quiet: v.quiet === true,
       body,
       caBundle: caBundleOption(str(v['ca-bundle'])),
       shard: shardOption(str(v.shard), body),

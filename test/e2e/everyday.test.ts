@@ -103,7 +103,11 @@ describe('progress', { concurrency: true }, () => {
     // 160 records, 4 at a time, 40 ms each: at least 1.6 s. Line 1 fails, line 2 is throttled once.
     const N = 160;
     const lines = records('tty', N, (i) => (i === 1 ? { fault: 'model-error' } : i === 2 ? { fault: 'throttle', times: 1 } : { latencyMs: 40 }));
-    const r = await runCliOnPty([...url(), '--endpoint-name', 'demo', '--concurrency', '4'], inputFile(lines), scrubbedEnv());
+    const r = await runCliOnPty(
+      [...url(), '--endpoint-name', 'demo', '--content-type', 'application/json', '--concurrency', '4'],
+      inputFile(lines),
+      scrubbedEnv(),
+    );
     assert.equal(r.code, 1, r.stderr);
 
     // stdout: the results and nothing else.
@@ -157,7 +161,12 @@ describe('progress', { concurrency: true }, () => {
     requireTools(PYTHON === undefined && NO_PYTHON);
     // One at a time, 30 ms each: a redraw lands between most results.
     const lines = records('tty-both', 40, () => ({ latencyMs: 30 }));
-    const r = await runCliOnPty([...url(), '--endpoint-name', 'demo', '--concurrency', '1', '--no-stats'], inputFile(lines), scrubbedEnv(), true);
+    const r = await runCliOnPty(
+      [...url(), '--endpoint-name', 'demo', '--content-type', 'application/json', '--concurrency', '1', '--no-stats'],
+      inputFile(lines),
+      scrubbedEnv(),
+      true,
+    );
     assert.equal(r.code, 0, r.stderr);
     const screen = r.stderr;
     const starts = [...screen.matchAll(/\{"line":(\d+),/g)];

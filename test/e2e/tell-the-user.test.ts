@@ -263,7 +263,13 @@ describe('the status line on a terminal', () => {
         JSON.stringify({ t: `pty-${columns}`, i: k + 1, __emulator: k % 50 === 0 ? { fault: 'model-error' } : { latencyMs: 40 } }),
       );
       writeFileSync(input, lines.join('\n') + '\n');
-      const r = await runCliOnPty([...base(), '--concurrency', 'auto', '--max-concurrency', '64', '--rate', '200'], input, scrubbedEnv(), false, columns);
+      const r = await runCliOnPty(
+        [...base(), '--content-type', 'application/json', '--concurrency', 'auto', '--max-concurrency', '64', '--rate', '200'],
+        input,
+        scrubbedEnv(),
+        false,
+        columns,
+      );
       assert.equal(r.code, 1, r.stderr);
       const parts = r.stderr.split('\r\x1b[K');
       const redraws = parts.slice(1, -1);
