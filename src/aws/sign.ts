@@ -14,6 +14,7 @@ import { createHash, createHmac, createSecretKey, type Hash, type Hmac, type Key
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Checksum, ChecksumConstructor, DateInput, Provider, SourceData } from '@smithy/types';
 import { SIGNING_NAME } from '../constants.js';
+import { rememberSecret, rememberSignature } from '../secrets.js';
 import type { HttpRequestSpec } from '../wire.js';
 
 export type CredentialProvider = Provider<AwsCredentialIdentity>;
@@ -65,6 +66,9 @@ export function createSigner(init: SignerInit): Sign {
     // No body: the signer clones what it is given, and x-amz-content-sha256 already covers the body.
     const toSign = { method: request.method, protocol: request.protocol, hostname: request.hostname, path: request.path, headers, query: {} };
     const signed = await signer.sign(toSign, { signingDate });
+    // `..., Signature=<64 hex>`: a message quoting it back is redacted (secrets.ts).
+    const authorization = (signed.headers as Record<string, string>).authorization;
+    if (authorization !== undefined) rememberSignature(authorization.slice(-64));
     return {
       method: request.method,
       protocol: request.protocol,
@@ -87,6 +91,8 @@ function checkedCredentials(provider: CredentialProvider): CredentialProvider {
   return async () => {
     const c = await provider();
     if (c !== checked) {
+      rememberSecret(c.secretAccessKey);
+      rememberSecret(c.sessionToken);
       checkHeaderSafe('access key id', c.accessKeyId);
       if (c.sessionToken !== undefined) checkHeaderSafe('session token', c.sessionToken);
       checked = c;

@@ -60,6 +60,8 @@ export interface Options extends StreamOptions {
   /** --input FILE (-i): read the records from FILE; undefined or '-' means stdin. */
   input: string | undefined;
   debug: boolean;
+  /** --quiet: nothing on stderr but errors (no hints, notices, progress or stats unless asked for). */
+  quiet: boolean;
   /** --body: one invocation, AWS CLI style (literal, file://, fileb://). */
   body: string | undefined;
   /** --shard I/N: only the input lines L with (L - 1) mod N == I (shard.ts). */
@@ -118,12 +120,30 @@ export const FLAG_SPEC = {
   shard: { type: 'string' },
   'no-verify-ssl': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
+  version: { type: 'boolean', short: 'V' },
+  quiet: { type: 'boolean', short: 'q' },
   ...BATCH_FLAG_SPEC,
   ...STREAM_FLAG_SPEC,
 } as const;
 
+/** The run's modes (resume, dry run, --body, --force), checked against each other. */
+function modeFlags(
+  v: Record<string, string | boolean | undefined>,
+  ctx: { envelope: boolean; output: string; outfile: string | undefined },
+): { resume: boolean; resumeFailed: boolean; dryRun: boolean; body: string | undefined; force: boolean } {
+  const toFile = ctx.outfile !== undefined && ctx.outfile !== '-';
+  const resume = v.resume === true;
+  const resumeFailed = v['resume-failed'] === true;
+  const dryRun = v['dry-run'] === true;
+  const body = str(v.body);
+  const force = v.force === true || v['force-any'] === true;
+  checkModes({ toFile, resume, resumeFailed, dryRun, force, envelope: ctx.envelope, output: ctx.output, body, outfile: ctx.outfile });
+  return { resume, resumeFailed, dryRun, body, force };
+}
+
 export function parseArgs(argv: readonly string[]): Command {
+  // `sm-invoke help`, as git and the AWS CLI take it (a file named help is still ./help).
+  if (argv.length === 1 && argv[0] === 'help') return { kind: 'help' };
   let parsed;
   try {
     parsed = nodeParseArgs({ args: [...argv], options: FLAG_SPEC, allowPositionals: true, strict: true });
@@ -152,13 +172,7 @@ export function parseArgs(argv: readonly string[]): Command {
   const { concurrency, adaptive, rate } = admissionOptions(v);
 
   const outfile = parsed.positionals[0];
-  const toFile = outfile !== undefined && outfile !== '-';
-  const resume = v.resume === true;
-  const resumeFailed = v['resume-failed'] === true;
-  const dryRun = v['dry-run'] === true;
-  const body = str(v.body);
-  const force = v.force === true || v['force-any'] === true;
-  checkModes({ toFile, resume, resumeFailed, dryRun, force, envelope, output, body, outfile });
+  const { resume, resumeFailed, dryRun, body, force } = modeFlags(v, { envelope, output, outfile });
   const bothWays = (on: string, off: string): boolean | undefined => {
     if (v[on] === true && v[off] === true) throw new UsageError(`--${on} and --${off} contradict each other`);
     return v[on] === true ? true : v[off] === true ? false : undefined;
@@ -199,6 +213,7 @@ export function parseArgs(argv: readonly string[]): Command {
       forceAny: v['force-any'] === true,
       input: str(v.input),
       debug: v.debug === true,
+      quiet: v.quiet === true,
       body,
       caBundle: caBundleOption(str(v['ca-bundle'])),
       shard: shardOption(str(v.shard), body),

@@ -2,6 +2,9 @@
 // safe for a terminal before it reaches stderr: control characters are written as escapes, so an
 // escape sequence, a BEL, a CR or a newline in a message can neither drive the terminal nor break
 // the one-line-per-message shape that scripts (and --output body's per-failure lines) rely on.
+// Secrets the run holds (secrets.ts) are redacted here too, wherever in the text they are.
+
+import { redactKnown } from '../secrets.js';
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e' };
 
@@ -15,10 +18,10 @@ function escapeOne(c: string): string {
 
 /** One line for stderr: every control character escaped, newlines and tabs included. */
 export function escapeLine(text: string): string {
-  return text.replace(CONTROL, escapeOne);
+  return redactKnown(text).replace(CONTROL, escapeOne);
 }
 
 /** A block of lines (--debug, the AWS CLI's messages): control characters escaped, newlines kept. */
 export function escapeBlock(text: string): string {
-  return text.replace(CONTROL_BUT_NEWLINE, escapeOne);
+  return redactKnown(text).replace(CONTROL_BUT_NEWLINE, escapeOne);
 }

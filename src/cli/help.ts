@@ -9,6 +9,7 @@ Usage:
   sm-invoke --endpoint-name NAME --body VALUE [options] outfile    one call, like the AWS CLI
   sm-invoke emulate [--port N] [--config FILE]      run the local SageMaker Runtime emulator
   sm-invoke merge [--lines N] [--partial] OUTFILE... join --shard outfiles in input order
+  sm-invoke help                                   this help
 
 Each input line is one record. By default the line's bytes are the request body, sent as they are.
 With --envelope each line is a JSON object: {"body": <JSON value or string>} or {"bodyBase64": "..."},
@@ -97,8 +98,10 @@ Run options:
   --join-input            each result carries its record's input: "input" (the envelope's body as
                           written, or the line as a string) or "inputBase64" (bodyBase64, a
                           line that is not UTF-8)
-  -h, --help              show this help
-  --version               print the version
+  -q, --quiet             nothing on stderr but errors: no hints, notices, warnings, progress or
+                          stats (unless --progress / --stats are given)
+  -h, --help              show this help (also: sm-invoke help)
+  -V, --version           print the version
 
 Response streaming (InvokeEndpointWithResponseStream; docs/streaming.md):
   --stream                every record is sent as InvokeEndpointWithResponseStream (an envelope's
@@ -134,12 +137,15 @@ Results (--output result):
   {"line":1,"ok":true,"status":200,"contentType":"application/json",
    "invokedProductionVariant":"AllTraffic","body":{...},"attempts":1,"latencyMs":42}
   {"line":2,"ok":false,"error":{"code":"ModelError","message":"...","status":424,...},"attempts":1}
+  The body: "body" (JSON, or a JSON string for text), "bodyText" (said to be JSON but is not),
+  "bodyBase64" (not UTF-8).
 
 When records failed or the run stopped early, stderr ends with a summary, terminal or not: records
 ok and failed by error code, the first failed line numbers, where the results are, what to do next
 (--resume-failed OUTFILE sends the failed records again). A clean run off a terminal says nothing.
 Messages escape control characters from the service or the input (ESC as \\e, CR as \\r...).
-An unknown option gets a "did you mean" (--jobs, --retries, --cli-read-timeout, --endpoint...).
+An unknown option gets a "did you mean" (--jobs, --retries, --cli-read-timeout, --endpoint, --batch...).
+On a terminal, JSON bodies sent without a content type get a one-time hint to add --content-type.
 
 Exit status: 0 all records ok; 1 some records failed; 2 usage error; 3 fatal error (credentials,
 unknown endpoint, unreachable service: the run stopped early); 4 stopped by --max-errors;

@@ -19,8 +19,22 @@ export interface ShapeOptions {
   maxErrorsGiven: boolean;
   /** stdin is a terminal: records come as they are typed, so none are read ahead. */
   interactive: boolean;
+  /** --content-type was given: no hint that JSON bodies go without one. */
+  contentTypeGiven?: boolean;
   warn: (line: string) => void;
+  /** Where the JSON-without-content-type hint goes (default: warn). */
+  hint?: (line: string) => void;
 }
+
+/** Once per run: JSON bodies and no content type (the AWS CLI sends none either; many models want one). */
+function jsonHint(lineNo: number, where: string): string {
+  return (
+    `line ${lineNo}: ${where} looks like JSON, but no content type is given, so none is sent (as with the AWS CLI): ` +
+    'if the model expects JSON, add --content-type application/json'
+  );
+}
+
+const isJsonContainer = (v: unknown): boolean => v !== null && typeof v === 'object';
 
 function text(line: string): string {
   return Buffer.from(line, 'latin1').toString('utf8');
@@ -38,7 +52,7 @@ const isBlank = (line: string): boolean => line.trim() === '';
 
 /** The lines as they come, with the check made on the way (envelope mode reads its first records ahead). */
 export async function checkInputShape(lines: AsyncIterable<string>, o: ShapeOptions): Promise<AsyncIterable<string>> {
-  if (!o.envelope) return watchForEnvelopes(lines, o.warn);
+  if (!o.envelope) return watchForEnvelopes(lines, o.warn, o.contentTypeGiven !== false, o.hint ?? o.warn);
   if (o.maxErrorsGiven || o.interactive) return lines;
   const it = lines[Symbol.asyncIterator]();
   const ahead: string[] = [];
@@ -58,6 +72,15 @@ export async function checkInputShape(lines: AsyncIterable<string>, o: ShapeOpti
         'envelope mode needs a JSON object per line, {"body": ...}; to send each line as it is, leave out --envelope ' +
         '(with --max-errors N such a run goes on); nothing was sent',
     );
+  }
+  if (o.contentTypeGiven === false) {
+    // The first envelope: a JSON body with no contentType of its own.
+    const first = ahead.findIndex((l) => !isBlank(l));
+    const v = first === -1 ? undefined : parses(withoutBom(ahead[first]!, first + 1));
+    if (isJsonContainer(v) && !Array.isArray(v)) {
+      const env = v as Record<string, unknown>;
+      if (isJsonContainer(env.body) && !('contentType' in env)) (o.hint ?? o.warn)(jsonHint(first + 1, 'the body'));
+    }
   }
   let i = 0;
   return wrap(it, () => (i < ahead.length ? { done: false, value: ahead[i++]! } : undefined));
@@ -80,9 +103,15 @@ function wrap(it: AsyncIterator<string>, first: () => IteratorResult<string> | u
   return { [Symbol.asyncIterator]: () => iterator };
 }
 
-function watchForEnvelopes(lines: AsyncIterable<string>, warn: (line: string) => void): AsyncIterable<string> {
+function watchForEnvelopes(
+  lines: AsyncIterable<string>,
+  warn: (line: string) => void,
+  contentTypeGiven: boolean,
+  hint: (line: string) => void,
+): AsyncIterable<string> {
   const it = lines[Symbol.asyncIterator]();
   let looked = 0;
+  let hinted = contentTypeGiven;
   let lineNo = 0;
   const iterator: AsyncIterator<string> = {
     next: async () => {
@@ -97,6 +126,9 @@ function watchForEnvelopes(lines: AsyncIterable<string>, warn: (line: string) =>
           `line ${lineNo} looks like an envelope (a JSON object with "${'body' in v ? 'body' : 'bodyBase64'}") but is sent as the request body as it is: add --envelope to read envelopes`,
         );
         looked = BODY_PROBE;
+      } else if (!hinted && isJsonContainer(v)) {
+        hinted = true;
+        hint(jsonHint(lineNo, 'the body'));
       }
       if (++looked >= BODY_PROBE) iterator.next = () => it.next(); // looked enough: out of the way
       return r;

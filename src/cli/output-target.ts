@@ -172,11 +172,11 @@ export class OutputTarget {
       const replacement = files.createReplacement(outPath);
       const old = fs.createReadStream(outPath, { end: state.completeBytes - 1 });
       resume.previous = utf8Lines(readLines(old, Number.MAX_SAFE_INTEGER));
-      stderr.say(`resuming ${outPath}: ${state.failed} of its ${state.records} results failed and are sent again, with any records after them${torn}`);
+      stderr.note(`resuming ${outPath}: ${state.failed} of its ${state.records} results failed and are sent again, with any records after them${torn}`);
       const stream = fs.createWriteStream('', { fd: replacement.fd, autoClose: false });
       return new OutputTarget(stream, outPath, resume, 0, replacement, undefined, false, digests);
     }
-    stderr.say(`resuming ${outPath}: ${state.records} records already answered${torn}`);
+    stderr.note(`resuming ${outPath}: ${state.records} records already answered${torn}`);
     const target = new OutputTarget(
       await openFile(outPath, 'a'),
       outPath,

@@ -44,11 +44,11 @@ interface Run {
 }
 
 export async function run(given: Options, processIo: Io): Promise<number> {
-  const stderr = new Stderr(processIo);
+  const stderr = new Stderr(processIo, given.quiet);
   const isSingle = given.body !== undefined;
   const { io, input } = openInput(given, processIo);
-  const checks = checkFiles(given, io, isSingle, input, (line) => stderr.say(line));
-  if (checks.stdinIsTerminal) stderr.say('reading records from the terminal, one per line (Ctrl-D ends); to read a file: sm-invoke ... < FILE');
+  const checks = checkFiles(given, io, isSingle, input, (line) => stderr.note(line));
+  if (checks.stdinIsTerminal) stderr.note('reading records from the terminal, one per line (Ctrl-D ends); to read a file: sm-invoke ... < FILE');
   const aws = await setupAws(given, io, stderr);
   const opts = aws.options;
   const lineCount = shardSetup(opts, checks.outPath);
@@ -98,10 +98,15 @@ async function invokeAll(r: Run): Promise<void> {
           envelope: opts.envelope,
           maxErrorsGiven: opts.given.has('max-errors'),
           interactive: r.checks.stdinIsTerminal,
-          warn: (line) => stderr.say(line),
+          contentTypeGiven: opts.defaults.contentType !== undefined,
+          warn: (line) => stderr.note(line),
+          // On a terminal (someone trying it out); off it, a pipeline or cron job stays as it was.
+          hint: (line) => {
+            if (stderr.tty) stderr.note(line);
+          },
         })
       : input;
-  if (r.single === undefined && (opts.progress ?? stderr.tty)) {
+  if (r.single === undefined && (opts.progress ?? (stderr.tty && !opts.quiet))) {
     // Results going to the same terminal: results still in the writer go out before the status
     // line is drawn again, and a write clears it first, so the two never share a line.
     const totalBytes = r.inputBytes ?? stdinFileSize(io);
@@ -138,7 +143,8 @@ async function invokeAll(r: Run): Promise<void> {
         if (onTerminal) stderr.clear();
         return output.write(text);
       },
-      warn: (line) => stderr.say(line),
+      // A record's failure (--output body: `line N: Code: message`) is an error; the rest are notices.
+      warn: (line) => (/^line \d+: /.test(line) ? stderr.say(line) : stderr.note(line)),
       maxAttempts: opts.maxAttempts,
       retryModelErrors: opts.retryModelErrors,
       timeoutMs: opts.timeoutMs,
@@ -225,7 +231,7 @@ function report(r: Run): number {
   const { opts, stderr, output, summary } = r;
   if (r.single?.writeError !== undefined) output.writeError ??= r.single.writeError;
   const final = statsSnapshot(r);
-  if (opts.stats ?? (stderr.tty && r.single === undefined)) r.io.stderr.write(formatStats(final) + '\n');
+  if (opts.stats ?? (stderr.tty && r.single === undefined && !opts.quiet)) r.io.stderr.write(formatStats(final) + '\n');
   sayEndSummary(r, final);
   const code = endMessages(r);
   if (!writeStatsJson(r, final, code) && output.writeError === undefined && summary.fatal === undefined && r.stops.exitCode === undefined) return EXIT_FATAL;

@@ -13,8 +13,17 @@ export class Stderr {
   #timer: NodeJS.Timeout | undefined;
   readonly tty: boolean;
 
-  constructor(private readonly io: Io) {
+  constructor(
+    private readonly io: Io,
+    /** --quiet: note() says nothing. */
+    readonly quiet = false,
+  ) {
     this.tty = io.stderr.isTTY === true;
+  }
+
+  /** A hint or notice, not an error: like say(), and nothing with --quiet. */
+  note(line: string): void {
+    if (!this.quiet) this.say(line);
   }
 
   /** `sm-invoke: line`, on a line of its own. */

@@ -17,6 +17,8 @@ export const ALIASES: Readonly<Record<string, { use: string; note: string }>> = 
   '--eta': { use: '--progress', note: 'a status line with percent and ETA when stdin is a file' },
   '--bar': { use: '--progress', note: 'a status line with percent and ETA when stdin is a file' },
   '--joblog': { use: '--stats-json FILE', note: 'a JSON summary of the run; per-record results are the output lines' },
+  '--batch': { use: '--batch-size N', note: 'records per request; --batch-format lines|json says how they share a body' },
+  '--batch-mode': { use: '--batch-size N', note: 'records per request; --batch-format lines|json says how they share a body' },
   '--body-file': { use: '--body file://PATH', note: 'or fileb://PATH for bytes, as in the AWS CLI' },
 };
 

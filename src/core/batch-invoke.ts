@@ -6,18 +6,11 @@ import type { RecordError } from '../errors.js';
 import { ABORTED, type Aborted } from './invoke.js';
 import { batchBody, splitAnswer, type Batch, type BatchOptions } from './batch.js';
 import type { GoodRecord } from './records.js';
-import type { Result } from './result-format.js';
+import { isJsonLinesContentType, type Result } from './result-format.js';
 import type { Summary } from './summary.js';
 
 /** Errors that may be one record's fault: the batch is split to find it. */
 const SPLITTABLE = new Set(['ModelError', 'BatchMismatch']);
-
-/** Content types whose lines are JSON values (JSON Lines), besides JSON itself. */
-const JSON_LINES_TYPE = /^application\/(?:x-)?(?:jsonl|jsonlines|ndjson|json-seq|x-ndjson|x-jsonlines)\s*(?:;|$)|^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
-
-export function isJsonLinesContentType(contentType: string | undefined): boolean {
-  return contentType !== undefined && JSON_LINES_TYPE.test(contentType);
-}
 
 export interface BatchInvokeDeps {
   invoke: (rec: GoodRecord) => Promise<Result | Aborted>;

@@ -182,16 +182,31 @@ export function batchBody(parts: readonly Buffer[], opts: Pick<BatchOptions, 'fo
 export type SplitAnswer = { ok: true; bodies: Buffer[] } | { ok: false; message: string };
 
 /** The answer's records: its lines (a final newline allowed), or its JSON array's elements as received. */
-export function splitAnswer(body: Buffer, opts: Pick<BatchOptions, 'format' | 'unwrap'>, expected: number): SplitAnswer {
+export function splitAnswer(body: Buffer, opts: Pick<BatchOptions, 'format' | 'unwrap'> & { size?: number }, expected: number): SplitAnswer {
   const bodies = opts.format === 'lines' ? splitLines(body) : splitJsonAnswer(body, opts.unwrap ?? []);
-  if ('message' in bodies) return { ok: false, message: bodies.message };
+  if ('message' in bodies) return { ok: false, message: bodies.message + notBatching(opts) };
   if (bodies.length !== expected) {
     return {
       ok: false,
-      message: `the batch of ${expected} records was answered with ${bodies.length} ${opts.format === 'lines' ? 'lines' : 'array elements'}`,
+      message:
+        `the batch of ${expected} records was answered with ${bodies.length} ${opts.format === 'lines' ? 'lines' : 'array elements'}` +
+        (bodies.length === 1 ? notBatching(opts) : ''),
     };
   }
   return { ok: true, bodies };
+}
+
+/**
+ * An answer that is not an array, or one item for the whole batch: most often a model that does
+ * not take batches at all, answering the joined body as one record. Say so, and what to try.
+ */
+function notBatching(opts: Pick<BatchOptions, 'format' | 'unwrap'> & { size?: number }): string {
+  if (opts.size === undefined || opts.size < 2) return '';
+  const other =
+    opts.format === 'json'
+      ? 'check the JSON it takes (--batch-wrap KEY, --batch-unwrap KEY), try --batch-format lines'
+      : 'try --batch-format json (with --batch-wrap KEY / --batch-unwrap KEY if it wants an object)';
+  return `: the model may not accept batches of ${opts.size} records (--batch-size ${opts.size}, --batch-format ${opts.format}); ${other}, or --batch-size 1 to send one record per request`;
 }
 
 function splitLines(body: Buffer): Buffer[] {
@@ -211,11 +226,13 @@ function splitLines(body: Buffer): Buffer[] {
 
 function splitJsonAnswer(body: Buffer, path: readonly string[]): Buffer[] | { message: string } {
   if (!isUtf8(body)) return { message: 'the answer is not UTF-8 JSON' };
-  const c = compactJson(body.toString('utf8'));
+  // The array and the objects on the --batch-unwrap path hold the records' answers, each of which
+  // may be nested up to the limit on its own: they are not counted.
+  const c = compactJson(body.toString('utf8'), { outer: path.length + 1 });
   if (!c.ok) return { message: `the answer is not JSON: ${c.message}` };
   let text = c.json;
-  for (const key of path) {
-    const scan = text.startsWith('{') ? scanObject(text) : undefined;
+  for (const [i, key] of path.entries()) {
+    const scan = text.startsWith('{') ? scanObject(text, { outer: path.length - i + 1 }) : undefined;
     const m = scan?.ok ? scan.members.find((x) => x.key === key) : undefined;
     if (m === undefined) return { message: `the answer has no ${JSON.stringify(path.join('.'))} (--batch-unwrap)` };
     text = m.raw;

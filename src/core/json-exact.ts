@@ -51,6 +51,12 @@ export type CompactResult = { ok: true; json: string } | ScanFailure;
 export interface ScanOptions {
   /** Most containers open at once, counting the outermost; default DEFAULT_MAX_DEPTH. */
   maxDepth?: number;
+  /**
+   * Containers around the values that matter that are not counted (default 0): 1 for an envelope or
+   * a result line, whose object holds the body; so a body nested exactly maxDepth levels passes
+   * inside it, and messages still name maxDepth.
+   */
+  outer?: number;
 }
 
 export const DEFAULT_MAX_DEPTH = 1000;
@@ -64,13 +70,13 @@ const ECHO_MAX = 60;
  */
 export function scanObject(text: string, options?: ScanOptions): EnvelopeScan {
   const members: JsonMember[] = [];
-  const failure = scan(text, maxDepthOf(options), members);
+  const failure = scan(text, maxDepthOf(options), members, options?.outer);
   return failure ?? { ok: true, members };
 }
 
 /** Validates any JSON text and returns it compacted: whitespace outside strings removed, values byte-exact. */
 export function compactJson(text: string, options?: ScanOptions): CompactResult {
-  const failure = scan(text, maxDepthOf(options), undefined);
+  const failure = scan(text, maxDepthOf(options), undefined, options?.outer);
   if (failure) return failure;
   const start = valueStart;
   const end = valueEnd;
@@ -110,11 +116,15 @@ let memberValue = '';
 let strLone = -1;
 /** The string had no escape (nor anything else but plain characters). */
 let strPlain = false;
+/** The limit a "nested deeper than" message names (maxDepth, without the uncounted outer containers). */
+let shownDepth = 0;
 /** The syntax error when a helper returns -1. */
 let syntaxMessage = '';
 
-function scan(text: string, maxDepth: number, members: JsonMember[] | undefined): ScanFailure | undefined {
-  const failure = scanText(text, maxDepth, members);
+function scan(text: string, maxDepth: number, members: JsonMember[] | undefined, outer = 0): ScanFailure | undefined {
+  if (!Number.isSafeInteger(outer) || outer < 0) throw new RangeError(`outer must be a non-negative integer, got ${outer}`);
+  shownDepth = maxDepth;
+  const failure = scanText(text, maxDepth + outer, members);
   // Let a freak line's scratch go (compactJson reads runs after this, not kinds or info).
   if (kinds.length > 4096) kinds = new Uint8Array(64);
   if (info.length > 4096) info.length = 1;
@@ -533,7 +543,7 @@ function tooDeep(text: string, at: number, parentDepth: number, maxDepth: number
   const failure: ScanFailure = {
     ok: false,
     code: 'InvalidRecord',
-    message: `nested deeper than ${maxDepth} levels${where ? ` in ${where}` : ''} at position ${at}`,
+    message: `nested deeper than ${shownDepth} levels${where ? ` in ${where}` : ''} at position ${at}`,
   };
   if (topKey !== undefined && parentDepth >= 1) failure.key = cap(topKey);
   return failure;

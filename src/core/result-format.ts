@@ -2,6 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { RecordError } from '../errors.js';
 import type { StreamStats } from '../wire.js';
+import { redactKnown } from '../secrets.js';
 import { compactJson, scanObject } from './json-exact.js';
 
 /** `--output result` (a JSON line per record) or `--output body` (the answer's body alone). */
@@ -17,7 +18,11 @@ export interface Result {
   customAttributes?: string | undefined;
   newSessionId?: string | undefined;
   closedSessionId?: string | undefined;
-  /** Raw response body (success only). */
+  /**
+   * Raw response body (success only). Written as "body" (the JSON value, a JSON string for text),
+   * "bodyText" (the content type says JSON and the text is not JSON this tool passes on) or
+   * "bodyBase64" (not UTF-8).
+   */
   body?: Buffer;
   /** The envelope's meta, as written (compact JSON text). */
   meta?: string;
@@ -47,6 +52,16 @@ export interface DryRunRequest {
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)|^text\/json\s*(?:;|$)/i;
 
+/** Content types whose lines are JSON values (JSON Lines), besides JSON itself. */
+const JSON_LINES_TYPE = /^application\/(?:x-)?(?:jsonl|jsonlines|ndjson|json-seq|x-ndjson|x-jsonlines)\s*(?:;|$)|^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+export function isJsonLinesContentType(contentType: string | undefined): boolean {
+  return contentType !== undefined && JSON_LINES_TYPE.test(contentType);
+}
+
+/** A newline with more text after it: more than one line. */
+const MANY_LINES = /\n\s*\S/;
+
 /** An endpoint answers with the same content type record after record: remember the last verdict. */
 let lastType: string | undefined;
 let lastTypeIsJson = false;
@@ -65,15 +80,22 @@ export function isJsonContentType(contentType: string | undefined): boolean {
  * it parses, a JSON string when it is UTF-8 text, otherwise undefined (the caller uses base64).
  * Never re-serialised: values reach the output exactly as the endpoint wrote them.
  */
-export function bodyAsJson(body: Buffer, contentType: string | undefined, json = false): { json: string } | { text: string } | undefined {
+export function bodyAsJson(body: Buffer, contentType: string | undefined, json = false): { json: string } | { text: string; notJson?: true } | undefined {
   if (!isUtf8(body)) return undefined;
   const text = body.toString('utf8');
+  if (!json && !isJsonContentType(contentType) && isJsonLinesContentType(contentType)) {
+    // One JSON line is that JSON value, as each line of a batch's JSON Lines answer is; several
+    // lines are JSON Lines text, passed on as a string.
+    const compact = compactJson(text);
+    if (compact.ok) return { json: compact.json };
+    return MANY_LINES.test(text) ? { text } : { text, notJson: true };
+  }
   if (json || isJsonContentType(contentType)) {
     // Valid JSON is embedded as received, only the whitespace between tokens dropped (a multi-line
     // answer becomes one line); numbers are never rewritten. Anything else (not JSON, a lone
-    // surrogate, nesting deeper than the scanner's limit) is kept as text.
+    // surrogate, nesting deeper than the scanner's limit) is kept as text, marked as not JSON.
     const compact = compactJson(text);
-    return compact.ok ? { json: compact.json } : { text };
+    return compact.ok ? { json: compact.json } : { text, notJson: true };
   }
   return { text };
 }
@@ -99,7 +121,8 @@ export interface ResultIdentity {
 
 /** The identity of a whole result line; undefined when it is not one. */
 export function readResultIdentity(text: string): ResultIdentity | undefined {
-  const scan = scanObject(text);
+  // The result's object holds a body nested up to the limit: it is not counted.
+  const scan = scanObject(text, { outer: 1 });
   if (!scan.ok) return undefined;
   const id: ResultIdentity = {};
   for (const m of scan.members) {
@@ -141,11 +164,15 @@ export function encodeResultParts(r: Result, rawAbove: number): string | [string
         s += ',"body":';
         raw = r.body;
       } else s += `,"body":${b.json}`;
+    } else if ('notJson' in b) {
+      // Said to be JSON but is not: under its own key, so that it is never taken for a JSON string answer.
+      s += `,"bodyText":${JSON.stringify(b.text)}`;
     } else s += `,"body":${JSON.stringify(b.text)}`;
   }
   let tail = '';
   if (r.request !== undefined) tail += `,"request":${JSON.stringify(r.request)}`;
-  if (r.error !== undefined) tail += `,"error":${JSON.stringify(r.error)}`;
+  // A message may quote a secret of the run anywhere (a proxy's or a service's free text).
+  if (r.error !== undefined) tail += `,"error":${redactKnown(JSON.stringify(r.error))}`;
   if (r.meta !== undefined) tail += `,"meta":${r.meta}`;
   if (r.input !== undefined) tail += `,"input":${r.input}`;
   if (r.inputBase64 !== undefined) tail += `,"inputBase64":"${r.inputBase64}"`;

@@ -111,8 +111,17 @@ export function formatProgress({ snapshot: s, bytesRead, totalBytes }: ProgressI
   }
   const line = long.join(', ');
   if (width === undefined || line.length <= width) return line;
-  const brief = short.join(' ');
-  return brief.length <= width ? brief : brief.slice(0, Math.max(0, width));
+  // Short labels; then, narrower still, the least telling items go first (the concurrency, retries,
+  // requests in flight, the rate, then the failed and done counts), so the percentage and the ETA stay.
+  const brief = short.slice();
+  const dropOrder = [s.concurrency !== undefined ? 5 : -1, 2, 3, 4, 1, 0].filter((i) => i >= 0);
+  for (const i of [-1, ...dropOrder]) {
+    if (i >= 0) brief[i] = '';
+    const text = brief.filter((x) => x !== '').join(' ');
+    if (text.length <= width) return text;
+  }
+  const rest = brief.filter((x) => x !== '').join(' ');
+  return rest.slice(0, Math.max(0, width));
 }
 
 function formatEta(etaS: number): string {

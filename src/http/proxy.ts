@@ -15,6 +15,7 @@
 // - Credentials in the proxy URL (user:pass@) become a Basic Proxy-Authorization header; they are
 //   never shown: `display` is the URL with `***` for them.
 import { BlockList, isIP } from 'node:net';
+import { redactKnown, rememberSecret as rememberRunSecret } from '../secrets.js';
 
 export interface ProxyRoute {
   /** The proxy URL as given (with a scheme added), credentials included: for the dispatcher only. */
@@ -76,11 +77,15 @@ export function readProxySettings(env: Env): ProxySettings | undefined {
 
 export function parseProxyUrl(text: string, source: string): ProxyRoute {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  // Whatever the parse gives, the user info is a secret from here on (a space or a `/` in the
+  // password makes the URL fail to parse, and the message must not show it).
+  const userinfo = userinfoOf(withScheme);
+  if (userinfo !== undefined) rememberSecret(userinfo, userinfo.slice(userinfo.indexOf(':') + 1));
   let url: URL;
   try {
     url = new URL(withScheme);
   } catch {
-    throw new ProxyConfigError(`${source} is not a proxy URL: ${JSON.stringify(redactSecrets(text))}`);
+    throw new ProxyConfigError(`${source} is not a proxy URL: ${JSON.stringify(redactSecrets(withoutUserinfo(text)))}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ProxyConfigError(`${source} must be an http:// or https:// proxy URL, got ${url.protocol}// (${redactUrl(url)})`);
@@ -100,6 +105,20 @@ export function parseProxyUrl(text: string, source: string): ProxyRoute {
   };
   if (hasCredentials) rememberSecret(url.password, pass, route.authorization!.slice(6));
   return route;
+}
+
+/** What comes between `scheme://` and the last `@` of a URL's text (as WHATWG URL splits it), if anything. */
+function userinfoOf(text: string): string | undefined {
+  const start = text.indexOf('://') + 3;
+  const at = text.lastIndexOf('@');
+  return at >= start ? text.slice(start, at) : undefined;
+}
+
+/** A URL's text with its user info, if any, written as `***`, parsed or not. */
+export function withoutUserinfo(text: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? '';
+  const at = text.lastIndexOf('@');
+  return at >= scheme.length ? `${scheme}***${text.slice(at)}` : text;
 }
 
 /** scheme://***@host:port (no path: a proxy URL's path means nothing). */
@@ -180,12 +199,15 @@ export function proxyFor(settings: ProxySettings, protocol: 'http:' | 'https:', 
 const secrets = new Set<string>();
 
 function rememberSecret(...values: string[]): void {
-  for (const v of values) if (v.length >= 3) secrets.add(v);
+  for (const v of values) {
+    if (v.length >= 3) secrets.add(v);
+    rememberRunSecret(v);
+  }
 }
 
 /** A message with userinfo of any URL, and any proxy password or Basic token, replaced by ***. */
 export function redactSecrets(text: string): string {
   let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@');
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join('***');
-  return out;
+  return redactKnown(out);
 }

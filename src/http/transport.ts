@@ -254,6 +254,9 @@ export function toTransportError(err: Error, route: ProxyRoute | undefined): Tra
   // undici 7.30 builds HTTPParserError's code from llhttp's error *number* looked up in a name->number
   // table, so `code` comes out undefined: every llhttp rejection gets one code of ours.
   if (err.name === 'HTTPParserError' && code === 'NetworkError') code = 'HPE_PARSE_ERROR';
+  // A trusted certificate for other names: say which names it has (Node lists only the IPs for an IP host).
+  const names = (err as { cert?: { subjectaltname?: string } }).cert?.subjectaltname;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' && typeof names === 'string') message += ` (the certificate's names: ${names})`;
   if (code === 'UND_ERR_HEADERS_OVERFLOW') code = 'HPE_HEADER_OVERFLOW';
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return tooLarge();
   return new TransportError(message, code);

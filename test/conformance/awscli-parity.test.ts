@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startEmulator, type Emulator, type RequestLogEntry } from '../../src/emulator/server.js';
-import { awsCliAvailable, invokeWithAwsCli } from '../helpers/awscli.js';
+import { invokeWithAwsCli, NO_AWS_CLI } from '../helpers/awscli.js';
+import { requireTools } from '../helpers/tools.js';
 import { ndjson, runCli } from '../helpers/cli.js';
 
 let emu: Emulator;
@@ -30,9 +31,8 @@ const significant = (e: RequestLogEntry) => ({
   status: e.status,
 });
 
-test('AWS CLI and sm-invoke send the same request for the same record', {
-  skip: awsCliAvailable() ? false : 'needs /usr/bin/aws (Debian awscli; .ci/run installs it)',
-}, async () => {
+test('AWS CLI and sm-invoke send the same request for the same record', async () => {
+  requireTools(NO_AWS_CLI);
   const body = Buffer.concat([Buffer.from('{"inputs":"héllo"}'), Buffer.from([0x00, 0xff])]);
   const options = {
     contentType: 'application/octet-stream',
@@ -65,7 +65,8 @@ test('AWS CLI and sm-invoke send the same request for the same record', {
   assert.equal(meta.CustomAttributes, result.customAttributes);
 });
 
-test('with no --content-type neither client sends one', { skip: awsCliAvailable() ? false : 'needs /usr/bin/aws' }, async () => {
+test('with no --content-type neither client sends one', async () => {
+  requireTools(NO_AWS_CLI);
   const before1 = emu.log.length;
   const cli = await invokeWithAwsCli({ endpointUrl: emu.url, endpointName: 'plain', body: Buffer.from('x') });
   assert.equal(cli.code, 0, cli.stderr);

@@ -3,18 +3,21 @@
 // says whether each client went through it. They must agree, except where docs/network.md says
 // sm-invoke differs on purpose (CIDR entries).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, beforeEach } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { awsCliAvailable, invokeWithAwsCli } from '../helpers/awscli.js';
+import { invokeWithAwsCli, NO_AWS_CLI } from '../helpers/awscli.js';
+import { requireTools } from '../helpers/tools.js';
 import { BINARY, runCli, scrubbedEnv } from '../helpers/cli.js';
 import { freePort, startTinyproxy, tinyproxyMissing, type Tinyproxy } from '../helpers/tinyproxy.js';
 
-const skip = !awsCliAvailable() ? '/usr/bin/aws is absent (Debian package awscli); CI installs it' : tinyproxyMissing();
+const missing = [NO_AWS_CLI, tinyproxyMissing()];
 
-describe('proxy selection: the AWS CLI and sm-invoke agree', { skip }, () => {
+describe('proxy selection: the AWS CLI and sm-invoke agree', () => {
+  beforeEach(() => requireTools(...missing));
   let emu: Emulator;
   let proxy: Tinyproxy;
   before(async () => {
+    if (missing.some(Boolean)) return;
     emu = await startEmulator({ logLimit: 1000 });
     proxy = await startTinyproxy();
   });

@@ -4,24 +4,23 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, beforeEach } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { awsCliAvailable, runAwsCli } from '../helpers/awscli.js';
+import { NO_AWS_CLI, runAwsCli } from '../helpers/awscli.js';
+import { requireTools } from '../helpers/tools.js';
 import { BINARY, runCli, scrubbedEnv } from '../helpers/cli.js';
 import { haveOpenssl, makeTestCerts, type TestCerts } from '../helpers/tls.js';
 
-const skip = !awsCliAvailable()
-  ? '/usr/bin/aws is absent (Debian package awscli); CI installs it'
-  : !haveOpenssl()
-    ? 'openssl is not available to make a test CA'
-    : undefined;
+const missing = [NO_AWS_CLI, !haveOpenssl() && 'openssl is not installed (Debian package openssl), needed to make a test CA'];
 
-describe('CA bundle: the AWS CLI and sm-invoke agree', { skip }, () => {
+describe('CA bundle: the AWS CLI and sm-invoke agree', () => {
+  beforeEach(() => requireTools(...missing));
   let dir: string;
   let certs: TestCerts;
   let other: TestCerts;
   let emu: Emulator;
   before(async () => {
+    if (missing.some(Boolean)) return;
     dir = mkdtempSync(join(tmpdir(), 'sm-invoke-awscli-tls-'));
     certs = makeTestCerts(dir);
     other = makeTestCerts(mkdtempSync(join(dir, 'other-')));
@@ -29,7 +28,7 @@ describe('CA bundle: the AWS CLI and sm-invoke agree', { skip }, () => {
   });
   after(async () => {
     await emu?.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   test('no bundle, AWS_CA_BUNDLE, profile ca_bundle, --ca-bundle (winning over the others), another CA, --no-verify-ssl', async () => {

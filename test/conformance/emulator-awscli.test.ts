@@ -1,11 +1,11 @@
 // Conformance with the real AWS CLI (botocore): its signatures verify, and it
 // parses the emulator's errors exactly as it parses AWS's.
 import assert from 'node:assert/strict';
-import { describe, test, type TestContext } from 'node:test';
+import { beforeEach, describe, test, type TestContext } from 'node:test';
 import { type Emulator, type EmulatorConfigInput, startEmulator } from '../../src/emulator/server.js';
-import { AWS_CLI, awsCliAvailable, invokeWithAwsCli, type InvokeEndpointInput, runAwsCli } from '../helpers/awscli.js';
+import { NO_AWS_CLI, invokeWithAwsCli, type InvokeEndpointInput, runAwsCli } from '../helpers/awscli.js';
+import { requireTools } from '../helpers/tools.js';
 
-const skip = awsCliAvailable() ? false : `${AWS_CLI} is absent (Debian package awscli); CI installs it`;
 const ERR = (code: string): RegExp => new RegExp(`^\\nAn error occurred \\(${code}\\) when calling the InvokeEndpoint operation`);
 
 async function emulator(t: TestContext, config?: EmulatorConfigInput): Promise<Emulator> {
@@ -19,7 +19,8 @@ const invoke = (emu: Emulator, o: Partial<InvokeEndpointInput> = {}, env?: Recor
 
 const fault = (d: Record<string, unknown>): string => JSON.stringify({ __emulator: d });
 
-describe('AWS CLI conformance', { skip, concurrency: 4 }, () => {
+describe('AWS CLI conformance', { concurrency: 4 }, () => {
+  beforeEach(() => requireTools(NO_AWS_CLI));
   test('aws --version is CLI v2', async (t) => {
     const r = await runAwsCli(['--version']);
     assert.equal(r.code, 0);

@@ -10,12 +10,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, beforeEach } from 'node:test';
 import { startEmulator, type Emulator, type EmulatorConfigInput, type RequestLogEntry } from '../../src/emulator/server.js';
-import { AWS_CLI, awsCliAvailable, runAwsCli, type AwsCliResult } from '../helpers/awscli.js';
+import { NO_AWS_CLI, runAwsCli, type AwsCliResult } from '../helpers/awscli.js';
+import { requireTools } from '../helpers/tools.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 
-const skip = awsCliAvailable() ? false : `${AWS_CLI} is absent (Debian package awscli); CI installs it`;
 const RAW = ['--cli-binary-format', 'raw-in-base64-out'];
 
 const ENDPOINTS: EmulatorConfigInput = { endpoints: { demo: {}, mirror: { model: 'mirror' } } };
@@ -65,7 +65,8 @@ function assertSame({ cli, ours }: Both): void {
   );
 }
 
-describe('--body: one call, like aws sagemaker-runtime invoke-endpoint', { skip, concurrency: 4 }, () => {
+describe('--body: one call, like aws sagemaker-runtime invoke-endpoint', { concurrency: 4 }, () => {
+  beforeEach(() => requireTools(NO_AWS_CLI));
   test('literal text: sent raw (never base64-decoded); same outfile and metadata', async () => {
     const r = await both(
       [
@@ -187,7 +188,8 @@ describe('--body: what only sm-invoke does', () => {
     assert.match(nl.stdout.toString(), /^two\nlines\n\{\n/);
   });
 
-  test('outfile "-": the AWS CLI writes a file named "-" (sm-invoke writes stdout instead)', { skip }, async () => {
+  test('outfile "-": the AWS CLI writes a file named "-" (sm-invoke writes stdout instead)', async () => {
+    requireTools(NO_AWS_CLI);
     const dir = tempDir();
     const aws = await runAwsCli(
       [

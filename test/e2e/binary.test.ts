@@ -1,25 +1,28 @@
 // The packaged single executable, run the way a user gets it: a lone file in
 // a fresh directory, no node on PATH, no NODE_OPTIONS, no node_modules in reach.
-import { test, before, after } from 'node:test';
+import { test, before, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireTools } from '../helpers/tools.js';
 
 // Compiled to dist/lib/test/e2e/binary.test.js: the repo root is four levels up.
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const builtBinary = join(root, 'dist', 'sm-invoke');
 const version: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-const skip = existsSync(builtBinary) ? false : 'dist/sm-invoke not built (run: npm run build)';
+const notBuilt = existsSync(builtBinary) ? undefined : 'dist/sm-invoke is not built (run: npm run build)';
 
 let dir = '';
 let binary = '';
 let env: NodeJS.ProcessEnv = {};
 
+beforeEach(() => requireTools(notBuilt));
+
 before(() => {
-  if (skip) return;
+  if (notBuilt) return;
   dir = mkdtempSync(join(tmpdir(), 'sm-invoke-binary-test-'));
   const emptyBin = join(dir, 'empty-bin');
   mkdirSync(emptyBin);
@@ -45,14 +48,14 @@ function run(args: string[]): SpawnSyncReturns<string> {
   return r;
 }
 
-test('--version prints sm-invoke and the package.json version', { skip }, () => {
+test('--version prints sm-invoke and the package.json version', () => {
   const r = run(['--version']);
   assert.equal(r.stdout, `sm-invoke ${version}\n`);
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
 });
 
-test('--help exits 0 with usage text on stdout', { skip }, () => {
+test('--help exits 0 with usage text on stdout', () => {
   const r = run(['--help']);
   assert.equal(r.status, 0, `stderr: ${r.stderr}`);
   assert.match(r.stdout, /usage/i);
@@ -60,7 +63,7 @@ test('--help exits 0 with usage text on stdout', { skip }, () => {
   assert.equal(r.stderr, '');
 });
 
-test('an unknown option is a usage error: exit 2, one stderr line naming it', { skip }, () => {
+test('an unknown option is a usage error: exit 2, one stderr line naming it', () => {
   const r = run(['--no-such-option']);
   assert.equal(r.status, 2, `stdout: ${r.stdout} stderr: ${r.stderr}`);
   assert.equal(r.stdout, '');
@@ -68,7 +71,7 @@ test('an unknown option is a usage error: exit 2, one stderr line naming it', { 
   assert.match(r.stderr, /--no-such-option/);
 });
 
-test('it is not a plain node: node flags such as -e are not honoured', { skip }, () => {
+test('it is not a plain node: node flags such as -e are not honoured', () => {
   const r = run(['-e', 'console.log(1)']);
   assert.ok(!r.stdout.split('\n').includes('1'), `-e ran as node code: stdout ${JSON.stringify(r.stdout)}`);
   assert.doesNotMatch(r.stdout, /^v\d+\.\d+\.\d+/);
@@ -95,7 +98,7 @@ async function startBinaryEmulator(): Promise<{ url: string; stop: () => Promise
   return { url, stop };
 }
 
-test('emulate + a piped run, both from the lone binary: results in order, exit codes', { skip }, async () => {
+test('emulate + a piped run, both from the lone binary: results in order, exit codes', async () => {
   const { spawn } = await import('node:child_process');
   const emu = await startBinaryEmulator();
   try {

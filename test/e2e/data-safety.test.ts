@@ -26,7 +26,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { BINARY, scrubbedEnv, tempDir } from '../helpers/cli.js';
-import { PYTHON } from '../helpers/pty.js';
+import { NO_PYTHON, PYTHON } from '../helpers/pty.js';
+import { requireTools } from '../helpers/tools.js';
 
 let emu: Emulator;
 before(async () => {
@@ -262,12 +263,8 @@ describe('write errors are failures', () => {
       if (mnt) spawnSync('umount', [mnt]);
     });
 
-    test('a run that fills the disk: exit 3, and --resume-failed leaves the original file and does not blame the input', async (t) => {
-      if (mnt === undefined) {
-        if (process.env.CI) assert.fail('mounting a tmpfs needs root, which CI has');
-        t.skip('mounting a tmpfs needs root');
-        return;
-      }
+    test('a run that fills the disk: exit 3, and --resume-failed leaves the original file and does not blame the input', async () => {
+      if (mnt === undefined) assert.fail('mounting a tmpfs (to fill a disk) needs root: run the tests as root, as CI does');
       const pad = 'p'.repeat(1500);
       const lines = Array.from({ length: 60 }, (_, i) => JSON.stringify({ t: 'tmpfs', i: i + 1, pad })).join('\n') + '\n';
       const input = file(tempDir(), 'in.ndjson', lines);
@@ -319,11 +316,8 @@ describe('odd stdin', () => {
     assert.match(r.stderr, /standard input is a directory/);
   });
 
-  test('a terminal: says where records come from, and Ctrl-D ends them', async (t) => {
-    if (PYTHON === undefined) {
-      t.skip('python3 with the pty module is needed');
-      return;
-    }
+  test('a terminal: says where records come from, and Ctrl-D ends them', async () => {
+    requireTools(PYTHON === undefined && NO_PYTHON);
     // Types a record once the notice is shown, then Ctrl-D (EOF at the start of a line).
     const script = `
 import json, os, pty, select, subprocess, sys, time

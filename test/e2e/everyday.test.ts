@@ -13,7 +13,8 @@ import { FLAG_SPEC } from '../../src/cli/args.js';
 import { startEmulator, type Emulator, type RequestLogEntry } from '../../src/emulator/server.js';
 import { ACCESS_KEY_ID, BUNDLE, SECRET_ACCESS_KEY, runCli, scrubbedEnv, tempDir } from '../helpers/cli.js';
 import { recordOf, until } from '../helpers/faults.js';
-import { PYTHON, runCliOnPty } from '../helpers/pty.js';
+import { NO_PYTHON, PYTHON, runCliOnPty } from '../helpers/pty.js';
+import { requireTools } from '../helpers/tools.js';
 
 // Temporary credentials for the --debug tests: the emulator accepts this key only with this token.
 const SESSION_KEY_ID = 'ASIAEVERYDAYEXAMPLE7';
@@ -97,13 +98,16 @@ async function closedPort(): Promise<number> {
 const PROGRESS = /^(\d+) done, (\d+) failed, (\d+) retried, (\d+) in flight, (\d+)\/s(?:, (\d+\.\d)%(?:, ETA (\S+))?)?$/;
 
 describe('progress', { concurrency: true }, () => {
-  test('on a terminal: a status line at most ~10 times a second, cleared at the end; stdout has only results', {
-    skip: PYTHON ? false : 'python3 with the pty module is needed to give the CLI a terminal',
-  }, async () => {
+  test('on a terminal: a status line at most ~10 times a second, cleared at the end; stdout has only results', async () => {
+    requireTools(PYTHON === undefined && NO_PYTHON);
     // 160 records, 4 at a time, 40 ms each: at least 1.6 s. Line 1 fails, line 2 is throttled once.
     const N = 160;
     const lines = records('tty', N, (i) => (i === 1 ? { fault: 'model-error' } : i === 2 ? { fault: 'throttle', times: 1 } : { latencyMs: 40 }));
-    const r = await runCliOnPty([...url(), '--endpoint-name', 'demo', '--concurrency', '4'], inputFile(lines), scrubbedEnv());
+    const r = await runCliOnPty(
+      [...url(), '--endpoint-name', 'demo', '--content-type', 'application/json', '--concurrency', '4'],
+      inputFile(lines),
+      scrubbedEnv(),
+    );
     assert.equal(r.code, 1, r.stderr);
 
     // stdout: the results and nothing else.
@@ -153,12 +157,16 @@ describe('progress', { concurrency: true }, () => {
     );
   });
 
-  test('stdout on the same terminal: every result starts on a line of its own, never after the status line', {
-    skip: PYTHON ? false : 'python3 with the pty module is needed to give the CLI a terminal',
-  }, async () => {
+  test('stdout on the same terminal: every result starts on a line of its own, never after the status line', async () => {
+    requireTools(PYTHON === undefined && NO_PYTHON);
     // One at a time, 30 ms each: a redraw lands between most results.
     const lines = records('tty-both', 40, () => ({ latencyMs: 30 }));
-    const r = await runCliOnPty([...url(), '--endpoint-name', 'demo', '--concurrency', '1', '--no-stats'], inputFile(lines), scrubbedEnv(), true);
+    const r = await runCliOnPty(
+      [...url(), '--endpoint-name', 'demo', '--content-type', 'application/json', '--concurrency', '1', '--no-stats'],
+      inputFile(lines),
+      scrubbedEnv(),
+      true,
+    );
     assert.equal(r.code, 0, r.stderr);
     const screen = r.stderr;
     const starts = [...screen.matchAll(/\{"line":(\d+),/g)];

@@ -144,14 +144,16 @@ describe('refused, one record at a time', () => {
     const r = await run(['--endpoint-name', 'mirror', '--envelope', '--accept', 'application/json'], input);
     assert.equal(r.code, 1, r.stderr);
     assert.doesNotMatch(r.stderr, /RangeError|stack|internal error/i);
-    const lines = resultLines(r.stdout).map((l) => JSON.parse(l) as { ok: boolean; body?: unknown; error?: { code: string; message: string } });
+    const lines = resultLines(r.stdout).map(
+      (l) => JSON.parse(l) as { ok: boolean; body?: unknown; bodyText?: string; error?: { code: string; message: string } },
+    );
     assert.deepEqual(
       lines.map((l) => l.ok),
       [false, false, true, true],
     );
     assert.match(lines[0]!.error!.message, /nested deeper than/);
     assert.match(lines[1]!.error!.message, /nested deeper than/);
-    assert.equal(lines[2]!.body, deep, 'too deep to embed: the answer as a JSON string');
+    assert.equal(lines[2]!.bodyText, deep, 'too deep to embed: the answer as text, marked as not JSON');
     assert.deepEqual(lines[3]!.body, { fine: true });
   });
 

@@ -9,14 +9,15 @@ import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, beforeEach } from 'node:test';
 import { EXAMPLE_CREDENTIAL } from '../../src/emulator/config.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { BINARY, ndjson, runCli, scrubbedEnv, type CliResult } from '../helpers/cli.js';
-import { freePort, startTinyproxy, tinyproxyMissing, type Tinyproxy } from '../helpers/tinyproxy.js';
+import { freePort, proxyTraffic, startTinyproxy, tinyproxyMissing, type Tinyproxy } from '../helpers/tinyproxy.js';
 import { haveOpenssl, makeTestCerts, type TestCerts } from '../helpers/tls.js';
+import { requireTools } from '../helpers/tools.js';
 
-const noOpenssl = haveOpenssl() ? undefined : 'openssl is not available to make a test CA';
+const noOpenssl = haveOpenssl() ? undefined : 'openssl is not installed (Debian package openssl), needed to make a test CA';
 const noTinyproxy = tinyproxyMissing();
 const RECORDS = ndjson([{ a: 1 }, { a: 2 }, { a: 3 }]);
 
@@ -56,7 +57,8 @@ function assertAllOk(r: CliResult): void {
   );
 }
 
-describe("TLS trust against the emulator's TLS mode", { skip: noOpenssl }, () => {
+describe("TLS trust against the emulator's TLS mode", () => {
+  beforeEach(() => requireTools(noOpenssl));
   test('an unknown CA: fatal, exit 3, the message says certificate and names --ca-bundle and AWS_CA_BUNDLE', async () => {
     const r = await invoke(secure.url, {});
     assert.equal(r.code, 3, r.stderr);
@@ -111,12 +113,14 @@ describe("TLS trust against the emulator's TLS mode", { skip: noOpenssl }, () =>
   });
 });
 
-describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
+describe('through a real proxy (tinyproxy)', () => {
+  beforeEach(() => requireTools(noTinyproxy));
   let proxy: Tinyproxy;
   let authProxy: Tinyproxy;
   /** A port nothing listens on, that the proxy may CONNECT to. */
   let deadPort: number;
   before(async () => {
+    if (noTinyproxy) return;
     deadPort = await freePort();
     const connectPorts = secure ? [secure.port, deadPort] : [deadPort];
     proxy = await startTinyproxy({ connectPorts });
@@ -136,18 +140,21 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
     assert.equal(forwarded?.length, 3, proxy.log());
   });
 
-  test('https endpoint: HTTPS_PROXY tunnels with CONNECT; TLS to the emulator inside the tunnel', { skip: noOpenssl }, async () => {
+  test('https endpoint: HTTPS_PROXY tunnels with CONNECT; TLS to the emulator inside the tunnel', async () => {
+    requireTools(noOpenssl);
     const r = await invoke(secure.url, { HTTPS_PROXY: proxy.url, AWS_CA_BUNDLE: certs.caFile });
     assertAllOk(r);
     assert.match(proxy.log(), new RegExp(`CONNECT 127\\.0\\.0\\.1:${secure.port} HTTP/1\\.1`));
   });
 
-  test("NO_PROXY sends the host direct: nothing in the proxy's log", async () => {
-    const before = proxy.log();
+  test("NO_PROXY sends the host direct: no connection and no request in the proxy's log", async () => {
+    // Counted, not compared whole: tinyproxy logs the closing of an earlier test's connections a
+    // little after that test has ended (the flake: "Closed connection ..." lines arriving late).
+    const before = proxyTraffic(proxy.log());
     for (const noProxy of ['127.0.0.1', '127.0.0.0/8', `127.0.0.1:${plain.port}`, '*']) {
       assertAllOk(await invoke(plain.url, { HTTP_PROXY: proxy.url, NO_PROXY: noProxy }));
     }
-    assert.equal(proxy.log(), before);
+    assert.deepEqual(proxyTraffic(proxy.log()), before, proxy.log());
   });
 
   test('proxy credentials from the URL: accepted, and never in --debug output', async () => {
@@ -159,7 +166,8 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
     assert.ok(!r.stderr.includes('alice'), 'no user name');
   });
 
-  test('https through the authenticating proxy: the CONNECT carries the credentials', { skip: noOpenssl }, async () => {
+  test('https through the authenticating proxy: the CONNECT carries the credentials', async () => {
+    requireTools(noOpenssl);
     assertAllOk(await invoke(secure.url, { HTTPS_PROXY: authProxy.url, AWS_CA_BUNDLE: certs.caFile }));
   });
 
@@ -176,7 +184,8 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
     }
   });
 
-  test('wrong credentials on CONNECT: fatal, and the password is not printed', { skip: noOpenssl }, async () => {
+  test('wrong credentials on CONNECT: fatal, and the password is not printed', async () => {
+    requireTools(noOpenssl);
     // tinyproxy answers wrong credentials with 401 (missing ones with 407); only the proxy answers a CONNECT.
     const wrong = authProxy.url.replace('Pr0xyS3cret', 'WrongPassw0rd');
     const r = await invoke(secure.url, { HTTPS_PROXY: wrong, AWS_CA_BUNDLE: certs.caFile }, ['--debug']);
@@ -296,7 +305,8 @@ describe('through a real proxy (tinyproxy)', { skip: noTinyproxy }, () => {
     );
   });
 
-  test('an https:// proxy (TLS to the proxy, trusted through the same CA bundle), then CONNECT and TLS to the endpoint', { skip: noOpenssl }, async (t) => {
+  test('an https:// proxy (TLS to the proxy, trusted through the same CA bundle), then CONNECT and TLS to the endpoint', async (t) => {
+    requireTools(noOpenssl);
     // TLS in front of tinyproxy: what a proxy reached over https:// looks like to the client.
     let accepted = 0;
     const front = tls.createServer({ key: certs.key, cert: certs.cert }, (socket) => {

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, beforeEach } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { BINARY, runCli, scrubbedEnv, tempDir } from '../helpers/cli.js';
+import { requireTools } from '../helpers/tools.js';
 
 // GNU parallel is installed by scripts/setup-tests.sh: its absence is a failure, never a skip.
 const hasParallel = spawnSync('sh', ['-c', 'command -v parallel'], { stdio: 'ignore' }).status === 0;
@@ -55,8 +56,8 @@ function sh(script: string, cwd: string): Promise<{ status: number | null; stdou
 }
 
 describe('--shard I/N under GNU parallel, joined by merge', () => {
+  beforeEach(() => requireTools(!hasParallel && 'GNU parallel is not installed (Debian package parallel)'));
   test('4 shards merged equal one unsharded run', async () => {
-    assert.ok(hasParallel, 'GNU parallel is not installed (Debian package parallel; scripts/setup-tests.sh installs it)');
     const d = join(dir, 'parallel');
     spawnSync('mkdir', ['-p', d]);
     writeFileSync(join(d, 'in.ndjson'), input());

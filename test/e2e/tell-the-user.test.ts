@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, beforeEach } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { BINARY, runCli, scrubbedEnv, tempDir } from '../helpers/cli.js';
-import { PYTHON, runCliOnPty } from '../helpers/pty.js';
+import { NO_PYTHON, PYTHON, runCliOnPty } from '../helpers/pty.js';
+import { requireTools } from '../helpers/tools.js';
 
 let emu: Emulator;
 before(async () => {
@@ -251,7 +252,8 @@ describe('input in the wrong shape', () => {
   });
 });
 
-describe('the status line on a terminal', { skip: PYTHON ? false : 'python3 with the pty module is needed' }, () => {
+describe('the status line on a terminal', () => {
+  beforeEach(() => requireTools(PYTHON === undefined && NO_PYTHON));
   for (const columns of [60, 80]) {
     test(`${columns} columns: every redraw fits, in place, and is cleared before the summary`, async () => {
       // Long enough to show percent and ETA (stdin a file, 2 s at --rate 200), with --concurrency
@@ -262,7 +264,13 @@ describe('the status line on a terminal', { skip: PYTHON ? false : 'python3 with
         JSON.stringify({ t: `pty-${columns}`, i: k + 1, __emulator: k % 50 === 0 ? { fault: 'model-error' } : { latencyMs: 40 } }),
       );
       writeFileSync(input, lines.join('\n') + '\n');
-      const r = await runCliOnPty([...base(), '--concurrency', 'auto', '--max-concurrency', '64', '--rate', '200'], input, scrubbedEnv(), false, columns);
+      const r = await runCliOnPty(
+        [...base(), '--content-type', 'application/json', '--concurrency', 'auto', '--max-concurrency', '64', '--rate', '200'],
+        input,
+        scrubbedEnv(),
+        false,
+        columns,
+      );
       assert.equal(r.code, 1, r.stderr);
       const parts = r.stderr.split('\r\x1b[K');
       const redraws = parts.slice(1, -1);

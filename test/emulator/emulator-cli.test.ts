@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { runEmulatorCli } from '../../src/emulator/cli.js';
 import { admin, send } from './fixtures/client.js';
 import { haveOpenssl, makeTestCerts } from '../helpers/tls.js';
+import { requireTools } from '../helpers/tools.js';
 
 const RUN_CLI = fileURLToPath(new URL('./fixtures/run-cli.js', import.meta.url));
 const LISTENING = /^sm-invoke emulator listening on (http:\/\/127\.0\.0\.1:(\d+))\n$/;
@@ -175,10 +176,7 @@ describe('runEmulatorCli (in process)', () => {
     r = await capture(['--tls-cert', join(dir, 'nope.pem'), '--tls-key', join(dir, 'nope.key')]);
     assert.equal(r.code, 2);
     assert.match(r.err, /cannot read --tls-cert .*nope\.pem: ENOENT/);
-    if (!haveOpenssl()) {
-      t.skip('openssl is not available to make a test certificate');
-      return;
-    }
+    requireTools(!haveOpenssl() && 'openssl is not installed (Debian package openssl), needed to make a test certificate');
     const certs = makeTestCerts(dir);
     r = await capture(['--tls-cert', certs.certFile, '--tls-key', certs.keyFile]);
     assert.equal(r.code, 0, r.err);

@@ -12,6 +12,8 @@ export const EXAMPLE_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 export const EXAMPLE_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 export const awsCliAvailable = (): boolean => existsSync(AWS_CLI);
+/** Why the AWS CLI tests cannot run here (they then fail: tools.ts), or undefined. */
+export const NO_AWS_CLI = awsCliAvailable() ? undefined : `${AWS_CLI} is not installed (Debian package awscli)`;
 
 export interface AwsCliResult {
   /** Exit code (254: service error, 252: usage, 253: config, 255: other). */

@@ -1,12 +1,13 @@
 // Runs the bundled CLI with stderr on a pseudo-terminal (so process.stderr.isTTY is true), stdin
 // from a regular file and stdout to a file. Node has no pty of its own; Python's `pty` module does,
-// and python3 is on every machine these tests run on (skip with a reason when it is not).
+// and scripts/setup-tests.sh installs python3 (a test that needs it fails without it: tools.ts).
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUNDLE, tempDir } from './cli.js';
 
 /** The python3 on PATH, resolved with the test's own env (a pyenv shim needs its HOME). */
+export const NO_PYTHON = 'python3 with the pty module is not installed (Debian package python3), needed to give the CLI a terminal';
 export const PYTHON = ((): string | undefined => {
   const r = spawnSync('python3', ['-c', 'import pty, tty, sys; print(sys.executable)'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : undefined;

@@ -27,7 +27,7 @@ function openssl(args: string[], cwd: string): void {
   if (r.error || r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.error?.message ?? r.stderr}`);
 }
 
-export function makeTestCerts(dir: string): TestCerts {
+export function makeTestCerts(dir: string, names = 'DNS:localhost,IP:127.0.0.1'): TestCerts {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl(
     [
@@ -52,8 +52,7 @@ export function makeTestCerts(dir: string): TestCerts {
   openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
   writeFileSync(
     join(dir, 'server.ext'),
-    ['subjectAltName=DNS:localhost,IP:127.0.0.1', 'basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=serverAuth'].join('\n') +
-      '\n',
+    [`subjectAltName=${names}`, 'basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=serverAuth'].join('\n') + '\n',
   );
   openssl(
     ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext'],

@@ -476,6 +476,18 @@ describe('refused although JSON.parse takes it', () => {
     for (const bad of [-1, 1.5, NaN, Infinity]) assert.throws(() => compactJson('1', { maxDepth: bad }), RangeError);
   });
 
+  test('outer: containers of ours around the values are not counted, and messages name maxDepth', () => {
+    const body = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+    assert.ok(scanObject(`{"body":${body(1000)}}`, { outer: 1 }).ok);
+    const deep = fails(scanObject(`{"body":${body(1001)}}`, { outer: 1 }));
+    assert.equal(deep.key, 'body');
+    assert.match(deep.message, /^nested deeper than 1000 levels in body\[0\]/);
+    assert.equal(fails(scanObject(`{"body":${body(1000)}}`)).code, 'InvalidRecord', 'without outer the envelope counts');
+    assert.ok(compactJson(`[${body(1000)},${body(1000)}]`, { outer: 1 }).ok);
+    assert.match(fails(compactJson(`[${body(1001)}]`, { outer: 1 })).message, /^nested deeper than 1000 levels/);
+    assert.throws(() => compactJson('1', { outer: -1 }), RangeError);
+  });
+
   test('a 4 MiB key is echoed capped, and everything else stays short', () => {
     const key = 'k'.repeat(4 << 20);
     const r = fails(scanObject(`{"${key}":1,"${key}":2}`));

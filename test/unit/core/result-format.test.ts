@@ -41,7 +41,13 @@ test('multi-line JSON is re-serialised compactly so the result stays one line', 
 });
 
 test('invalid JSON under a JSON type, text, binary', () => {
-  assert.deepEqual(bodyAsJson(Buffer.from('{oops'), 'application/json'), { text: '{oops' });
+  assert.deepEqual(bodyAsJson(Buffer.from('{oops'), 'application/json'), { text: '{oops', notJson: true });
+  const invalid = JSON.parse(encodeResult({ line: 1, ok: true, contentType: 'application/json', body: Buffer.from('hello') }));
+  assert.equal(invalid.bodyText, 'hello');
+  assert.equal('body' in invalid, false);
+  const string = JSON.parse(encodeResult({ line: 1, ok: true, contentType: 'application/json', body: Buffer.from('"hello"') }));
+  assert.equal(string.body, 'hello');
+  assert.equal('bodyText' in string, false);
   assert.deepEqual(bodyAsJson(Buffer.from('a\nb'), 'text/plain'), { text: 'a\nb' });
   assert.equal(bodyAsJson(Buffer.from([0xff, 0x00]), 'application/json'), undefined);
   const bin = encodeResult({ line: 1, ok: true, body: Buffer.from([0xff, 0x00]) });

@@ -70,7 +70,7 @@ test('progress line with and without a known input size', () => {
   assert.match(formatProgress({ snapshot: { ...snap, wallMs: 600_000 }, bytesRead: 100, totalBytes: 1000 }), /ETA 1h30m$/);
 });
 
-test('progress line fitted to a width: long labels, else short ones, else cut', () => {
+test('progress line fitted to a width: long labels, else short ones, else the least telling items dropped, never the ETA', () => {
   const big = { ...snap, ok: 123_456, failed: 7_890, retries: 4_321, inFlight: 256, recordsPerSecond: 4_567, concurrency: 256, wallMs: 60_000 };
   const input = { snapshot: big, bytesRead: 400, totalBytes: 1000 };
   const long = formatProgress(input);
@@ -78,6 +78,9 @@ test('progress line fitted to a width: long labels, else short ones, else cut', 
   assert.equal(formatProgress(input, 200), long);
   const short = formatProgress(input, 79);
   assert.equal(short, '131346 done 7890 fail 4321 retry 256 busy 4567/s c=256 40.0% ETA 1m30s');
-  assert.equal(formatProgress(input, 40), short.slice(0, 40));
-  for (const w of [0, 1, 10, 59, 79]) assert.ok(formatProgress(input, w).length <= w);
+  // 50 columns (49 usable): concurrency, retries, in flight go; done, failed, the rate, %, ETA stay.
+  assert.equal(formatProgress(input, 49), '131346 done 7890 fail 4567/s 40.0% ETA 1m30s');
+  assert.equal(formatProgress(input, 40), '131346 done 7890 fail 40.0% ETA 1m30s');
+  for (const w of [30, 40, 49, 59, 79]) assert.match(formatProgress(input, w), /40\.0% ETA 1m30s$/, `width ${w}`);
+  for (const w of [0, 1, 10, 30, 59, 79]) assert.ok(formatProgress(input, w).length <= w);
 });

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { UsageError } from '../../../src/errors.js';
 import { chooseCaBundle, loadCaBundle, parseCaBundle } from '../../../src/http/tls-trust.js';
 import { haveOpenssl, makeTestCerts } from '../../helpers/tls.js';
+import { requireTools } from '../../helpers/tools.js';
 
 test("order: --ca-bundle, then AWS_CA_BUNDLE, then the profile's ca_bundle; empty values do not count", () => {
   const profile = { name: 'dev', caBundle: '/p.pem' };
@@ -33,10 +34,7 @@ test('a missing, empty or broken bundle is a usage error naming the file and whe
 });
 
 test('a real bundle: every certificate in it', (t) => {
-  if (!haveOpenssl()) {
-    t.skip('openssl is not available to make a test CA');
-    return;
-  }
+  requireTools(!haveOpenssl() && 'openssl is not installed (Debian package openssl), needed to make a test CA');
   const dir = mkdtempSync(join(tmpdir(), 'sm-invoke-ca-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const certs = makeTestCerts(dir);

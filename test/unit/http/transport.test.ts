@@ -16,6 +16,7 @@ import type { HttpRequestSpec } from '../../../src/core/request.js';
 import { classifyTransportError } from '../../../src/aws/service-error.js';
 import { rawServer } from '../../helpers/raw-server.js';
 import { haveOpenssl, makeTestCerts } from '../../helpers/tls.js';
+import { requireTools } from '../../helpers/tools.js';
 
 const OPTS: SendOptions = { timeoutMs: 5_000, connectTimeoutMs: 5_000 };
 
@@ -323,10 +324,7 @@ test('an idle connection the server closed is not reused', async (t) => {
 });
 
 test('https: an unknown CA is a certificate error; trusted with options.tls.ca (SNI sent), or with checks off; the TLS session is reused', async (t) => {
-  if (!haveOpenssl()) {
-    t.skip('openssl is not available to make a test CA');
-    return;
-  }
+  requireTools(!haveOpenssl() && 'openssl is not installed (Debian package openssl), needed to make a test CA');
   const dir = mkdtempSync(join(tmpdir(), 'sm-invoke-tls-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const certs = makeTestCerts(dir);
