@@ -10,6 +10,7 @@ import type { ResumeInput } from '../core/source.js';
 import type { Options } from './args.js';
 import type { Io } from './io.js';
 import * as files from './output-files.js';
+import { readFormatLine, type OutputFormat } from '../core/formats/batch-output.js';
 import { dropTornLine, scanOutfile, type OutfileState } from './resume-file.js';
 import type { Stderr } from './stderr.js';
 import { BatchWriter } from './writer.js';
@@ -97,17 +98,26 @@ export class OutputTarget {
   /** Opens stdout or the outfile; with --resume/--resume-failed, reads what the outfile answers. */
   static async open(opts: Options, io: Io, outPath: string | undefined, single: boolean, stderr: Stderr): Promise<OutputTarget> {
     if (single || outPath === undefined) return new OutputTarget(io.stdout, undefined, undefined, 0, undefined, undefined, true);
-    const state = opts.resume || opts.resumeFailed ? await scanOutfile(outPath, opts.output === 'body') : undefined;
+    const state = opts.resume || opts.resumeFailed ? await scanOutfile(outPath, opts.output === 'body', batchFormat(opts.output)) : undefined;
     if (state === undefined || state.records === 0) {
       if (state !== undefined && state.tornBytes > 0) await dropTornLine(outPath, state);
       return new OutputTarget(await openFile(outPath, 'w'), outPath, undefined, 0, undefined, undefined, false);
     }
     const torn = state.tornBytes > 0 ? ` (dropping a torn last line of ${state.tornBytes} bytes)` : '';
     // --output body lines are response bodies: whatever keys they have say nothing about the input.
+    const format = batchFormat(opts.output);
     const resume: ResumeInput =
       opts.output === 'result'
-        ? { records: state.records, lastLine: state.lastLine, lastInferenceId: state.lastInferenceId, lastMeta: state.lastMeta }
-        : { records: state.records };
+        ? {
+            records: state.records,
+            lastLine: state.lastLine,
+            lastInferenceId: state.lastInferenceId,
+            lastMeta: state.lastMeta,
+            lastRecordId: state.lastRecordId,
+          }
+        : format !== undefined
+          ? { records: state.records, lastRecordId: state.lastRecordId, isOk: (line) => readFormatLine(format, line)?.ok === true }
+          : { records: state.records };
     if (opts.resumeFailed) {
       const replacement = files.createReplacement(outPath);
       const old = fs.createReadStream(outPath, { end: state.completeBytes - 1 });
@@ -192,4 +202,9 @@ function openFile(path: string, flags: 'w' | 'a'): Promise<Writable> {
 /** readLines gives latin1 (byte) strings; earlier result lines are UTF-8 text. */
 async function* utf8Lines(lines: AsyncIterable<unknown>): AsyncGenerator<string> {
   for await (const l of lines) yield Buffer.from(l as string, 'latin1').toString('utf8');
+}
+
+/** The batch service whose output lines the run writes, if any. */
+function batchFormat(output: Options['output']): OutputFormat | undefined {
+  return output === 'openai-batch' || output === 'bedrock-batch' ? output : undefined;
 }

@@ -3,6 +3,7 @@
 // crash can leave at most one torn (newline-less) line at the end, which resume drops.
 import { createReadStream, promises as fsp } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { readFormatLine, type OutputFormat } from '../core/formats/batch-output.js';
 import { readResultHead, readResultIdentity } from '../core/result-format.js';
 
 export interface OutfileState {
@@ -18,6 +19,8 @@ export interface OutfileState {
   lastInferenceId?: string;
   /** Its `meta`, as compact JSON, when it has one. */
   lastMeta?: string;
+  /** Its batch-file record id (custom_id, recordId), when it has one. */
+  lastRecordId?: string;
   /** Complete lines that answer a failed record (`"ok":false`; an empty line with --output body). */
   failed: number;
 }
@@ -28,13 +31,15 @@ export interface OutfileState {
  * says anything. A result line starts with its line number, the inferenceId if any, then `ok`
  * (result.ts writes them in this order and `readResultHead` reads them back).
  */
-function classifyLine(line: Buffer, bodyLines: boolean): { ok: boolean; line?: number } | undefined {
+function classifyLine(line: Buffer, bodyLines: boolean, format: OutputFormat | undefined): { ok: boolean; line?: number } | undefined {
   if (bodyLines) return { ok: line.length !== 0 };
+  if (format !== undefined) return readFormatLine(format, line.toString('utf8'));
   return readResultHead(line.toString('utf8'));
 }
 
 /** Scans an existing outfile in one streaming pass; undefined when it does not exist. */
-export async function scanOutfile(path: string, bodyLines = false): Promise<OutfileState | undefined> {
+// long function: one streaming pass that counts, checks and keeps the last line, over chunks of any size
+export async function scanOutfile(path: string, bodyLines = false, format?: OutputFormat): Promise<OutfileState | undefined> {
   let size: number;
   try {
     const st = await fsp.stat(path);
@@ -48,7 +53,7 @@ export async function scanOutfile(path: string, bodyLines = false): Promise<Outf
   let failed = 0;
   let previousLine = 0;
   const check = (head: Buffer): void => {
-    const r = classifyLine(head, bodyLines);
+    const r = classifyLine(head, bodyLines, format);
     if (r === undefined || (r.line !== undefined && r.line <= previousLine)) {
       const why =
         r === undefined
@@ -72,11 +77,17 @@ export async function scanOutfile(path: string, bodyLines = false): Promise<Outf
       let lineStart = 0;
       for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) {
         records++;
-        // Only the head of a line matters: `"ok":` is within its first few hundred bytes.
+        // Only the head of a line matters: `"ok":` is within its first few hundred bytes (a batch
+        // service's line says it at its end: the whole line).
+        const cap = format === undefined ? 1024 : Number.MAX_SAFE_INTEGER;
         const head =
-          lineStart === 0 && partial.length > 0
-            ? Buffer.concat([...partial, chunk.subarray(0, Math.min(at, 1024))]).subarray(0, 1024)
-            : chunk.subarray(lineStart, Math.min(at, lineStart + 1024));
+          format !== undefined
+            ? lineStart === 0 && partial.length > 0
+              ? Buffer.concat([...partial, chunk.subarray(0, at)])
+              : chunk.subarray(lineStart, at)
+            : lineStart === 0 && partial.length > 0
+              ? Buffer.concat([...partial, chunk.subarray(0, Math.min(at, cap))]).subarray(0, cap)
+              : chunk.subarray(lineStart, Math.min(at, lineStart + cap));
         check(head);
         lineStart = at + 1;
       }
@@ -89,11 +100,16 @@ export async function scanOutfile(path: string, bodyLines = false): Promise<Outf
   }
   if (size === 0) return { completeBytes: 0, tornBytes: 0, records: 0, lastLine: undefined, failed: 0 };
   // --output body lines are not result objects: counting lines is enough.
+  if (format !== undefined) {
+    const f = readFormatLine(format, lastComplete.toString('utf8'));
+    return { completeBytes, tornBytes: size - completeBytes, records, lastLine: undefined, failed, ...(f ? { lastRecordId: f.recordId } : {}) };
+  }
   const last = bodyLines ? undefined : readResultIdentity(lastComplete.toString('utf8'));
   const lastLine = last?.line;
   const identity: { lastInferenceId?: string; lastMeta?: string } = {};
   if (last?.inferenceId !== undefined) identity.lastInferenceId = last.inferenceId;
   if (last?.meta !== undefined) identity.lastMeta = last.meta;
+  if (last?.recordId !== undefined) (identity as { lastRecordId?: string }).lastRecordId = last.recordId;
   return { completeBytes, tornBytes: size - completeBytes, records, lastLine, failed, ...identity };
 }
 

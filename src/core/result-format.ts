@@ -2,10 +2,12 @@
 import { isUtf8 } from 'node:buffer';
 import type { RecordError } from '../errors.js';
 import type { StreamStats } from '../wire.js';
+import type { OutputFormat } from './formats/batch-output.js';
 import { compactJson, scanObject } from './json-exact.js';
+import type { LlmInfo } from './llm/types.js';
 
-/** `--output result` (a JSON line per record) or `--output body` (the answer's body alone). */
-export type OutputMode = 'result' | 'body';
+/** `--output result` (a JSON line per record), `--output body` (the answer's body alone), or a batch service's output line. */
+export type OutputMode = 'result' | 'body' | OutputFormat;
 
 export interface Result {
   line: number;
@@ -35,6 +37,14 @@ export interface Result {
   /** --join-input: the record's body as written (JSON text), or its bytes as base64. */
   input?: string;
   inputBase64?: string;
+  /** --llm: what the answer says (llm/types.ts). */
+  llm?: LlmInfo;
+  /** A batch file's record id (custom_id, recordId). */
+  recordId?: string;
+  /** --input-format bedrock-batch: the record's modelInput as written, for its output line. */
+  modelInput?: string;
+  /** The answer's x-amzn-RequestId (not on a result line; the OpenAI batch line's request_id). */
+  requestId?: string;
 }
 
 export interface DryRunRequest {
@@ -95,6 +105,8 @@ export interface ResultIdentity {
   inferenceId?: string;
   /** As written in the result line (compact JSON text). */
   meta?: string;
+  /** A batch file's record id. */
+  recordId?: string;
 }
 
 /** The identity of a whole result line; undefined when it is not one. */
@@ -106,6 +118,7 @@ export function readResultIdentity(text: string): ResultIdentity | undefined {
     if (m.key === 'line' && m.kind === 'number') id.line = Number(m.raw);
     else if (m.key === 'inferenceId' && m.kind === 'string') id.inferenceId = m.value!;
     else if (m.key === 'meta') id.meta = m.raw;
+    else if (m.key === 'recordId' && m.kind === 'string') id.recordId = m.value!;
   }
   return id;
 }
@@ -147,6 +160,8 @@ export function encodeResultParts(r: Result, rawAbove: number): string | [string
   if (r.request !== undefined) tail += `,"request":${JSON.stringify(r.request)}`;
   if (r.error !== undefined) tail += `,"error":${JSON.stringify(r.error)}`;
   if (r.meta !== undefined) tail += `,"meta":${r.meta}`;
+  if (r.recordId !== undefined) tail += `,"recordId":${JSON.stringify(r.recordId)}`;
+  if (r.llm !== undefined) tail += `,"llm":${JSON.stringify(r.llm)}`;
   if (r.input !== undefined) tail += `,"input":${r.input}`;
   if (r.inputBase64 !== undefined) tail += `,"inputBase64":"${r.inputBase64}"`;
   if (r.batch !== undefined) tail += `,"batch":{"size":${r.batch.size},"index":${r.batch.index}}`;

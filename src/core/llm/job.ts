@@ -1,0 +1,63 @@
+// --llm over a run: a streamed record's parts go through a StreamParser as they arrive (the
+// streaming unit's part observer); when the record's result is in, its answer is read (the parser's,
+// or the whole body in its schema) and the result gets `llm`. An answer that is not the schema's
+// shape, or that carries the container's error inside a 200 (LMI's error token), fails its record
+// (the body is kept, so nothing is lost). --llm-body none drops the raw body of a record read well.
+import type { PartObserver } from '../stream-invoke.js';
+import type { GoodRecord } from '../records.js';
+import type { Result } from '../result-format.js';
+import type { Summary } from '../summary.js';
+import { readAnswer } from './answer.js';
+import type { LlmStats } from './llm-stats.js';
+import { StreamParser } from './stream-parser.js';
+import { unstreamedRate } from './timing.js';
+import { llmInfo, type LlmInfo, type LlmOutcome, type LlmSchema } from './types.js';
+
+export interface LlmSettings {
+  schema: LlmSchema;
+  /** false: --llm-body none. */
+  keepBody: boolean;
+}
+
+export interface LlmJob {
+  /** The part observer of a streamed record (one parser per attempt: a new attempt starts over). */
+  observe(rec: GoodRecord): PartObserver;
+  /** The record's result with its `llm` reading (or its LlmError / LlmShapeError). */
+  finish(rec: GoodRecord, r: Result): Result;
+}
+
+export function createLlmJob(settings: LlmSettings, stats: LlmStats, summary: Summary): LlmJob {
+  const parsers = new WeakMap<GoodRecord, StreamParser>();
+  return {
+    observe(rec) {
+      return {
+        onStart: () => parsers.set(rec, new StreamParser(settings.schema)),
+        onPart: (bytes, atMs) => parsers.get(rec)?.push(bytes, atMs),
+      };
+    },
+    finish(rec, r) {
+      const parser = parsers.get(rec);
+      parsers.delete(rec);
+      if (!r.ok || r.body === undefined) return r;
+      let outcome: LlmOutcome;
+      let info: LlmInfo | undefined;
+      if (r.stream !== undefined && parser !== undefined) {
+        ({ outcome, info } = parser.end(r.latencyMs ?? 0));
+      } else {
+        outcome = readAnswer(r.body, settings.schema);
+        const reading = outcome.reading;
+        if (reading) info = llmInfo(reading, { ttftMs: null, itlMs: null, tokensPerSecond: unstreamedRate(reading.outputTokens, r.latencyMs ?? 0) });
+      }
+      if (info !== undefined) r.llm = info;
+      if (!outcome.ok) {
+        summary.ok--; // (counted when the answer came; it fails now: the writer counts the failure)
+        r.ok = false;
+        r.error = { code: outcome.problem.code, message: outcome.problem.message };
+        return r;
+      }
+      stats.add(info!, r.latencyMs);
+      if (!settings.keepBody) delete r.body;
+      return r;
+    },
+  };
+}

@@ -1,0 +1,145 @@
+// Pure: a streamed LLM answer read as its bytes arrive, whatever the parts' boundaries (an event may
+// span parts, a part may hold many events, a UTF-8 character may be cut): bytes are kept until a
+// line ends, and only whole lines are decoded. Two framings: Server-Sent Events (TGI, OpenAI, LMI's
+// sse formatter: `data:` lines, a blank line ends an event, `:` comments) and JSON lines (LMI's
+// default). Each token event's arrival (the part that completed its line) is the token clock:
+// time to first token is the first token event's, never the first byte's (an SSE comment, a role
+// chunk or `[DONE]` is no token).
+import { EventReader, familyOf, mismatch, schemaOf, preview, type Family } from './events.js';
+import { tokenTiming } from './timing.js';
+import { llmInfo, type LlmInfo, type LlmOutcome, type LlmProblem, type LlmSchema } from './types.js';
+
+const NL = 0x0a;
+const CR = 0x0d;
+
+export class StreamParser {
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #framing: 'sse' | 'lines' | undefined;
+  #data: string[] = [];
+  #dataAt = 0;
+  #reader: EventReader | undefined;
+  #problem: LlmProblem | undefined;
+  #lastAt = 0;
+  #events = 0;
+  /** Arrival of each token event, ms on the stream's clock. */
+  readonly tokenTimes: number[] = [];
+
+  constructor(readonly asked: LlmSchema) {}
+
+  /** One part's bytes (kept only until their lines are complete) and when it arrived. */
+  push(bytes: Uint8Array, atMs: number): void {
+    this.#lastAt = atMs;
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let start = 0;
+    for (let nl = buf.indexOf(NL); nl !== -1; nl = buf.indexOf(NL, start)) {
+      let line: Buffer = buf.subarray(start, nl);
+      if (this.#pendingBytes > 0) {
+        this.#pending.push(line);
+        line = Buffer.concat(this.#pending, this.#pendingBytes + line.length);
+        this.#pending = [];
+        this.#pendingBytes = 0;
+      }
+      this.#line(line, atMs);
+      start = nl + 1;
+    }
+    if (start < buf.length) {
+      // (copied: the caller's part may be reused)
+      const rest = Buffer.from(buf.subarray(start));
+      this.#pending.push(rest);
+      this.#pendingBytes += rest.length;
+    }
+  }
+
+  /** The stream ended (complete): a last line without a newline and an unterminated event count too. */
+  end(e2eMs: number): { outcome: LlmOutcome; info: LlmInfo | undefined } {
+    if (this.#pendingBytes > 0) {
+      const last = Buffer.concat(this.#pending, this.#pendingBytes);
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      this.#line(last, this.#lastAt);
+    }
+    this.#dispatch();
+    const reader = this.#reader;
+    if (reader === undefined) {
+      const problem = this.#problem ?? { code: 'LlmShapeError' as const, message: `not ${this.#what()}: the stream held no event (${this.#events} events)` };
+      return { outcome: { ok: false, problem }, info: undefined };
+    }
+    const reading = reader.reading(schemaOf(reader.family, this.asked, this.#framing ?? 'lines'), true);
+    const info = llmInfo(reading, tokenTiming(this.tokenTimes, reading.outputTokens, e2eMs));
+    const problem = this.#problem ?? reader.problem;
+    return { outcome: problem ? { ok: false, problem, reading } : { ok: true, reading }, info };
+  }
+
+  #what(): string {
+    return this.asked === 'auto' ? 'a TGI, LMI or OpenAI stream' : `--llm ${this.asked}'s stream`;
+  }
+
+  #line(raw: Buffer, atMs: number): void {
+    const line = raw.length > 0 && raw[raw.length - 1] === CR ? raw.subarray(0, raw.length - 1) : raw;
+    if (this.#framing === undefined) {
+      if (line.length === 0 || isSpace(line)) return;
+      // SSE: a field line (`data:`, `event:`, `id:`, `retry:`) or a comment; anything else is a JSON line.
+      this.#framing = line[0] === 0x3a || /^(data|event|id|retry)(:|$)/.test(line.toString('latin1', 0, Math.min(6, line.length))) ? 'sse' : 'lines';
+    }
+    if (this.#framing === 'lines') {
+      if (line.length === 0 || isSpace(line)) return;
+      const text = line.toString('utf8');
+      // (LMI writes `data:` before each JSON line in its SSE mode; a JSON-lines reader takes it too.)
+      this.#event(text.startsWith('data:') ? text.slice(5) : text, atMs);
+      return;
+    }
+    if (line.length === 0) {
+      this.#dispatch();
+      return;
+    }
+    if (line[0] === 0x3a) return; // comment (keep-alive)
+    const text = line.toString('utf8');
+    const colon = text.indexOf(':');
+    const field = colon === -1 ? text : text.slice(0, colon);
+    if (field !== 'data') return; // event, id, retry
+    let value = colon === -1 ? '' : text.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    this.#data.push(value);
+    this.#dataAt = atMs;
+  }
+
+  #dispatch(): void {
+    if (this.#data.length === 0) return;
+    const data = this.#data.length === 1 ? this.#data[0]! : this.#data.join('\n');
+    this.#data = [];
+    this.#event(data, this.#dataAt);
+  }
+
+  #event(text: string, atMs: number): void {
+    this.#events++;
+    const t = text.trim();
+    if (t === '[DONE]' || t === '') return;
+    let ev: unknown;
+    try {
+      ev = JSON.parse(t);
+    } catch {
+      this.#problem ??= { code: 'LlmShapeError', message: `not ${this.#what()}: event ${this.#events} is not JSON: ${preview(t)}` };
+      return;
+    }
+    if (this.#reader === undefined) {
+      const family: Family | undefined = familyOf(ev);
+      if (family === undefined) {
+        this.#problem ??= {
+          code: 'LlmShapeError',
+          message: `not ${this.#what()}: event ${this.#events} has no token, choices or generated_text: ${preview(ev)}`,
+        };
+        return;
+      }
+      const wrong = mismatch(this.asked, family);
+      if (wrong) this.#problem ??= wrong;
+      this.#reader = new EventReader(family);
+    }
+    if (this.#reader.take(ev)) this.tokenTimes.push(atMs);
+  }
+}
+
+function isSpace(b: Buffer): boolean {
+  for (const c of b) if (c !== 0x20 && c !== 0x09 && c !== CR) return false;
+  return true;
+}
