@@ -68,7 +68,8 @@ export class EventReader {
     }
     const details = isObj(ev.details) ? ev.details : undefined;
     if (details) this.#details(details);
-    const text = str(ev.generated_text);
+    // (LMI's error token carries an empty generated_text: the text streamed before it stays.)
+    const text = isObj(ev.token) && ev.token.id === -1 ? null : str(ev.generated_text);
     if (text !== null) this.#finalText = text;
     if (Array.isArray(ev.outputs)) {
       // LMI's dynamic-batch stream: {"outputs": ["text"]} per token.

@@ -100,6 +100,16 @@ export class StreamParser {
     if (field !== 'data') return; // event, id, retry
     let value = colon === -1 ? '' : text.slice(colon + 1);
     if (value.startsWith(' ')) value = value.slice(1);
+    if (this.#data.length === 0 && value.startsWith('{')) {
+      // One JSON document per data line, as every container writes them: taken at once (LMI's sse
+      // formatter leaves out the blank line between events). Multi-line data waits for its blank line.
+      const ev = tryParse(value);
+      if (ev !== undefined) {
+        this.#events++;
+        this.#value(ev, atMs);
+        return;
+      }
+    }
     this.#data.push(value);
     this.#dataAt = atMs;
   }
@@ -115,13 +125,15 @@ export class StreamParser {
     this.#events++;
     const t = text.trim();
     if (t === '[DONE]' || t === '') return;
-    let ev: unknown;
-    try {
-      ev = JSON.parse(t);
-    } catch {
+    const ev = tryParse(t);
+    if (ev === undefined) {
       this.#problem ??= { code: 'LlmShapeError', message: `not ${this.#what()}: event ${this.#events} is not JSON: ${preview(t)}` };
       return;
     }
+    this.#value(ev, atMs);
+  }
+
+  #value(ev: unknown, atMs: number): void {
     if (this.#reader === undefined) {
       const family: Family | undefined = familyOf(ev);
       if (family === undefined) {
@@ -136,6 +148,14 @@ export class StreamParser {
       this.#reader = new EventReader(family);
     }
     if (this.#reader.take(ev)) this.tokenTimes.push(atMs);
+  }
+}
+
+function tryParse(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
   }
 }
 
