@@ -43,6 +43,13 @@ export function createLlmJob(settings: LlmSettings, stats: LlmStats, summary: Su
       let info: LlmInfo | undefined;
       if (r.stream !== undefined && parser !== undefined) {
         ({ outcome, info } = parser.end(r.latencyMs ?? 0));
+      } else if (isEventStream(r.contentType, r.body)) {
+        // A container asked to stream ("stream": true) answers InvokeEndpoint with its whole event
+        // stream: read as one, with no token timing (it arrived at once).
+        const whole = new StreamParser(settings.schema);
+        whole.push(r.body, 0);
+        ({ outcome, info } = whole.end(r.latencyMs ?? 0));
+        if (info !== undefined) info = { ...info, ttftMs: null, itlMs: null };
       } else {
         outcome = readAnswer(r.body, settings.schema);
         const reading = outcome.reading;
@@ -60,4 +67,12 @@ export function createLlmJob(settings: LlmSettings, stats: LlmStats, summary: Su
       return r;
     },
   };
+}
+
+const STREAM_TYPES = /^(text\/event-stream|application\/(jsonlines|x-ndjson|jsonl|x-jsonlines))\s*(;|$)/i;
+
+/** A whole body that is an event stream (its type, or SSE's `data:` opening). */
+function isEventStream(contentType: string | undefined, body: Buffer): boolean {
+  if (contentType !== undefined && STREAM_TYPES.test(contentType)) return true;
+  return body.length >= 5 && body.toString('latin1', 0, 5) === 'data:';
 }
