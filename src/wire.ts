@@ -47,7 +47,13 @@ export type SendStream = (
   request: HttpRequestSpec,
   options: SendOptions,
   open: (status: number, headers: IncomingHttpHeaders) => BodySink,
+  control: StreamControl,
 ) => Promise<HttpResponse>;
+
+/** Filled in by the exchange when it starts: `stop(err)` ends it now with `err` (cheaper than a signal per attempt). */
+export interface StreamControl {
+  stop?: (err: TransportError) => void;
+}
 
 export interface SendOptions {
   signal?: AbortSignal | undefined;

@@ -10,7 +10,16 @@ import { getChunkedStream } from '@smithy/core/event-streams';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import type { Message, MessageHeaders } from '@smithy/types';
 
-const toUtf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+/** UTF-8 to text; the codec calls it for every header name and string value (short ASCII: no Buffer). */
+function toUtf8(b: Uint8Array): string {
+  const n = b.length;
+  if (n <= 32) {
+    let ascii = true;
+    for (let i = 0; i < n; i++) if (b[i]! > 0x7f) ascii = false;
+    if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
+  }
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+}
 const fromUtf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 

@@ -14,7 +14,8 @@ Each input line is one record. By default the line's bytes are the request body,
 With --envelope each line is a JSON object: {"body": <JSON value or string>} or {"bodyBase64": "..."},
 plus optional per-record endpointName, contentType, accept, customAttributes, targetModel,
 targetVariant, targetContainerHostname, inferenceId, inferenceComponentName, sessionId,
-enableExplanations (each overrides the flag; null clears it) and meta (copied to the result).
+enableExplanations, prefixAwareId (each overrides the flag; null clears it), stream (true/false,
+overrides --stream) and meta (copied to the result).
 One JSON result line is written per record, in input order, to stdout or the outfile.
 
 Request options (the AWS CLI's names; the default for every record; default: not sent):
@@ -29,6 +30,7 @@ Request options (the AWS CLI's names; the default for every record; default: not
   --inference-component-name NAME   inference component to invoke
   --session-id ID                   stateful session id, or NEW_SESSION
   --enable-explanations EXPR        JMESPath expression overriding Clarify's EnableExplanations
+  --prefix-aware-id ID              routing hint for PREFIX_AWARE endpoints (1-64 characters)
   --body VALUE                      send one request with this body and write the response body to
                                     outfile (- for stdout), printing the AWS CLI's metadata JSON:
                                     literal text, file://PATH (text) or fileb://PATH (bytes)
@@ -93,6 +95,18 @@ Run options:
                           line that is not UTF-8)
   -h, --help              show this help
   --version               print the version
+
+Response streaming (InvokeEndpointWithResponseStream; docs/streaming.md):
+  --stream                every record is sent as InvokeEndpointWithResponseStream (an envelope's
+                          "stream" overrides it): the body is its parts' bytes concatenated, plus
+                          "stream":{"firstByteMs","parts","bytes"}; no TargetModel,
+                          EnableExplanations or NEW_SESSION. With --body: the parts go to outfile
+                          (- for stdout) as they arrive. Retried after parts arrived: as a whole,
+                          for InternalStreamFailure, a cut, a bad CRC, a stall; ModelStreamError
+                          only with --retry-model-errors
+  --stream-idle-timeout S longest pause between two parts (default 60; 0 = none)
+  --stream-timeout S      a whole stream at most (default 490: the service's 8 minutes + 10 s)
+  --max-stream-mib N      one stream's bytes at most (default: --max-buffer-mib); ResponseTooLarge
 
 Many records per request (SageMaker Batch Transform's MultiRecord):
   --batch-size N          records per request at most (default 1: one record per request);

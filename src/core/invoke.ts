@@ -138,7 +138,10 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
     summary.inFlight++;
     try {
       const options = { signal: cancel, timeoutMs: deps.timeoutMs, connectTimeoutMs: deps.connectTimeoutMs };
-      if (rec.stream === true && deps.streamSend) return await deps.streamSend(signed, options, rec, attempt);
+      if (rec.stream === true) {
+        if (!deps.streamSend) throw new TransportError('this run has no streaming exchange for a streamed record', 'StreamUnsupported');
+        return await deps.streamSend(signed, options, rec, attempt);
+      }
       return await deps.send(signed, options);
     } finally {
       summary.inFlight--;

@@ -12,7 +12,16 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { StreamProblem, EventStreamDecoder } from '../aws/event-stream.js';
 import type { FailureKind } from '../aws/service-error.js';
 import type { RecordError } from '../errors.js';
-import { StreamFailure, TransportError, type BodySink, type HttpRequestSpec, type HttpResponse, type SendOptions, type SendStream } from '../wire.js';
+import {
+  StreamFailure,
+  TransportError,
+  type BodySink,
+  type HttpRequestSpec,
+  type HttpResponse,
+  type SendOptions,
+  type SendStream,
+  type StreamControl,
+} from '../wire.js';
 import type { GoodRecord } from './records.js';
 
 export { StreamFailure };
@@ -74,7 +83,7 @@ class Attempt {
   headSeen = false;
   failure: StreamFailure | undefined;
   readonly chunks: Uint8Array[] = [];
-  readonly abort = new AbortController();
+  readonly control: StreamControl = {};
   readonly timers: { first?: NodeJS.Timeout; idle?: NodeJS.Timeout; total?: NodeJS.Timeout } = {};
 
   constructor(
@@ -86,7 +95,7 @@ class Attempt {
   stop(f: StreamFailure): void {
     if (this.failure !== undefined) return;
     this.failure = f;
-    this.abort.abort();
+    this.control.stop?.(new TransportError(f.error.message, 'AbortError'));
   }
 
   fail(code: string, message: string, retry: StreamFailure['retry'], extra: Partial<RecordError> = {}): StreamFailure {
@@ -126,11 +135,14 @@ export function createStreamSend(deps: StreamSendDeps): StreamSend {
       clearTimeout(a.timers.first);
     }
     if (settings.idleTimeoutMs > 0) {
-      clearTimeout(a.timers.idle);
-      a.timers.idle = setTimeout(
-        () => a.stop(a.fail('StreamIdleTimeout', `no part for ${settings.idleTimeoutMs} ms (--stream-idle-timeout)`, 'transient')),
-        settings.idleTimeoutMs,
-      );
+      // One timer per attempt, pushed back by each part (refresh() costs less than a new timer).
+      if (a.timers.idle !== undefined) a.timers.idle.refresh();
+      else {
+        a.timers.idle = setTimeout(
+          () => a.stop(a.fail('StreamIdleTimeout', `no part for ${settings.idleTimeoutMs} ms (--stream-idle-timeout)`, 'transient')),
+          settings.idleTimeoutMs,
+        );
+      }
     }
     a.chunks.push(bytes);
     try {
@@ -158,9 +170,6 @@ export function createStreamSend(deps: StreamSendDeps): StreamSend {
     const decoder = new EventStreamDecoder(onPart(a, counted));
     decoder.done.catch((err: unknown) => a.stop(problemFailure(a, err)));
     const outer = options.signal;
-    const onCancel = (): void => a.abort.abort();
-    outer?.addEventListener('abort', onCancel, { once: true });
-    if (outer?.aborted) a.abort.abort();
     startTimers(a, options.timeoutMs);
     const open = (_status: number, _headers: IncomingHttpHeaders): BodySink => {
       a.headSeen = true;
@@ -168,7 +177,7 @@ export function createStreamSend(deps: StreamSendDeps): StreamSend {
       return { chunk: (bytes, at) => decoder.push(bytes, at) };
     };
     try {
-      const res = await deps.sendStream(signed, { signal: a.abort.signal, timeoutMs: 0, connectTimeoutMs: options.connectTimeoutMs }, open);
+      const res = await deps.sendStream(signed, { signal: outer, timeoutMs: 0, connectTimeoutMs: options.connectTimeoutMs }, open, a.control);
       if (res.status < 200 || res.status >= 300) return res;
       await decoder.end().catch(() => undefined);
       if (a.failure !== undefined) throw a.failure;
@@ -186,7 +195,6 @@ export function createStreamSend(deps: StreamSendDeps): StreamSend {
       throw failureOf(a, err, outer);
     } finally {
       a.clearTimers();
-      outer?.removeEventListener('abort', onCancel);
       memory.live -= counted.bytes;
     }
   };

@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ProxyRoute } from './proxy.js';
 import { MAX_RESPONSE_BYTES, proxyError, toHeaders, tooLarge, toTransportError, type Route } from './transport.js';
-import { TransportError, type BodySink, type HttpRequestSpec, type HttpResponse, type SendOptions } from '../wire.js';
+import { TransportError, type BodySink, type HttpRequestSpec, type HttpResponse, type SendOptions, type StreamControl } from '../wire.js';
 
 /** undici's handler for one streamed exchange (the classic callbacks, as transport.ts explains). */
 class StreamExchange implements Dispatcher.DispatchHandler {
@@ -124,6 +124,7 @@ export function streamExchange(
   req: HttpRequestSpec,
   options: SendOptions,
   open: (status: number, headers: IncomingHttpHeaders) => BodySink,
+  control: StreamControl,
 ): Promise<HttpResponse> {
   return new Promise<HttpResponse>((resolve, reject) => {
     const { signal } = options;
@@ -132,6 +133,7 @@ export function streamExchange(
       return;
     }
     const ex = new StreamExchange(route.proxy, open, resolve, reject);
+    control.stop = (err) => ex.fail(err);
     if (signal) {
       const onAbort = (): void => ex.fail(new TransportError('request aborted', 'AbortError'));
       signal.addEventListener('abort', onAbort, { once: true });

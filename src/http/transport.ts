@@ -395,8 +395,8 @@ export function createTransport(maxSockets: number, options: TransportOptions = 
 
   return {
     send,
-    sendStream: (req, o, open) =>
-      closed ? Promise.reject(new TransportError('transport closed', 'AbortError')) : streamExchange(routeFor(req, o.connectTimeoutMs), req, o, open),
+    sendStream: (req, o, open, control) =>
+      closed ? Promise.reject(new TransportError('transport closed', 'AbortError')) : streamExchange(routeFor(req, o.connectTimeoutMs), req, o, open, control),
     close() {
       closed = true;
       for (const d of dispatchers) d.destroy().catch(() => undefined);

@@ -228,6 +228,21 @@ describe('mid-stream failures', () => {
   });
 });
 
+describe('before the first part', () => {
+  test("an HTTP error answer follows today's rules: throttling retried, ModelError final", async () => {
+    const throttled = JSON.stringify({ inputs: 'throttle me', __emulator: { fault: 'throttle', times: 1 } });
+    const modelError = JSON.stringify({ inputs: 'model error', __emulator: { fault: 'model-error', originalStatusCode: 500 } });
+    const r = await run(['--endpoint-name', 'tgi', '--stream'], `${throttled}\n${modelError}\n`);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.lines[0]!.ok, true);
+    assert.equal(r.lines[0]!.attempts, 2);
+    assert.equal(r.lines[1]!.error.code, 'ModelError');
+    assert.equal(r.lines[1]!.error.status, 424);
+    assert.equal(r.lines[1]!.error.parts, undefined);
+    assert.equal(r.lines[1]!.attempts, 1);
+  });
+});
+
 describe('large streams', () => {
   test('a 5 MiB stream arrives whole; past --max-stream-mib it is ResponseTooLarge for that record only', async () => {
     const big = 'x'.repeat(5 * 1024 * 1024 - 10) + 'ü😀end';
@@ -269,6 +284,30 @@ describe('resume with streamed results', () => {
     assert.equal(JSON.stringify(lines[0]), before[0]);
     assert.ok(lines[1].stream.parts > 0);
   });
+});
+
+test('--resume keeps the streamed results already written and streams the rest', async () => {
+  const dir = tempDir();
+  const out = join(dir, 'out.ndjson');
+  const input = '{"inputs":"one"}\n{"inputs":"two"}\n{"inputs":"three"}\n';
+  const whole = await run(['--endpoint-name', 'lmi', '--stream'], input);
+  writeFileSync(out, `${whole.text.split('\n')[0]}\n`);
+  const from = emu.log.length;
+  const r = await run(['--endpoint-name', 'lmi', '--stream', '--resume', out], input);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(emu.log.length - from, 2, 'only the two records not answered yet');
+  const lines = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((l) => [l.line, l.ok, l.stream.parts > 0]),
+    [
+      [1, true, true],
+      [2, true, true],
+      [3, true, true],
+    ],
+  );
 });
 
 describe('single call (--body --stream)', () => {
