@@ -402,9 +402,10 @@ class EmulatorServer implements Emulator {
    * The caller waits it out from the body's arrival: the emulator's own work since (the signature,
    * routing) is part of it, not added to it (1-2 ms a request on a busy 2-core machine).
    */
-  #latency(model: ModelName, ep: EndpointConfig, variant: VariantConfig, directed: LatencySpec | undefined, body: Buffer): number {
+  #latency(model: ModelName, ep: EndpointConfig, variant: VariantConfig, directed: LatencySpec | undefined, body: Buffer, streamed: boolean): number {
     if (ep.cost && directed === undefined) return ep.cost.baseMs + ep.cost.perRecordMs * recordCount(model, body);
-    if (isLlmModel(model) && directed === undefined && ep.stream !== undefined) return llmLatencyMs(ep.stream, body);
+    // (An LLM model's whole generation, unstreamed; a stream spends it between its parts.)
+    if (isLlmModel(model) && directed === undefined && ep.stream !== undefined) return streamed ? 0 : llmLatencyMs(ep.stream, body);
     return latencyOf(directed ?? variant.latencyMs ?? ep.latencyMs ?? this.#config.latencyMs, this.#random);
   }
 
@@ -608,7 +609,7 @@ class EmulatorServer implements Emulator {
 
     // 5. Model latency (front-end rejections above are immediate), from the body's arrival (#latency).
     const model = variant.model ?? ep.model ?? cfg.model;
-    const ms = this.#latency(model, ep, variant, directive?.latencyMs, received.body) - (performance.now() - received.at);
+    const ms = this.#latency(model, ep, variant, directive?.latencyMs, received.body, streamed) - (performance.now() - received.at);
     if (ms > 0) {
       await sleepUnlessClosed(ms, res);
       if (res.destroyed) return;
