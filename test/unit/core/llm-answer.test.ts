@@ -349,3 +349,35 @@ test('streamed: an empty stream and a stream of non-JSON are shape errors', () =
   assert.equal(bad.ok, false);
   if (!bad.ok) assert.match(bad.problem.message, /event 1 is not JSON/);
 });
+
+test("stats: percentiles of TTFT, ITL (each record's mean) and end to end; totals exact or flagged", async () => {
+  const { LlmStats, formatLlmStats } = await import('../../../src/core/llm/llm-stats.js');
+  const s = new LlmStats();
+  const info = (ttft: number | null, out: number | null, inTok: number | null) => ({
+    text: 'x',
+    finishReason: 'length',
+    inputTokens: inTok,
+    outputTokens: out,
+    tokensExact: out !== null,
+    ttftMs: ttft,
+    itlMs: ttft === null ? null : { mean: 20, p50: 20, max: 30 },
+    tokensPerSecond: null,
+  });
+  for (let i = 1; i <= 100; i++) s.add(info(200 + i, 50, i === 100 ? null : 10), 1000 + i);
+  s.add(info(null, null, null), 5);
+  const snap = s.snapshot(10_000);
+  assert.equal(snap.records, 101);
+  assert.equal(snap.outputTokens, 5000);
+  assert.equal(snap.outputTokensExact, false);
+  assert.equal(snap.recordsWithoutOutputTokens, 1);
+  assert.equal(snap.inputTokens, 990);
+  assert.equal(snap.recordsWithoutInputTokens, 2);
+  assert.equal(snap.outputTokensPerSecond, 500);
+  // Log buckets: within about 2% of the exact percentile.
+  assert.ok(Math.abs(snap.ttftMs.p50! - 250) <= 5, String(snap.ttftMs.p50));
+  assert.ok(Math.abs(snap.ttftMs.p99! - 299) <= 6, String(snap.ttftMs.p99));
+  assert.ok(Math.abs(snap.itlMs.p50! - 20) <= 0.5);
+  const text = formatLlmStats(snap).join('\n');
+  assert.match(text, /llm: 101 answers read/);
+  assert.match(text, /tokens: 990 \(2 records without a count\) in, 5000 \(1 records without a count\) out, 500 output tokens\/s/);
+});
