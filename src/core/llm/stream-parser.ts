@@ -33,14 +33,13 @@ export class StreamParser {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let start = 0;
     for (let nl = buf.indexOf(NL); nl !== -1; nl = buf.indexOf(NL, start)) {
-      let line: Buffer = buf.subarray(start, nl);
       if (this.#pendingBytes > 0) {
-        this.#pending.push(line);
-        line = Buffer.concat(this.#pending, this.#pendingBytes + line.length);
+        this.#pending.push(buf.subarray(start, nl));
+        const line = Buffer.concat(this.#pending, this.#pendingBytes + nl - start);
         this.#pending = [];
         this.#pendingBytes = 0;
-      }
-      this.#line(line, atMs);
+        this.#line(line, 0, line.length, atMs);
+      } else this.#line(buf, start, nl, atMs);
       start = nl + 1;
     }
     if (start < buf.length) {
@@ -57,7 +56,7 @@ export class StreamParser {
       const last = Buffer.concat(this.#pending, this.#pendingBytes);
       this.#pending = [];
       this.#pendingBytes = 0;
-      this.#line(last, this.#lastAt);
+      this.#line(last, 0, last.length, this.#lastAt);
     }
     this.#dispatch();
     const reader = this.#reader;
@@ -75,32 +74,37 @@ export class StreamParser {
     return this.asked === 'auto' ? 'a TGI, LMI or OpenAI stream' : `--llm ${this.asked}'s stream`;
   }
 
-  #line(raw: Buffer, atMs: number): void {
-    const line = raw.length > 0 && raw[raw.length - 1] === CR ? raw.subarray(0, raw.length - 1) : raw;
+  /** The line buf[start, end) (its CR, if any, not part of it); decoded only past its field name. */
+  #line(buf: Buffer, start: number, endAt: number, atMs: number): void {
+    const end = endAt > start && buf[endAt - 1] === CR ? endAt - 1 : endAt;
     if (this.#framing === undefined) {
-      if (line.length === 0 || isSpace(line)) return;
+      if (end === start || isSpace(buf, start, end)) return;
       // SSE: a field line (`data:`, `event:`, `id:`, `retry:`) or a comment; anything else is a JSON line.
-      this.#framing = line[0] === 0x3a || /^(data|event|id|retry)(:|$)/.test(line.toString('latin1', 0, Math.min(6, line.length))) ? 'sse' : 'lines';
+      this.#framing = buf[start] === 0x3a || /^(data|event|id|retry)(:|$)/.test(buf.toString('latin1', start, Math.min(start + 6, end))) ? 'sse' : 'lines';
     }
     if (this.#framing === 'lines') {
-      if (line.length === 0 || isSpace(line)) return;
-      const text = line.toString('utf8');
+      if (end === start || isSpace(buf, start, end)) return;
       // (LMI writes `data:` before each JSON line in its SSE mode; a JSON-lines reader takes it too.)
-      this.#event(text.startsWith('data:') ? text.slice(5) : text, atMs);
+      this.#event(buf.toString('utf8', isData(buf, start, end) ? start + 5 : start, end), atMs);
       return;
     }
-    if (line.length === 0) {
+    if (end === start) {
       this.#dispatch();
       return;
     }
-    if (line[0] === 0x3a) return; // comment (keep-alive)
-    const text = line.toString('utf8');
-    const colon = text.indexOf(':');
-    const field = colon === -1 ? text : text.slice(0, colon);
-    if (field !== 'data') return; // event, id, retry
-    let value = colon === -1 ? '' : text.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (this.#data.length === 0 && value.startsWith('{')) {
+    if (buf[start] === 0x3a) return; // comment (keep-alive)
+    let value: string;
+    if (isData(buf, start, end)) {
+      // (the common case, decoded once: the value after `data:` and its optional space)
+      value = buf.toString('utf8', buf[start + 5] === 0x20 ? start + 6 : start + 5, end);
+    } else {
+      const text = buf.toString('utf8', start, end);
+      const colon = text.indexOf(':');
+      if ((colon === -1 ? text : text.slice(0, colon)) !== 'data') return; // event, id, retry
+      value = colon === -1 ? '' : text.slice(colon + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+    }
+    if (this.#data.length === 0 && value.charCodeAt(0) === 0x7b) {
       // One JSON document per data line, as every container writes them: taken at once (LMI's sse
       // formatter leaves out the blank line between events). Multi-line data waits for its blank line.
       const ev = tryParse(value);
@@ -159,7 +163,15 @@ function tryParse(text: string): unknown {
   }
 }
 
-function isSpace(b: Buffer): boolean {
-  for (const c of b) if (c !== 0x20 && c !== 0x09 && c !== CR) return false;
+function isSpace(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = b[i];
+    if (c !== 0x20 && c !== 0x09 && c !== CR) return false;
+  }
   return true;
+}
+
+/** buf[start, end) begins with `data:`. */
+function isData(b: Buffer, start: number, end: number): boolean {
+  return end - start >= 5 && b[start] === 0x64 && b[start + 1] === 0x61 && b[start + 2] === 0x74 && b[start + 3] === 0x61 && b[start + 4] === 0x3a;
 }
