@@ -33,7 +33,9 @@ const ITL = 20;
 const JITTER = 2;
 const CONCURRENCY = Number(process.env.BENCH_LLM_C ?? 64);
 const N = Number(process.env.BENCH_LLM_N ?? (opts.quick ? 128 : 640));
-const ROUNDS = opts.quick ? 1 : 3;
+const ROUNDS = opts.quick ? 1 : 4;
+/** The accuracy pass of a client that is not short of CPU: few streams at once. */
+const LIGHT = { concurrency: 8, records: 64 };
 
 const work = mkdtempSync(join(tmpdir(), 'smi-bench-llm-'));
 const children = new Set();
@@ -93,23 +95,45 @@ async function emulatorLog() {
   return res.json();
 }
 
+const inputOf = (schema, n) => `${Array.from({ length: n }, (_, i) => JSON.stringify(body(schema, i))).join('\n')}\n`;
+const argsOf = (schema, c) => [
+  '--endpoint-url',
+  emu.url,
+  '--endpoint-name',
+  schema,
+  '--stream',
+  '--concurrency',
+  String(c),
+  '--content-type',
+  'application/json',
+];
+
+async function runOnce(args, input) {
+  await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
+  const r = await timed(args, input);
+  if (r.code !== 0) throw new Error(`sm-invoke ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r;
+}
+
 async function scenario(schema) {
-  const input = `${Array.from({ length: N }, (_, i) => JSON.stringify(body(schema, i))).join('\n')}\n`;
-  const base = ['--endpoint-url', emu.url, '--endpoint-name', schema, '--stream', '--concurrency', String(CONCURRENCY), '--content-type', 'application/json'];
+  const input = inputOf(schema, N);
+  const base = argsOf(schema, CONCURRENCY);
   const plain = [];
   const llm = [];
   let accuracy;
+  // Rounds in alternating order (plain, llm, then llm, plain): the machine's drift falls on both alike.
   for (let round = 0; round < ROUNDS; round++) {
-    await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
-    const a = await timed(base, input);
-    if (a.code !== 0) throw new Error(`sm-invoke --stream exited ${a.code}: ${a.stderr}`);
-    plain.push(a.cpuMs);
-    await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
-    const b = await timed([...base, '--llm', schema], input);
-    if (b.code !== 0) throw new Error(`sm-invoke --stream --llm exited ${b.code}: ${b.stderr}`);
-    llm.push(b.cpuMs);
-    if (round === 0) accuracy = await compare(b.stdout, schema);
+    for (const withLlm of round % 2 === 0 ? [false, true] : [true, false]) {
+      const r = await runOnce(withLlm ? [...base, '--llm', schema] : base, input);
+      (withLlm ? llm : plain).push(r.cpuMs);
+      if (withLlm && accuracy === undefined) accuracy = await compare(r.stdout, schema, N);
+    }
   }
+  const light = await compare(
+    (await runOnce([...argsOf(schema, LIGHT.concurrency), '--llm', schema], inputOf(schema, LIGHT.records))).stdout,
+    schema,
+    LIGHT.records,
+  );
   const cpuPlain = median(plain);
   const cpuLlm = median(llm);
   const extra = Math.max(0, cpuLlm - cpuPlain);
@@ -118,6 +142,9 @@ async function scenario(schema) {
     records: N,
     concurrency: CONCURRENCY,
     ...accuracy,
+    light: { ...LIGHT, ttftMs: light.ttftMs, itlMs: light.itlMs },
+    cpuMsPlainRuns: plain.map(Math.round),
+    cpuMsLlmRuns: llm.map(Math.round),
     cpuMsPlain: Math.round(cpuPlain),
     cpuMsLlm: Math.round(cpuLlm),
     llmShareOfRunCpuPct: r2((extra / cpuLlm) * 100),
@@ -126,7 +153,7 @@ async function scenario(schema) {
 }
 
 /** Each result's llm figures against the emulator's log for the same request (matched by prompt). */
-async function compare(stdout, schema) {
+async function compare(stdout, schema, n) {
   const byPrompt = new Map();
   for (const e of await emulatorLog()) {
     if (!e.stream) continue;
@@ -170,7 +197,7 @@ async function compare(stdout, schema) {
       truthP99: at(itl.truth, 0.99),
       medianDiff: at(itl.diff, 0.5),
     },
-    tokensExact: `${exact}/${N}`,
+    tokensExact: `${exact}/${n}`,
   };
 }
 
@@ -216,7 +243,7 @@ for (const schema of ['tgi', 'openai']) {
 emu.stop();
 
 console.log(
-  `\nScenario 11: LLM jobs, ${N} records x ${TOKENS} tokens, first token ${TTFT} ms, ${ITL} ms between tokens (+-${JITTER}), concurrency ${CONCURRENCY}, median of ${ROUNDS} CPU runs\n`,
+  `\nScenario 11: LLM jobs, ${N} records x ${TOKENS} tokens, first token ${TTFT} ms, ${ITL} ms between tokens (+-${JITTER}), concurrency ${CONCURRENCY}, CPU medians of ${ROUNDS} runs each (alternating)\n`,
 );
 console.log(
   '| shape | TTFT p50 reported / truth | TTFT p99 reported / truth | ITL p50 reported / truth | ITL p99 reported / truth | tokens exact | run CPU without / with --llm | difference: share, per token | parser alone: per token, share |',
@@ -227,6 +254,16 @@ for (const r of results) {
     `| ${r.schema} | ${r.ttftMs.p50} / ${r.ttftMs.truthP50} ms | ${r.ttftMs.p99} / ${r.ttftMs.truthP99} ms | ${r.itlMs.p50} / ${r.itlMs.truthP50} ms | ${r.itlMs.p99} / ${r.itlMs.truthP99} ms | ${r.tokensExact} | ${r.cpuMsPlain} / ${r.cpuMsLlm} ms | ${r.llmShareOfRunCpuPct}%, ${r.llmCpuUsPerToken} µs | ${r.parserCpuUsPerToken} µs, ${r.parserShareOfRunCpuPct}% |`,
   );
 }
+console.log(`\nThe same at concurrency ${LIGHT.concurrency} (${LIGHT.records} records: a client with CPU to spare):\n`);
+console.log('| shape | TTFT p50 reported / truth | TTFT p99 reported / truth | ITL p50 reported / truth | ITL p99 reported / truth |');
+console.log('|---|---|---|---|---|');
+for (const r of results) {
+  const l = r.light;
+  console.log(
+    `| ${r.schema} | ${l.ttftMs.p50} / ${l.ttftMs.truthP50} ms | ${l.ttftMs.p99} / ${l.ttftMs.truthP99} ms | ${l.itlMs.p50} / ${l.itlMs.truthP50} ms | ${l.itlMs.p99} / ${l.itlMs.truthP99} ms |`,
+  );
+}
+for (const r of results) console.log(`${r.schema}: CPU ms of the runs without --llm ${r.cpuMsPlainRuns.join(', ')}; with ${r.cpuMsLlmRuns.join(', ')}`);
 for (const r of results) {
   const ttftOk = Math.abs(r.ttftMs.p50 - r.ttftMs.truthP50) <= 2;
   const itlOk = Math.abs(r.itlMs.p50 - r.itlMs.truthP50) <= 2;
