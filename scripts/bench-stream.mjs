@@ -33,7 +33,7 @@ const TTFT = 200;
 const ITL = 20;
 /** Each delay +- up to this (uniform): the streams drift apart as real ones do, instead of ending in lockstep bursts. */
 const JITTER = 5;
-const ROUNDS = opts.quick ? 2 : 6;
+const ROUNDS = opts.quick ? 2 : 10;
 const ideal = (c) => (c * 1000) / (TTFT + (TOKENS - 1) * ITL);
 
 const work = mkdtempSync(join(tmpdir(), 'smi-bench-stream-'));

@@ -23,8 +23,8 @@ export interface HttpResponse {
 
 /** What a result line says of a streamed answer. */
 export interface StreamStats {
-  /** From sending the request to the first PayloadPart (ms, 0.1 ms steps). */
-  firstByteMs: number;
+  /** From sending the request to the first PayloadPart (ms, 0.1 ms steps); null for a stream without parts. */
+  firstByteMs: number | null;
   parts: number;
   /** The parts' bytes (the body's length). */
   bytes: number;

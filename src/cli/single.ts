@@ -146,12 +146,13 @@ export function singleFatal(f: FatalError, endpointUrl: string, opts: Options, i
   if (/^(E[A-Z]+|ConnectTimeoutError|UND_ERR_CONNECT_TIMEOUT|ProxyTunnelFailed)$/.test(f.code)) {
     writeErr(
       io,
-      `\nCould not connect to the endpoint URL: "${endpointUrl}${opts.defaults.endpointName ? `/endpoints/${opts.defaults.endpointName}/invocations` : ''}"\n`,
+      `\nCould not connect to the endpoint URL: "${endpointUrl}${opts.defaults.endpointName ? `/endpoints/${opts.defaults.endpointName}/invocations${opts.stream ? '-response-stream' : ''}` : ''}"\n`,
     );
     return EXIT_CLI_CONNECT;
   }
   if (f.code === 'CredentialsError') return undefined;
-  writeErr(io, formatCliError({ code: f.code, message: f.message.slice(f.code.length + 2), status: 0 }, undefined));
+  const operation = opts.stream ? 'InvokeEndpointWithResponseStream' : 'InvokeEndpoint';
+  writeErr(io, formatCliError({ code: f.code, message: f.message.slice(f.code.length + 2), status: 0 }, undefined, operation));
   return EXIT_CLI_SERVICE_ERROR;
 }
 

@@ -135,7 +135,8 @@ export async function* packRecords(source: AsyncIterable<DecodedRecord | Kept>, 
       pending = undefined;
       if (r.done) break;
       const item = r.value;
-      if (item instanceof Kept || item.error) {
+      // (An envelope's "stream": true: a stream answers one record, so it goes alone, unbatched.)
+      if (item instanceof Kept || item.error || item.stream === true) {
         if (records.length > 0) yield flush();
         yield item;
         continue;

@@ -187,7 +187,7 @@ export function createStreamSend(deps: StreamSendDeps): StreamSend {
         status: res.status,
         headers: res.headers,
         body,
-        stream: { firstByteMs: a.parts > 0 ? round1(a.firstAt - a.t0) : 0, parts: a.parts, bytes: a.bytes },
+        stream: { firstByteMs: a.parts > 0 ? round1(a.firstAt - a.t0) : null, parts: a.parts, bytes: a.bytes },
       };
     } catch (err) {
       decoder.stop();

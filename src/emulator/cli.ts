@@ -6,7 +6,7 @@ import { type RequestLogEntry, startEmulator } from './server.js';
 
 export const USAGE = `usage: sm-invoke emulate [options]
 
-Run a local Amazon SageMaker Runtime (InvokeEndpoint) emulator.
+Run a local Amazon SageMaker Runtime emulator (InvokeEndpoint and InvokeEndpointWithResponseStream).
 
 options:
   --port N                 port to listen on (default 0: any free port)

@@ -149,6 +149,35 @@ describe('the call', () => {
     assert.match(batch.stderr, /--stream sends one record per request/);
   });
 
+  test('with --batch-size, an envelope streamed record goes alone, between batches', async () => {
+    const from = emu.log.length;
+    const r = await run(
+      ['--endpoint-name', 'echo', '--envelope', '--batch-size', '4'],
+      '{"body":"a"}\n{"body":"b"}\n{"body":"c","stream":true}\n{"body":"d"}\n',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.lines.map((l) => [l.body, l.batch?.size, l.stream?.parts > 0]),
+      [
+        ['a', 2, false],
+        ['b', 2, false],
+        ['c', undefined, true],
+        ['d', 1, false],
+      ],
+    );
+    assert.deepEqual(
+      emu.log.slice(from).map((e) => e.path.endsWith('-response-stream')),
+      [false, true, false],
+    );
+  });
+
+  test('a stream that ends without a part: an empty body, firstByteMs null', async () => {
+    const r = await run(['--endpoint-name', 'echo', '--envelope', '--stream'], '{"body":""}\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.lines[0]!.body, '');
+    assert.deepEqual(r.lines[0]!.stream, { firstByteMs: null, parts: 0, bytes: 0 });
+  });
+
   test('--dry-run describes the streaming request', async () => {
     const r = await run(['--endpoint-name', 'echo', '--stream', '--dry-run', '--accept', 'application/json'], 'x\n');
     assert.equal(r.code, 0, r.stderr);
@@ -352,5 +381,18 @@ describe('single call (--body --stream)', () => {
     const r = await run(['--endpoint-name', 'tgi', '--stream', '--body', `file://${body}`, join(dir, 'out')], '');
     assert.equal(r.code, 254);
     assert.match(r.stderr, /An error occurred \(ModelStreamError\) when calling the InvokeEndpointWithResponseStream operation: /);
+  });
+
+  test('an unknown endpoint and an unreachable one: the AWS CLI words for the streaming operation', async () => {
+    const dir = tempDir();
+    const r = await run(['--endpoint-name', 'nope', '--stream', '--body', 'x', join(dir, 'out')], '');
+    assert.equal(r.code, 254);
+    assert.match(r.stderr, /An error occurred \(ValidationError\) when calling the InvokeEndpointWithResponseStream operation: Endpoint nope of account/);
+    const down = await runCli(
+      ['--endpoint-url', 'http://127.0.0.1:9', '--endpoint-name', 'tgi', '--stream', '--body', 'x', '--max-attempts', '1', join(dir, 'out')],
+      { command: BINARY },
+    );
+    assert.equal(down.code, 255);
+    assert.match(down.stderr, /Could not connect to the endpoint URL: "http:\/\/127\.0\.0\.1:9\/endpoints\/tgi\/invocations-response-stream"/);
   });
 });

@@ -97,7 +97,8 @@ describe('routing', () => {
     const emu = await emulator(t);
     for (const o of [
       { path: '/' },
-      { path: '/endpoints/demo/invocations-response-stream' },
+      { path: '/endpoints/demo/invocations-response-streams' },
+      { method: 'GET', path: '/endpoints/demo/invocations-response-stream', body: '' },
       { path: '/endpoints/demo/async-invocations' },
       { path: '/endpoints//invocations' },
       { method: 'GET', body: '' }, // (a GET body would be unframed)
