@@ -1,6 +1,7 @@
-// --llm over a run: a streamed record's parts go through a StreamParser as they arrive (the
-// streaming unit's part observer); when the record's result is in, its answer is read (the parser's,
-// or the whole body in its schema) and the result gets `llm`. An answer that is not the schema's
+// --llm over a run: a streamed record's parts are clocked as they arrive (the streaming unit's part
+// observer: each part's end in the body and its arrival); when the record's result is in, its answer
+// is read (the stream's events with those arrivals, or the whole body in its schema) and the result
+// gets `llm`. An answer that is not the schema's
 // shape, or that carries the container's error inside a 200 (LMI's error token), fails its record
 // (the body is kept, so nothing is lost). --llm-body none drops the raw body of a record read well.
 import type { PartObserver } from '../stream-invoke.js';
@@ -26,22 +27,40 @@ export interface LlmJob {
   finish(rec: GoodRecord, r: Result): Result;
 }
 
+/** A streamed attempt's parts: where each ends in the body and when it arrived. */
+interface PartClock {
+  ends: number[];
+  times: number[];
+  bytes: number;
+}
+
 export function createLlmJob(settings: LlmSettings, stats: LlmStats, summary: Summary): LlmJob {
-  const parsers = new WeakMap<GoodRecord, StreamParser>();
+  const clocks = new WeakMap<GoodRecord, PartClock>();
   return {
     observe(rec) {
+      let clock: PartClock = { ends: [], times: [], bytes: 0 };
       return {
-        onStart: () => parsers.set(rec, new StreamParser(settings.schema)),
-        onPart: (bytes, atMs) => parsers.get(rec)?.push(bytes, atMs),
+        onStart: () => {
+          clock = { ends: [], times: [], bytes: 0 }; // a new attempt starts over
+          clocks.set(rec, clock);
+        },
+        onPart: (bytes, atMs) => {
+          clock.bytes += bytes.length;
+          clock.ends.push(clock.bytes);
+          clock.times.push(atMs);
+        },
       };
     },
     finish(rec, r) {
-      const parser = parsers.get(rec);
-      parsers.delete(rec);
+      const clock = clocks.get(rec);
+      clocks.delete(rec);
       if (!r.ok || r.body === undefined) return r;
       let outcome: LlmOutcome;
       let info: LlmInfo | undefined;
-      if (r.stream !== undefined && parser !== undefined) {
+      if (r.stream !== undefined && clock !== undefined && clock.bytes === r.body.length) {
+        // The body is the parts' concatenation: read it with each part's arrival (stream-parser.ts).
+        const parser = new StreamParser(settings.schema);
+        parser.pushWhole(r.body, clock.ends, clock.times);
         ({ outcome, info } = parser.end(r.latencyMs ?? 0));
       } else if (isEventStream(r.contentType, r.body)) {
         // A container asked to stream ("stream": true) answers InvokeEndpoint with its whole event

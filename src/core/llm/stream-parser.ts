@@ -50,6 +50,33 @@ export class StreamParser {
     }
   }
 
+  /**
+   * The whole stream at once: its bytes (the parts' concatenation) and each part's end offset and
+   * arrival, in order. The same reading as pushing the parts one by one (each line's time is that of
+   * the part holding its last byte), in one pass over bytes already in memory: --llm records the
+   * parts' arrivals as they come and reads the answer when the stream is complete (on a loaded
+   * client, JSON between network reads cost 3-6x the CPU of the same work in one loop).
+   */
+  pushWhole(body: Uint8Array, partEnds: readonly number[], partTimes: readonly number[]): void {
+    const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    let part = 0;
+    const timeAt = (offset: number): number => {
+      while (part < partEnds.length - 1 && partEnds[part]! <= offset) part++;
+      return partTimes[part] ?? 0;
+    };
+    if (partTimes.length > 0) this.#lastAt = partTimes[partTimes.length - 1]!;
+    let start = 0;
+    for (let nl = buf.indexOf(NL); nl !== -1; nl = buf.indexOf(NL, start)) {
+      this.#line(buf, start, nl, timeAt(nl));
+      start = nl + 1;
+    }
+    if (start < buf.length) {
+      const rest = Buffer.from(buf.subarray(start));
+      this.#pending.push(rest);
+      this.#pendingBytes += rest.length;
+    }
+  }
+
   /** The stream ended (complete): a last line without a newline and an unterminated event count too. */
   end(e2eMs: number): { outcome: LlmOutcome; info: LlmInfo | undefined } {
     if (this.#pendingBytes > 0) {

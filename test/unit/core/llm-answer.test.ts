@@ -263,8 +263,27 @@ function feed(schema: LlmSchema, parts: Buffer[]) {
   return { parser: p, ...p.end(1000) };
 }
 
+/** The same parts read whole, with each part's end and arrival (what --llm does): the same reading. */
+function feedWhole(schema: LlmSchema, parts: Buffer[]) {
+  const p = new StreamParser(schema);
+  const ends: number[] = [];
+  const times: number[] = [];
+  let at = 0;
+  parts.forEach((part, i) => {
+    at += part.length;
+    ends.push(at);
+    times.push(10 * (i + 1));
+  });
+  p.pushWhole(Buffer.concat(parts), ends, times);
+  return { parser: p, ...p.end(1000) };
+}
+
 function check(c: Streamed, parts: Buffer[], how: string): void {
   const { parser, outcome, info } = feed(c.schema, parts);
+  const whole = feedWhole(c.schema, parts);
+  assert.deepEqual(whole.outcome, outcome, `${c.name}, ${how}: read whole`);
+  assert.deepEqual(whole.info, info, `${c.name}, ${how}: read whole`);
+  assert.deepEqual(whole.parser.tokenTimes, parser.tokenTimes, `${c.name}, ${how}: read whole`);
   const where = `${c.name}, ${how}`;
   if (c.error) {
     assert.equal(outcome.ok, false, where);
