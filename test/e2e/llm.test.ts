@@ -145,6 +145,21 @@ describe('answers that are not what they should be', () => {
     assert.match(r.stderr, /LlmError/);
   });
 
+  test("a stream cut mid-way and sent again: the reading is the new attempt's alone (tokens not counted twice)", async () => {
+    const body = JSON.stringify({
+      inputs: 'retry me',
+      parameters: { max_new_tokens: 6 },
+      stream: true,
+      __emulator: { streamFault: { type: 'internal-stream-failure', afterParts: 3, times: 1 } },
+    });
+    const r = await run(['--endpoint-name', 'tgi', '--llm', 'tgi', '--stream'], `${body}\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.lines[0]!.attempts, 2);
+    assert.equal(r.lines[0]!.llm.outputTokens, 6);
+    assert.ok(r.lines[0]!.stream.parts >= 6, "the second attempt's parts only (its events cut in 1-3 parts)");
+    assert.equal((r.lines[0]!.body.match(/"token":/g) ?? []).length, 6, "the body is the second attempt's");
+  });
+
   test('auto on each shape, and on an unknown one: LlmShapeError, the body kept', async () => {
     const input = ['tgi', 'lmi', 'openai', 'echo']
       .map((ep) => JSON.stringify({ endpointName: ep, body: { inputs: 'x y', messages: [{ role: 'user', content: 'x y' }] } }))
@@ -271,6 +286,28 @@ describe('batch files as they are', () => {
       r.text.split('\n')[0],
       `{"recordId":"3223593EFGH","modelInput":{"inputs":"Roses are red, violets are","parameters":{"max_new_tokens":3}},"modelOutput":${JSON.stringify(lines[0].modelOutput)}}`,
     );
+  });
+
+  test('Bedrock batch: --resume continues the .jsonl.out', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'records.jsonl.out');
+    const input = `${['A', 'B', 'C'].map((id) => JSON.stringify({ recordId: `${id.repeat(11)}`, modelInput: { inputs: id, parameters: { max_new_tokens: 2 } } })).join('\n')}\n`;
+    const full = await run(['--endpoint-name', 'lmi', '--input-format', 'bedrock-batch', out], input);
+    assert.equal(full.code, 0, full.stderr);
+    const lines = readFileSync(out, 'utf8').split('\n');
+    writeFileSync(out, `${lines[0]}\n${lines[1]}\n`);
+    const from = emu.log.length;
+    const resumed = await run(['--endpoint-name', 'lmi', '--input-format', 'bedrock-batch', '--resume', out], input);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(since(from).length, 1);
+    const after = readFileSync(out, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+    assert.deepEqual(
+      after.map((l) => JSON.parse(l).recordId),
+      ['AAAAAAAAAAA', 'BBBBBBBBBBB', 'CCCCCCCCCCC'],
+    );
+    assert.equal(after[1], lines[1]);
   });
 
   test('--output result with a batch file: result lines with the recordId; dry run', async () => {
