@@ -9,12 +9,13 @@ import { parseShard, type Shard } from '../core/shard.js';
 import type { RetrySettings } from '../aws/retry-config.js';
 import type { BatchOptions } from '../core/batch.js';
 import { BATCH_FLAG_SPEC, batchOptions, joinInputOption } from './batch-args.js';
+import { LLM_FLAG_SPEC, OUTPUT_MODES, defaultOutput, llmOptions, type LlmOptions } from './llm-args.js';
 import { STREAM_FLAG_SPEC, streamOptions, type StreamOptions } from './stream-args.js';
 import { suggestOption } from './suggest.js';
 
 export type { OutputMode };
 
-export interface Options extends StreamOptions {
+export interface Options extends StreamOptions, LlmOptions {
   /** Per-record defaults from the flags (`--content-type` etc.), already validated. */
   defaults: FieldValues;
   /**
@@ -124,6 +125,7 @@ export const FLAG_SPEC = {
   quiet: { type: 'boolean', short: 'q' },
   ...BATCH_FLAG_SPEC,
   ...STREAM_FLAG_SPEC,
+  ...LLM_FLAG_SPEC,
 } as const;
 
 /** The run's modes (resume, dry run, --body, --force), checked against each other. */
@@ -164,9 +166,9 @@ export function parseArgs(argv: readonly string[]): Command {
     throw new UsageError('--endpoint-name is required (or use --envelope with an endpointName in every record)');
   }
 
-  const output = str(v.output) ?? 'result';
-  if (output !== 'result' && output !== 'body') {
-    throw new UsageError(`--output must be "result" or "body", got ${JSON.stringify(output)}`);
+  const output = (str(v.output) ?? defaultOutput(v)) as OutputMode;
+  if (!OUTPUT_MODES.includes(output)) {
+    throw new UsageError(`--output must be one of ${OUTPUT_MODES.map((m) => `"${m}"`).join(', ')}, got ${JSON.stringify(output)}`);
   }
 
   const { concurrency, adaptive, rate } = admissionOptions(v);
@@ -184,6 +186,7 @@ export function parseArgs(argv: readonly string[]): Command {
     kind: 'run',
     options: {
       ...streamOptions(v, { envelope, defaults, batch: batch !== undefined, maxBufferBytes }),
+      ...llmOptions(v, { output, envelope, body, batch: batch !== undefined, defaults }),
       defaults,
       given: new Set(Object.keys(v).filter((k) => v[k] !== undefined)),
       region: str(v.region),
@@ -275,7 +278,7 @@ function checkModes(m: {
   const resuming = m.resume || m.resumeFailed;
   const resumeFlag = m.resumeFailed ? 'resume-failed' : 'resume';
   if (resuming && !m.toFile) throw new UsageError(`--${resumeFlag} needs an outfile to resume (the positional argument)`);
-  if (m.resumeFailed && m.output !== 'result') throw new UsageError('--resume-failed needs --output result (body lines do not say which records failed)');
+  if (m.resumeFailed && m.output === 'body') throw new UsageError('--resume-failed needs --output result (body lines do not say which records failed)');
   if (resuming && m.dryRun) throw new UsageError('--dry-run cannot resume an outfile');
   if (m.force && resuming) throw new UsageError(`--force replaces the outfile; --${resumeFlag} keeps it: give one of them`);
   if (m.force && !m.toFile) throw new UsageError('--force goes with an outfile (the positional argument): it allows replacing one that is not empty');

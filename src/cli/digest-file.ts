@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import { UsageError } from '../errors.js';
 import { ResumeMismatch, type RecordSeen } from '../core/pipeline.js';
 import { realTarget } from './output-files.js';
+import type { OutputMode } from '../core/result-format.js';
 
 export const DIGESTS_SUFFIX = '.sm-invoke.digests';
 const HEADER_PREFIX = 'sm-invoke digests 1 output=';
@@ -30,7 +31,7 @@ export function digestsPath(outfile: string): string {
 }
 
 export interface DigestHeader {
-  output: 'result' | 'body';
+  output: OutputMode;
   headerBytes: number;
   /** Whole digests the file holds. */
   entries: number;
@@ -52,9 +53,9 @@ export function readDigestHeader(outfile: string): DigestHeader | undefined {
     const n = fs.readSync(fd, head, 0, head.length, 0);
     const text = head.toString('latin1', 0, n);
     const nl = text.indexOf('\n');
-    const m = nl === -1 ? null : /^sm-invoke digests 1 output=(result|body)$/.exec(text.slice(0, nl));
+    const m = nl === -1 ? null : /^sm-invoke digests 1 output=(result|body|openai-batch|bedrock-batch)$/.exec(text.slice(0, nl));
     if (m === null) throw new UsageError(`${path} is not an sm-invoke digest file (it should start "${HEADER_PREFIX}...")`);
-    return { output: m[1] as 'result' | 'body', headerBytes: nl + 1, entries: Math.floor((size - nl - 1) / ENTRY_BYTES) };
+    return { output: m[1] as OutputMode, headerBytes: nl + 1, entries: Math.floor((size - nl - 1) / ENTRY_BYTES) };
   } finally {
     fs.closeSync(fd);
   }
@@ -118,7 +119,7 @@ export class DigestLog {
   }
 
   /** A new outfile: a new digest file (replacing any old one). */
-  static start(outfile: string, output: 'result' | 'body'): DigestLog {
+  static start(outfile: string, output: OutputMode): DigestLog {
     const path = digestsPath(outfile);
     const header = `${HEADER_PREFIX}${output}\n`;
     let fd: number;
@@ -136,7 +137,7 @@ export class DigestLog {
    * digest file must be there, of that format, with a digest for each of them. Nothing is changed
    * until the first record past them.
    */
-  static resume(outfile: string, flag: string, output: 'result' | 'body', records: number, header: DigestHeader | undefined): DigestLog {
+  static resume(outfile: string, flag: string, output: OutputMode, records: number, header: DigestHeader | undefined): DigestLog {
     const path = digestsPath(outfile);
     if (header === undefined) {
       throw new UsageError(
@@ -217,7 +218,7 @@ export class DigestLog {
 }
 
 /** The outfile was made with the other --output: resuming would mix two formats in one file. */
-export function checkFormat(outfile: string, flag: string, output: 'result' | 'body', header: DigestHeader): void {
+export function checkFormat(outfile: string, flag: string, output: OutputMode, header: DigestHeader): void {
   if (header.output === output) return;
   throw new UsageError(
     `--${flag}: ${outfile} holds --output ${header.output} lines (${digestsPath(outfile)}), but this run has --output ${output}: ` +

@@ -1,5 +1,7 @@
 // What a run says at its end, off the terminal too: the one- or two-line summary on stderr when
 // something failed or the run stopped early, and the --stats-json document. Pure: figures in, text out.
+import type { LlmStatsSnapshot } from '../core/llm/llm-stats.js';
+import type { OutputMode } from '../core/result-format.js';
 import type { StatsSnapshot } from '../core/stats.js';
 import type { Summary } from '../core/summary.js';
 
@@ -8,7 +10,7 @@ export interface EndFacts {
   final: StatsSnapshot;
   /** Where the results went: the outfile, or undefined for standard output. */
   outPath: string | undefined;
-  output: 'result' | 'body';
+  output: OutputMode;
   /** The run stopped before it had read all of its input (its own messages say how to go on). */
   stoppedEarly: boolean;
   dryRun: boolean;
@@ -51,6 +53,8 @@ export function formatEndSummary(f: EndFacts): string[] {
 
 export interface StatsJsonFacts {
   final: StatsSnapshot;
+  /** --llm: the run's LLM figures (null without --llm). */
+  llm?: LlmStatsSnapshot | null;
   summary: Summary;
   version: string;
   startedAt: number;
@@ -103,6 +107,8 @@ export function statsJsonDocument(x: StatsJsonFacts): Record<string, unknown> {
     firstFailedLines: summary.firstFailedLines.slice(0, STATS_FAILED_LINES),
     // null unless records were batched (--batch-size above 1).
     meanBatchSize: final.meanBatchSize !== undefined ? round1(final.meanBatchSize) : null,
+    // null unless answers were read (--llm).
+    llm: x.llm ?? null,
     stoppedBy: x.stoppedBy,
     fatal: x.fatal,
   };

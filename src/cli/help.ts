@@ -133,6 +133,30 @@ Many records per request (SageMaker Batch Transform's MultiRecord):
   Each record still gets its own result line, plus "batch":{"size":S,"index":I}; attempts and
   latencyMs are its request's. --rate and --concurrency count requests.
 
+LLM jobs (docs/llm.md):
+  --llm tgi|openai|lmi|auto   read each answer in the container's schema: the result gets
+                          "llm":{text, finishReason, inputTokens, outputTokens, tokensExact, ttftMs,
+                          itlMs:{mean,p50,max}, tokensPerSecond} (streamed answers too, --stream);
+                          an answer of another shape, or an error inside a 200 (LMI's error
+                          token), fails its record (LlmShapeError, LlmError), body kept
+  --llm-body keep|none    none: leave the raw body out of result lines read well (default keep)
+  --prompt                each line (or the envelope's "prompt") is a prompt: the request is built
+                          in the --llm schema (tgi, lmi: inputs/parameters; openai: messages), with
+                          the schema's own stream flag set by --stream; a line that is one JSON
+                          string is that string
+  --max-new-tokens N, --temperature T, --system TEXT (openai only)
+                          the built request's settings
+  --input-format openai-batch|bedrock-batch
+                          read an OpenAI Batch API / vllm run-batch file ({custom_id, method, url,
+                          body}) or a Bedrock batch inference file ({recordId, modelInput}); each
+                          body is sent as written. --output then defaults to the same format:
+  --output openai-batch|bedrock-batch
+                          the service's own output lines: {id, custom_id, response:{status_code,
+                          request_id, body}, error} or {recordId, modelInput, modelOutput|error},
+                          in input order
+  --stats adds time to first token, inter-token and end-to-end latency p50/p90/p99, token totals
+  and output tokens/s; --stats-json adds them as "llm".
+
 Results (--output result):
   {"line":1,"ok":true,"status":200,"contentType":"application/json",
    "invokedProductionVariant":"AllTraffic","body":{...},"attempts":1,"latencyMs":42}

@@ -12,6 +12,7 @@ import type { Options } from './args.js';
 import type { Io } from './io.js';
 import * as files from './output-files.js';
 import { DigestLog, checkFormat, readDigestHeader } from './digest-file.js';
+import { readFormatLine, type OutputFormat } from '../core/formats/batch-output.js';
 import { dropTornLine, scanOutfile, type OutfileState } from './resume-file.js';
 import type { Stderr } from './stderr.js';
 import { BatchWriter } from './writer.js';
@@ -154,7 +155,7 @@ export class OutputTarget {
     const header = st?.isFile() ? readDigestHeader(outPath) : undefined;
     // (An empty outfile holds no lines of either format: it is started afresh.)
     if (header !== undefined && st!.size > 0) checkFormat(outPath, flag, opts.output, header);
-    const state = resuming ? await scanOutfile(outPath, opts.output === 'body', flag) : undefined;
+    const state = resuming ? await scanOutfile(outPath, opts.output === 'body', flag, batchFormat(opts.output)) : undefined;
     if (state === undefined || state.records === 0) {
       if (state !== undefined && state.tornBytes > 0) await dropTornLine(outPath, state);
       const stream = await openFile(outPath, 'w');
@@ -164,10 +165,19 @@ export class OutputTarget {
     const digests = DigestLog.resume(outPath, flag, opts.output, state.records, header);
     const torn = state.tornBytes > 0 ? ` (dropping a torn last line of ${state.tornBytes} bytes)` : '';
     // --output body lines are response bodies: whatever keys they have say nothing about the input.
+    const format = batchFormat(opts.output);
     const resume: ResumeInput =
       opts.output === 'result'
-        ? { records: state.records, lastLine: state.lastLine, lastInferenceId: state.lastInferenceId, lastMeta: state.lastMeta }
-        : { records: state.records };
+        ? {
+            records: state.records,
+            lastLine: state.lastLine,
+            lastInferenceId: state.lastInferenceId,
+            lastMeta: state.lastMeta,
+            lastRecordId: state.lastRecordId,
+          }
+        : format !== undefined
+          ? { records: state.records, lastRecordId: state.lastRecordId, isOk: (line) => readFormatLine(format, line)?.ok === true }
+          : { records: state.records };
     if (opts.resumeFailed) {
       const replacement = files.createReplacement(outPath);
       const old = fs.createReadStream(outPath, { end: state.completeBytes - 1 });
@@ -311,4 +321,9 @@ function openFile(path: string, flags: 'w' | 'a'): Promise<Writable> {
 /** readLines gives latin1 (byte) strings; earlier result lines are UTF-8 text. */
 async function* utf8Lines(lines: AsyncIterable<unknown>): AsyncGenerator<string> {
   for await (const l of lines) yield Buffer.from(l as string, 'latin1').toString('utf8');
+}
+
+/** The batch service whose output lines the run writes, if any. */
+function batchFormat(output: Options['output']): OutputFormat | undefined {
+  return output === 'openai-batch' || output === 'bedrock-batch' ? output : undefined;
 }

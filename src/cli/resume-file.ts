@@ -3,6 +3,7 @@
 // crash can leave at most one torn (newline-less) line at the end, which resume drops.
 import { createReadStream, promises as fsp } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { readFormatLine, type OutputFormat } from '../core/formats/batch-output.js';
 import { readResultHead, readResultIdentity } from '../core/result-format.js';
 
 export interface OutfileState {
@@ -18,6 +19,8 @@ export interface OutfileState {
   lastInferenceId?: string;
   /** Its `meta`, as compact JSON, when it has one. */
   lastMeta?: string;
+  /** Its batch-file record id (custom_id, recordId), when it has one. */
+  lastRecordId?: string;
   /** Complete lines that answer a failed record (`"ok":false`; an empty line with --output body). */
   failed: number;
   /** The failed ones by error code ("Unknown" for an empty --output body line), and their first 20 line numbers. */
@@ -32,9 +35,15 @@ export interface OutfileState {
  * (result.ts writes them in this order and `readResultHead` reads them back), and is one whole JSON
  * object: a line cut short (a crash, then other lines after it) is not one.
  */
-function classifyLine(line: Buffer, bodyLines: boolean): { ok: boolean; line?: number; code?: string; torn?: boolean } | undefined {
+function classifyLine(
+  line: Buffer,
+  bodyLines: boolean,
+  format: OutputFormat | undefined,
+): { ok: boolean; line?: number; code?: string; torn?: boolean } | undefined {
   if (bodyLines) return { ok: line.length !== 0 };
   const text = line.toString('utf8');
+  // A batch service's line (it says ok at its end, so it is read whole; a line cut short is not one).
+  if (format !== undefined) return readFormatLine(format, text);
   const head = readResultHead(text.slice(0, 1024));
   if (head === undefined) return undefined;
   let value: { error?: { code?: unknown } } | undefined;
@@ -49,7 +58,8 @@ function classifyLine(line: Buffer, bodyLines: boolean): { ok: boolean; line?: n
 }
 
 /** Scans an existing outfile in one streaming pass; undefined when it does not exist. */
-export async function scanOutfile(path: string, bodyLines = false, flag = 'resume'): Promise<OutfileState | undefined> {
+// long function: one streaming pass that counts, checks and keeps the last line, over chunks of any size
+export async function scanOutfile(path: string, bodyLines = false, flag = 'resume', format?: OutputFormat): Promise<OutfileState | undefined> {
   let size: number;
   try {
     const st = await fsp.stat(path);
@@ -65,7 +75,7 @@ export async function scanOutfile(path: string, bodyLines = false, flag = 'resum
   const failuresByCode = new Map<string, number>();
   const firstFailedLines: number[] = [];
   const check = (whole: Buffer): void => {
-    const r = classifyLine(whole, bodyLines);
+    const r = classifyLine(whole, bodyLines, format);
     if (r === undefined || r.torn || (r.line !== undefined && r.line <= previousLine)) {
       const why =
         r === undefined
@@ -112,11 +122,25 @@ export async function scanOutfile(path: string, bodyLines = false, flag = 'resum
   }
   if (size === 0) return { completeBytes: 0, tornBytes: 0, records: 0, lastLine: undefined, failed: 0, failuresByCode, firstFailedLines };
   // --output body lines are not result objects: counting lines is enough.
+  if (format !== undefined) {
+    const f = readFormatLine(format, lastComplete.toString('utf8'));
+    return {
+      completeBytes,
+      tornBytes: size - completeBytes,
+      records,
+      lastLine: undefined,
+      failed,
+      failuresByCode,
+      firstFailedLines,
+      ...(f ? { lastRecordId: f.recordId } : {}),
+    };
+  }
   const last = bodyLines ? undefined : readResultIdentity(lastComplete.toString('utf8'));
   const lastLine = last?.line;
   const identity: { lastInferenceId?: string; lastMeta?: string } = {};
   if (last?.inferenceId !== undefined) identity.lastInferenceId = last.inferenceId;
   if (last?.meta !== undefined) identity.lastMeta = last.meta;
+  if (last?.recordId !== undefined) (identity as { lastRecordId?: string }).lastRecordId = last.recordId;
   return { completeBytes, tornBytes: size - completeBytes, records, lastLine, failed, failuresByCode, firstFailedLines, ...identity };
 }
 

@@ -14,6 +14,8 @@ import { setupAws, type AwsSetup } from './aws-setup.js';
 import { formatAttempt } from './debug.js';
 import { openInput } from './input-file.js';
 import { checkInputShape } from './input-shape.js';
+import { llmDecode, llmJob, llmStatsLines, llmStatsJson } from './llm-run.js';
+import type { LlmStats } from '../core/llm/llm-stats.js';
 import { formatEndSummary, STATS_FAILED_LINES, statsJsonDocument } from './end-report.js';
 import { EXIT_FATAL, EXIT_OK, EXIT_RECORD_ERRORS, EXIT_TOO_MANY_ERRORS } from './exit-codes.js';
 import { boundHeap } from './heap.js';
@@ -37,6 +39,8 @@ interface Run {
   single: SingleCall | undefined;
   summary: Summary;
   adaptive: AdaptiveConcurrency | undefined;
+  /** --llm: the run's token and timing figures. */
+  llmStats?: LlmStats | undefined;
   /** --shard: the input's lines, counted as read. */
   lineCount?: LineCount | undefined;
   /** --input FILE (a regular file): its size, for --progress. */
@@ -93,7 +97,7 @@ async function invokeAll(r: Run): Promise<void> {
   const snapshot = (): StatsSnapshot => statsSnapshot(r);
   const input = r.lineCount ? r.lineCount.count(readLines(io.stdin, opts.maxLineBytes)) : readLines(io.stdin, opts.maxLineBytes);
   const lines =
-    r.single === undefined
+    r.single === undefined && opts.prompt === undefined && opts.inputFormat === undefined
       ? await checkInputShape(input, {
           envelope: opts.envelope,
           maxErrorsGiven: opts.given.has('max-errors'),
@@ -131,7 +135,9 @@ async function invokeAll(r: Run): Promise<void> {
         joinInput: opts.joinInput,
         shard: opts.shard,
         stream: opts.stream,
+        ...llmDecode(opts),
       },
+      llm: llmJob(r),
       stream: { send: transport.sendStream, settings: opts.streamSettings, observe: r.single?.observe },
       concurrency: opts.concurrency,
       target: parseTarget(r.aws.target.url),
@@ -231,7 +237,8 @@ function report(r: Run): number {
   const { opts, stderr, output, summary } = r;
   if (r.single?.writeError !== undefined) output.writeError ??= r.single.writeError;
   const final = statsSnapshot(r);
-  if (opts.stats ?? (stderr.tty && r.single === undefined && !opts.quiet)) r.io.stderr.write(formatStats(final) + '\n');
+  if (opts.stats ?? (stderr.tty && r.single === undefined && !opts.quiet))
+    r.io.stderr.write([formatStats(final), ...llmStatsLines(r, final.wallMs)].join('\n') + '\n');
   sayEndSummary(r, final);
   const code = endMessages(r);
   if (!writeStatsJson(r, final, code) && output.writeError === undefined && summary.fatal === undefined && r.stops.exitCode === undefined) return EXIT_FATAL;
@@ -309,6 +316,7 @@ function writeStatsJson(r: Run, final: StatsSnapshot, exitCode: number): boolean
   if (checks.statsFd === undefined) return true;
   try {
     const doc = statsJsonDocument({
+      llm: llmStatsJson(r, final.wallMs),
       final,
       summary,
       version: VERSION,

@@ -24,7 +24,7 @@ export function shardSetup(opts: Options, outPath: string | undefined): LineCoun
       outfile: target.path,
       shard: opts.shard,
       resuming: opts.resume || opts.resumeFailed,
-      output: opts.output,
+      output: opts.output as 'result' | 'body', // (batch-service output lines cannot be sharded: llm-args.ts)
       outfileHasResults: target.size > 0,
     });
   }
@@ -34,5 +34,5 @@ export function shardSetup(opts: Options, outPath: string | undefined): LineCoun
 /** After a run that finished its input: the sidecar records the input's lines and this shard's records. */
 export function shardDone(opts: Options, outPath: string | undefined, count: LineCount, records: number): void {
   if (!count.ended || opts.shard === undefined || outPath === undefined) return;
-  writeShardFile(outPath, { shard: formatShard(opts.shard), output: opts.output, complete: { inputLines: count.lines, records } });
+  writeShardFile(outPath, { shard: formatShard(opts.shard), output: opts.output as 'result' | 'body', complete: { inputLines: count.lines, records } });
 }

@@ -11,7 +11,15 @@ import type { StandardRetryToken } from '@smithy/types';
 import { classifyServiceError, classifyTransportError, parseServiceError, type FailureKind } from '../aws/service-error.js';
 import type { Sign } from '../aws/sign.js';
 import { StreamFailure, TransportError, type HttpResponse, type Send } from '../wire.js';
-import { H_CLOSED_SESSION_ID, H_CONTENT_TYPE, H_CUSTOM_ATTRIBUTES, H_INVOKED_VARIANT, H_NEW_SESSION_ID, H_SM_CONTENT_TYPE } from '../constants.js';
+import {
+  H_CLOSED_SESSION_ID,
+  H_CONTENT_TYPE,
+  H_CUSTOM_ATTRIBUTES,
+  H_INVOKED_VARIANT,
+  H_NEW_SESSION_ID,
+  H_REQUEST_ID,
+  H_SM_CONTENT_TYPE,
+} from '../constants.js';
 import { ClockSkew } from './clock-skew.js';
 import { CredentialRefresh } from './credential-refresh.js';
 import { DeadEndpoints } from './dead-endpoints.js';
@@ -323,6 +331,8 @@ function answered(rec: GoodRecord, res: HttpResponse, attempts: number, latencyM
     latencyMs,
   };
   if (res.stream !== undefined) r.stream = res.stream;
+  const requestId = header(res.headers, H_REQUEST_ID);
+  if (requestId !== undefined) r.requestId = requestId;
   if (rec.meta !== undefined) r.meta = rec.meta;
   return r;
 }

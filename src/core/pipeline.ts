@@ -16,6 +16,8 @@ import { orderedMap } from './ordered-map.js';
 import { createStreamSend, type ObserverFor, type StreamMemory, type StreamSettings } from './stream-invoke.js';
 import type { DecodeOptions, DecodedRecord, GoodRecord } from './records.js';
 import { buildRequest, type Target } from './request.js';
+import { encodeFormatLine } from './formats/batch-output.js';
+import type { LlmJob } from './llm/job.js';
 import { encodeBodyOnly, encodeResultParts, type DryRunRequest, type OutputMode, type Result } from './result-format.js';
 import { Kept, decodeLines, type RecordSeen, type ResumeInput } from './source.js';
 import { countFailure, newSummary, noteEndpoint, type Summary } from './summary.js';
@@ -84,6 +86,8 @@ export interface PipelineInit {
   joinInput?: boolean;
   /** Records with `stream`: the streaming exchange, its limits, and an optional per-record part observer. */
   stream?: { send: SendStream; settings: StreamSettings; observe?: ObserverFor | undefined } | undefined;
+  /** --llm: each answer read in its schema (llm/job.ts); streamed parts go through its observer. */
+  llm?: LlmJob | undefined;
 }
 
 /** Memory for records in flight and results waiting behind a slow one: 32 MiB. */
@@ -165,7 +169,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   const memory: StreamMemory = { live: 0 };
   const invoke = createInvoker({
     streamSend: init.stream
-      ? createStreamSend({ sendStream: init.stream.send, settings: init.stream.settings, memory, observe: init.stream.observe })
+      ? createStreamSend({ sendStream: init.stream.send, settings: init.stream.settings, memory, observe: init.stream.observe ?? llmObserver(init.llm) })
       : undefined,
     target: init.target,
     sign: init.sign,
@@ -196,6 +200,13 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   });
   const invokeBatch = init.batch ? createBatchInvoker({ invoke, opts: init.batch, summary }) : undefined;
   const join = init.joinInput === true;
+  /** A record's result as written: its batch-file id and input, the --llm reading, --join-input. */
+  const finish = (rec: GoodRecord, r: Result | Aborted): Result | Aborted => {
+    if (r === ABORTED) return r;
+    carryIds(rec, r);
+    if (init.llm) init.llm.finish(rec, r);
+    return join ? joinInput(rec, r) : r;
+  };
   /** A batch to its records' results: one request (or halves of it, split on a record's error). */
   const processBatch = async (batch: Batch): Promise<Outcome> => {
     noteEndpoint(summary, batch.records[0]!.fields.endpointName || init.decode.defaults.endpointName);
@@ -215,6 +226,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       const r: Result = { line: rec.line, ok: false, error: rec.error, attempts: 0 };
       if (rec.inferenceId !== undefined) r.inferenceId = rec.inferenceId;
       if (rec.meta !== undefined) r.meta = rec.meta;
+      carryIds(rec, r);
       return join && rec.body !== undefined ? joinInput({ body: rec.body, input: rec.input }, r) : r;
     }
     noteEndpoint(summary, rec.fields.endpointName || init.decode.defaults.endpointName);
@@ -222,10 +234,11 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       summary.ok++;
       const r: Result = { line: rec.line, ok: true, inferenceId: rec.fields.inferenceId, request: describeRequest(buildRequest(rec, init.target)) };
       if (rec.meta !== undefined) r.meta = rec.meta;
+      carryIds(rec, r);
       return join ? joinInput(rec, r) : r;
     }
-    if (!join) return invoke(rec);
-    return invoke(rec).then((r) => (r === ABORTED ? r : joinInput(rec, r)));
+    if (!join && !init.llm && rec.recordId === undefined) return invoke(rec);
+    return invoke(rec).then((r) => finish(rec, r));
   };
   try {
     const records = init.records ?? decodeLines(init.lines, init.decode, stop.reading.signal, summary, init.resume, init.seen);
@@ -279,6 +292,9 @@ function write(init: PipelineInit, outcome: Result | Kept, summary: Summary): Pr
   if (outcome instanceof Kept) return init.write(outcome.text + '\n');
   if (!outcome.ok) countFailure(summary, outcome.line, outcome.error?.code);
   if (init.onResult) return init.onResult(outcome);
+  if ((init.output === 'openai-batch' || init.output === 'bedrock-batch') && !(init.dryRun && outcome.ok)) {
+    return init.write(encodeFormatLine(init.output, outcome) + '\n');
+  }
   if (init.output === 'body' && !(init.dryRun && outcome.ok)) {
     // (--dry-run has no response body: a valid record's line describes its request in either mode.)
     const { line, stderr } = encodeBodyOnly(outcome);
@@ -287,6 +303,17 @@ function write(init: PipelineInit, outcome: Result | Kept, summary: Summary): Pr
   }
   const line = encodeResultParts(outcome, RAW_BODY_BYTES);
   return init.write(typeof line === 'string' ? line + '\n' : [line[0], line[1], line[2] + '\n']);
+}
+
+/** A batch file's record id and (Bedrock) its modelInput, from the record to its result. */
+function carryIds(rec: Pick<GoodRecord, 'recordId' | 'input'>, r: Result): void {
+  if (rec.recordId === undefined) return;
+  r.recordId = rec.recordId;
+  if (rec.input !== undefined && 'json' in rec.input) r.modelInput = rec.input.json;
+}
+
+function llmObserver(llm: LlmJob | undefined): ObserverFor | undefined {
+  return llm ? (rec) => llm.observe(rec) : undefined;
 }
 
 /** --dry-run of a batch: each record's line describes the one packed request it would go out in. */

@@ -19,6 +19,8 @@ export interface GoodRecord {
   input?: { json: string } | { base64: string };
   /** Sent as InvokeEndpointWithResponseStream (--stream, or the envelope's `"stream": true`). */
   stream?: boolean;
+  /** A batch file's record id (OpenAI custom_id, Bedrock recordId), for its output line. */
+  recordId?: string;
   error?: undefined;
 }
 
@@ -32,6 +34,7 @@ export interface BadRecord {
   /** A decoded record refused later (a body the batch format cannot carry): its body and input, for --join-input. */
   body?: Buffer;
   input?: GoodRecord['input'];
+  recordId?: string;
 }
 
 export type DecodedRecord = GoodRecord | BadRecord;
@@ -46,6 +49,10 @@ export interface DecodeOptions {
   shard?: Shard | undefined;
   /** --stream: every record is streamed unless its envelope says `"stream": false`. */
   stream?: boolean;
+  /** A line that is not a body nor an envelope (a batch file's line, a prompt): its own decoder. */
+  custom?: ((latin1: string, line: number) => DecodedRecord) | undefined;
+  /** --prompt with --envelope: the envelope's `prompt` becomes the body (llm/prompt.ts). */
+  prompt?: ((prompt: string, stream: boolean) => Buffer) | undefined;
 }
 
 const BOM = '\u00ef\u00bb\u00bf'; // EF BB BF as latin1
@@ -72,7 +79,11 @@ export function decodeLine(raw: string, line: number, opts: DecodeOptions): Deco
     return bad(line, 'LineTooLong', `line is longer than the limit of ${opts.maxLineBytes} bytes (--max-line-bytes); it was skipped`);
   }
   if (BLANK.test(text)) return undefined;
-  const rec = opts.envelope ? decodeEnvelope(text, line, opts.defaults, opts.joinInput === true, opts.stream === true) : decodeBody(text, line, opts.defaults);
+  const rec = opts.envelope
+    ? decodeEnvelope(text, line, opts.defaults, opts.joinInput === true, opts.stream === true, opts.prompt)
+    : opts.custom
+      ? opts.custom(text, line)
+      : decodeBody(text, line, opts.defaults);
   if (rec.error === undefined && opts.stream === true && !opts.envelope) rec.stream = true;
   return rec.error === undefined && rec.stream === true ? refuseForStream(rec) : rec;
 }
@@ -83,7 +94,14 @@ function decodeBody(text: string, line: number, defaults: FieldValues): DecodedR
 }
 
 // long function: one pass over the envelope's members into a dozen locals; helpers would thread them all through
-function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joinInput: boolean, streamDefault: boolean): DecodedRecord {
+function decodeEnvelope(
+  latin1: string,
+  line: number,
+  defaults: FieldValues,
+  joinInput: boolean,
+  streamDefault: boolean,
+  promptBody?: (prompt: string, stream: boolean) => Buffer,
+): DecodedRecord {
   let text = latin1;
   if (NON_ASCII.test(latin1)) {
     const bytes = Buffer.from(latin1, 'latin1');
@@ -104,10 +122,12 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joi
   let meta: string | undefined;
   let inferenceId: string | undefined;
   let stream = streamDefault;
+  let prompt: JsonMember | undefined;
 
   for (const m of scan.members) {
     const key = m.key;
     if (key === 'body') body = m;
+    else if (key === 'prompt' && promptBody) prompt = m;
     else if (key === 'stream') {
       const s = streamKey(m, streamDefault);
       if (typeof s === 'boolean') stream = s;
@@ -144,6 +164,17 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joi
   };
   if (problem) return fail(problem.field, problem.message);
 
+  if (promptBody) {
+    // --prompt: the envelope's prompt is the request (built in the container's schema).
+    if (body !== undefined || bodyBase64 !== undefined) return fail(body ? 'body' : 'bodyBase64', 'with --prompt, give a prompt (a string), not a body');
+    if (prompt === undefined || prompt.kind !== 'string') {
+      return fail(
+        'prompt',
+        `${prompt === undefined ? 'missing prompt' : `prompt must be a string, got ${KIND_NAMES[prompt.kind]}`}: with --prompt, every record needs a prompt`,
+      );
+    }
+    body = { key: 'body', kind: 'object', raw: promptBody(prompt.value!, stream).toString('utf8') };
+  }
   if (body !== undefined && bodyBase64 !== undefined) return fail('body', 'give either body or bodyBase64, not both');
   if (body === undefined && bodyBase64 === undefined) return fail('body', 'missing body: give body (a JSON value or a string) or bodyBase64 (binary, base64)');
   let bytes: Buffer;

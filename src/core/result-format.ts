@@ -3,10 +3,12 @@ import { isUtf8 } from 'node:buffer';
 import type { RecordError } from '../errors.js';
 import type { StreamStats } from '../wire.js';
 import { redactKnown } from '../secrets.js';
+import type { OutputFormat } from './formats/batch-output.js';
 import { compactJson, scanObject } from './json-exact.js';
+import type { LlmInfo } from './llm/types.js';
 
-/** `--output result` (a JSON line per record) or `--output body` (the answer's body alone). */
-export type OutputMode = 'result' | 'body';
+/** `--output result` (a JSON line per record), `--output body` (the answer's body alone), or a batch service's output line. */
+export type OutputMode = 'result' | 'body' | OutputFormat;
 
 export interface Result {
   line: number;
@@ -40,6 +42,14 @@ export interface Result {
   /** --join-input: the record's body as written (JSON text), or its bytes as base64. */
   input?: string;
   inputBase64?: string;
+  /** --llm: what the answer says (llm/types.ts). */
+  llm?: LlmInfo;
+  /** A batch file's record id (custom_id, recordId). */
+  recordId?: string;
+  /** --input-format bedrock-batch: the record's modelInput as written, for its output line. */
+  modelInput?: string;
+  /** The answer's x-amzn-RequestId (not on a result line; the OpenAI batch line's request_id). */
+  requestId?: string;
 }
 
 export interface DryRunRequest {
@@ -117,6 +127,8 @@ export interface ResultIdentity {
   inferenceId?: string;
   /** As written in the result line (compact JSON text). */
   meta?: string;
+  /** A batch file's record id. */
+  recordId?: string;
 }
 
 /** The identity of a whole result line; undefined when it is not one. */
@@ -129,6 +141,7 @@ export function readResultIdentity(text: string): ResultIdentity | undefined {
     if (m.key === 'line' && m.kind === 'number') id.line = Number(m.raw);
     else if (m.key === 'inferenceId' && m.kind === 'string') id.inferenceId = m.value!;
     else if (m.key === 'meta') id.meta = m.raw;
+    else if (m.key === 'recordId' && m.kind === 'string') id.recordId = m.value!;
   }
   return id;
 }
@@ -174,6 +187,8 @@ export function encodeResultParts(r: Result, rawAbove: number): string | [string
   // A message may quote a secret of the run anywhere (a proxy's or a service's free text).
   if (r.error !== undefined) tail += `,"error":${redactKnown(JSON.stringify(r.error))}`;
   if (r.meta !== undefined) tail += `,"meta":${r.meta}`;
+  if (r.recordId !== undefined) tail += `,"recordId":${JSON.stringify(r.recordId)}`;
+  if (r.llm !== undefined) tail += `,"llm":${JSON.stringify(r.llm)}`;
   if (r.input !== undefined) tail += `,"input":${r.input}`;
   if (r.inputBase64 !== undefined) tail += `,"inputBase64":"${r.inputBase64}"`;
   if (r.batch !== undefined) tail += `,"batch":{"size":${r.batch.size},"index":${r.batch.index}}`;

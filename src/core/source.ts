@@ -19,6 +19,10 @@ export interface ResumeInput {
   /** Its `inferenceId` and `meta` (compact JSON), checked against that record too. */
   lastInferenceId?: string | undefined;
   lastMeta?: string | undefined;
+  /** A batch file's id (custom_id, recordId) of the last answer, checked against that record too. */
+  lastRecordId?: string | undefined;
+  /** Whether an earlier result line was an answer (default: sm-invoke's result line's `ok`). */
+  isOk?: ((line: string) => boolean) | undefined;
   /**
    * --resume-failed: the earlier results, one line per record. Records whose earlier result was ok keep
    * that line verbatim; failed ones are sent again. Without it, answered records are skipped.
@@ -75,7 +79,7 @@ export async function* decodeLines(
         const old = await previous.next();
         if (old.done) throw new ResumeMismatch('the outfile ended before its counted results');
         const text = typeof old.value === 'string' ? old.value : String(old.value);
-        if (wasOk(text)) {
+        if ((resume.isOk ?? wasOk)(text)) {
           summary.resumed++; // a failed one is sent again: it counts as ok or failed instead
           yield new Kept(text);
           continue;
@@ -106,6 +110,11 @@ function checkSameRecord(resume: ResumeInput, rec: DecodedRecord, lineNo: number
   if (resume.lastLine !== undefined && resume.lastInferenceId !== id) {
     throw new ResumeMismatch(
       `${last} has inferenceId ${JSON.stringify(resume.lastInferenceId ?? null)}, but line ${lineNo} of this input has ${JSON.stringify(id ?? null)}: not the same input`,
+    );
+  }
+  if (resume.lastRecordId !== undefined && resume.lastRecordId !== rec.recordId) {
+    throw new ResumeMismatch(
+      `${last} is for record id ${JSON.stringify(resume.lastRecordId)}, but line ${lineNo} of this input has ${JSON.stringify(rec.recordId ?? null)}: not the same input`,
     );
   }
   const meta = rec.meta;

@@ -3,8 +3,8 @@ import { ACCOUNT_ID_DEFAULT } from './errors.js';
 import { checkStreamConfig, type RandomStreamFault } from './stream.js';
 import type { StreamSpec } from './stream-models.js';
 
-export type ModelName = 'echo' | 'mirror' | 'lines-echo' | 'json-echo';
-export const MODEL_NAMES: readonly ModelName[] = ['echo', 'mirror', 'lines-echo', 'json-echo'];
+export type ModelName = 'echo' | 'mirror' | 'lines-echo' | 'json-echo' | 'tgi' | 'openai' | 'lmi';
+export const MODEL_NAMES: readonly ModelName[] = ['echo', 'mirror', 'lines-echo', 'json-echo', 'tgi', 'openai', 'lmi'];
 
 /** Fixed milliseconds, or uniform in [min, max] drawn from the seeded PRNG. */
 export type LatencySpec = number | { min: number; max: number };

@@ -3,6 +3,9 @@
 import { isUtf8 } from 'node:buffer';
 import { isBatchModel, runBatchModel } from './batch-models.js';
 import type { ModelName } from './config.js';
+import { isLlmModel, runLlmModel } from './llm-models.js';
+import type { Random } from './prng.js';
+import type { StreamSpec } from './stream-models.js';
 
 export interface ModelInput {
   variant: string;
@@ -10,6 +13,8 @@ export interface ModelInput {
   headers: Readonly<Record<string, string>>;
   /** Batch models: leave out the answer's last item (the endpoint's batchMismatch). */
   dropLast?: boolean;
+  /** LLM models: the endpoint's token model and the PRNG for the generated tokens. */
+  tokens?: { spec: Partial<StreamSpec> | undefined; random: Random };
 }
 
 export interface ModelOutput {
@@ -17,6 +22,8 @@ export interface ModelOutput {
   body: Buffer;
   /** Response custom attributes, as a container may set them. */
   customAttributes?: string;
+  /** LLM models: the prompt's tokens and those generated (the request log's truth). */
+  llm?: { promptTokens: number; completionTokens: number };
 }
 
 const CUSTOM_ATTRIBUTES = 'x-amzn-sagemaker-custom-attributes';
@@ -53,5 +60,9 @@ function mirror(input: ModelInput): ModelOutput {
 
 export function runModel(name: ModelName, input: ModelInput): ModelOutput {
   if (isBatchModel(name)) return runBatchModel(name, input.body, input.dropLast === true);
+  if (isLlmModel(name)) {
+    const a = runLlmModel(name, input.body, input.headers, input.tokens?.spec, input.tokens?.random ?? Math.random);
+    return { contentType: a.contentType, body: a.body, llm: { promptTokens: a.promptTokens, completionTokens: a.completionTokens } };
+  }
   return name === 'mirror' ? mirror(input) : echo(input);
 }

@@ -22,6 +22,7 @@ import { type ApiError, accessDenied, throttling, unknownOperation, validationEr
 import { type Directive, faultError, isFrontEndFault, parseDirective } from './faults.js';
 import { flatHeaders, readBody, sendApiError, sleepUnlessClosed } from './http-util.js';
 import { batchModelError, isBatchModel, recordCount } from './batch-models.js';
+import { isLlmModel, llmLatencyMs } from './llm-models.js';
 import { runModel } from './models.js';
 import { mulberry32, pickWeighted, type Random } from './prng.js';
 import { formatExpires, isCloseSessionBody, NEW_SESSION, type Session, SessionStore } from './sessions.js';
@@ -56,6 +57,8 @@ export interface RequestLogEntry {
   fault?: FaultType;
   /** InvokeEndpointWithResponseStream: the parts sent and when (stream.ts). */
   stream?: StreamLog;
+  /** An LLM model's InvokeEndpoint answer: the prompt's tokens and those generated (llm-models.ts). */
+  llm?: { promptTokens: number; completionTokens: number };
 }
 
 export interface EndpointStats {
@@ -399,8 +402,10 @@ class EmulatorServer implements Emulator {
    * The caller waits it out from the body's arrival: the emulator's own work since (the signature,
    * routing) is part of it, not added to it (1-2 ms a request on a busy 2-core machine).
    */
-  #latency(model: ModelName, ep: EndpointConfig, variant: VariantConfig, directed: LatencySpec | undefined, body: Buffer): number {
+  #latency(model: ModelName, ep: EndpointConfig, variant: VariantConfig, directed: LatencySpec | undefined, body: Buffer, streamed: boolean): number {
     if (ep.cost && directed === undefined) return ep.cost.baseMs + ep.cost.perRecordMs * recordCount(model, body);
+    // (An LLM model's whole generation, unstreamed; a stream spends it between its parts.)
+    if (isLlmModel(model) && directed === undefined && ep.stream !== undefined) return streamed ? 0 : llmLatencyMs(ep.stream, body);
     return latencyOf(directed ?? variant.latencyMs ?? ep.latencyMs ?? this.#config.latencyMs, this.#random);
   }
 
@@ -422,7 +427,14 @@ class EmulatorServer implements Emulator {
     const { endpointName, ep, variant, session, sessionHeader, now, base } = a;
     const cfg = this.#config;
     const h = entry.headers;
-    const out = runModel(variant.model ?? ep.model ?? cfg.model, { variant: variant.name, body: a.body, headers: h, dropLast: ep.batchMismatch === true });
+    const out = runModel(variant.model ?? ep.model ?? cfg.model, {
+      variant: variant.name,
+      body: a.body,
+      headers: h,
+      dropLast: ep.batchMismatch === true,
+      tokens: { spec: ep.stream, random: this.#random },
+    });
+    if (out.llm !== undefined) entry.llm = out.llm;
     const headers: OutgoingHttpHeaders = {
       ...base,
       Date: new Date(this.#clock()).toUTCString(),
@@ -507,7 +519,9 @@ class EmulatorServer implements Emulator {
     const headers: OutgoingHttpHeaders = { ...a.base, Date: new Date(this.#clock()).toUTCString(), 'x-Amzn-Invoked-Production-Variant': a.variant.name };
     const attrs = entry.headers['x-amzn-sagemaker-custom-attributes'];
     if (attrs !== undefined) headers['X-Amzn-SageMaker-Custom-Attributes'] = attrs;
-    const spec = { model: 'echo' as const, ...a.ep.stream, ...sd.spec };
+    // (An LLM model's endpoint streams in its own shape unless its stream spec names another.)
+    const own = a.variant.model ?? a.ep.model ?? this.#config.model;
+    const spec = { model: isLlmModel(own) ? own : ('echo' as const), ...a.ep.stream, ...sd.spec };
     const fault = pickStreamFault(sd.fault, entry.attempt, a.ep.streamFaults, this.#random);
     const random = this.#random;
     await serveStream(req, res, {
@@ -595,7 +609,7 @@ class EmulatorServer implements Emulator {
 
     // 5. Model latency (front-end rejections above are immediate), from the body's arrival (#latency).
     const model = variant.model ?? ep.model ?? cfg.model;
-    const ms = this.#latency(model, ep, variant, directive?.latencyMs, received.body) - (performance.now() - received.at);
+    const ms = this.#latency(model, ep, variant, directive?.latencyMs, received.body, streamed) - (performance.now() - received.at);
     if (ms > 0) {
       await sleepUnlessClosed(ms, res);
       if (res.destroyed) return;

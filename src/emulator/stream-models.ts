@@ -34,6 +34,10 @@ export interface StreamSpec {
   partBytes?: { min: number; max: number };
   /** token models: "event" (one part per event, default) or "random" (events cut in 1-3 parts). */
   split?: 'event' | 'random';
+  /** Token models: the prompt's cost, ms per prompt token (whitespace word), added to the first token's delay. */
+  promptTokenMs?: number;
+  /** Token models: the container fails after this many tokens, inside the 200 stream (LMI's error token, TGI's error event, an OpenAI error chunk). */
+  errorAfterTokens?: number;
 }
 
 export interface StreamChunk {
@@ -60,7 +64,7 @@ export interface StreamInput {
   random: Random;
 }
 
-const WORDS = [
+export const WORDS = [
   'the',
   ' model',
   ' streams',
@@ -83,8 +87,8 @@ const WORDS = [
   ' done',
 ];
 
-const DEFAULT_TOKENS = 20;
-const MAX_TOKENS = 100_000;
+export const DEFAULT_TOKENS = 20;
+export const MAX_TOKENS = 100_000;
 
 export function planStream(spec: StreamSpec, input: StreamInput): StreamPlan {
   if (spec.model === 'echo') return planEcho(spec, input);
@@ -123,7 +127,7 @@ function planEcho(spec: StreamSpec, input: StreamInput): StreamPlan {
 }
 
 /** The prompt and the tokens asked for, from a TGI/LMI `{"inputs", "parameters"}` or an OpenAI `{"messages"|"prompt", "max_tokens"}` body. */
-function readRequest(body: Buffer): { prompt: string; maxTokens: number | undefined } {
+export function readRequest(body: Buffer): { prompt: string; maxTokens: number | undefined } {
   let doc: unknown;
   try {
     doc = JSON.parse(body.toString('utf8'));
@@ -144,7 +148,7 @@ function readRequest(body: Buffer): { prompt: string; maxTokens: number | undefi
   return { prompt, maxTokens };
 }
 
-const countWords = (text: string): number => (text.trim() === '' ? 0 : text.trim().split(/\s+/).length);
+export const countWords = (text: string): number => (text.trim() === '' ? 0 : text.trim().split(/\s+/).length);
 
 interface Token {
   id: number;
@@ -153,7 +157,8 @@ interface Token {
 }
 
 /** The events of a token model, one per token (plus its framing events), as text. */
-function events(model: Exclude<StreamModelName, 'echo'>, tokens: Token[], prompt: string, promptTokens: number): string[] {
+function events(model: Exclude<StreamModelName, 'echo'>, tokens: Token[], prompt: string, promptTokens: number, errorAfter?: number): string[] {
+  if (errorAfter !== undefined && errorAfter < tokens.length) return failingEvents(model, tokens.slice(0, errorAfter));
   const text = tokens.map((t) => t.text).join('');
   const n = tokens.length;
   const out: string[] = [];
@@ -190,6 +195,40 @@ function events(model: Exclude<StreamModelName, 'echo'>, tokens: Token[], prompt
   return out;
 }
 
+/** A stream whose container fails after `tokens`: each container's own error inside a 200 stream. */
+function failingEvents(model: Exclude<StreamModelName, 'echo'>, tokens: Token[]): string[] {
+  const out: string[] = [];
+  if (model === 'tgi') {
+    tokens.forEach((t, i) => {
+      out.push(
+        `data:${JSON.stringify({ index: i + 1, token: { id: t.id, text: t.text, logprob: t.logprob, special: false }, generated_text: null, details: null })}\n\n`,
+      );
+    });
+    out.push(`data:${JSON.stringify({ error: 'Request failed during generation: Server error: CUDA out of memory', error_type: 'generation' })}\n\n`);
+    return out;
+  }
+  if (model === 'lmi') {
+    for (const t of tokens) out.push(`${JSON.stringify({ token: { id: t.id, text: t.text, log_prob: t.logprob } })}\n`);
+    // LMI's error token (its documented error response when streaming).
+    const error = {
+      token: { id: -1, text: '', log_prob: -1, special_token: true },
+      generated_text: '',
+      details: { finish_reason: 'error', generated_tokens: null, inputs: null },
+    };
+    out.push(`${JSON.stringify(error)}\n`);
+    return out;
+  }
+  const base = { id: 'chatcmpl-emulator', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'emulator' };
+  tokens.forEach((t, i) => {
+    const delta = i === 0 ? { role: 'assistant', content: t.text } : { content: t.text };
+    out.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] })}\n\n`);
+  });
+  out.push(
+    `data: ${JSON.stringify({ error: { object: 'error', message: 'The model failed during generation', type: 'InternalServerError', code: 500 } })}\n\ndata: [DONE]\n\n`,
+  );
+  return out;
+}
+
 const CONTENT_TYPES: Record<Exclude<StreamModelName, 'echo'>, string> = {
   tgi: 'text/event-stream',
   openai: 'text/event-stream',
@@ -207,9 +246,9 @@ function planTokens(spec: StreamSpec, input: StreamInput): StreamPlan {
     tokens.push({ id: 1000 + w, text: WORDS[w]!, logprob: -Math.round(random() * 5000) / 1000 });
   }
   const promptTokens = countWords(req.prompt);
-  const evs = events(model, tokens, req.prompt, promptTokens);
+  const evs = events(model, tokens, req.prompt, promptTokens, spec.errorAfterTokens);
   const chunks: StreamChunk[] = [];
-  const first = spec.firstTokenMs ?? 0;
+  const first = (spec.firstTokenMs ?? 0) + (spec.promptTokenMs ?? 0) * promptTokens;
   const gap = spec.interTokenMs ?? 0;
   const jitter = spec.jitterMs ?? 0;
   evs.forEach((ev, i) => {
@@ -229,7 +268,13 @@ function planTokens(spec: StreamSpec, input: StreamInput): StreamPlan {
       off = end;
     }
   });
-  return { contentType: CONTENT_TYPES[model], chunks, completionTokens: n, promptTokens, text: tokens.map((t) => t.text).join('') };
+  return {
+    contentType: CONTENT_TYPES[model],
+    chunks,
+    completionTokens: Math.min(n, spec.errorAfterTokens ?? n),
+    promptTokens,
+    text: tokens.map((t) => t.text).join(''),
+  };
 }
 
 /** Checks a StreamSpec from the config or a directive; returns the first problem, or undefined. */
@@ -238,7 +283,8 @@ export function checkStreamSpec(v: unknown, path: string): string | undefined {
   const s = v as Record<string, unknown>;
   const num = (k: string): boolean => s[k] === undefined || (typeof s[k] === 'number' && Number.isFinite(s[k]) && (s[k] as number) >= 0);
   if (s.model !== undefined && !STREAM_MODEL_NAMES.includes(s.model as StreamModelName)) return `${path}.model must be one of ${STREAM_MODEL_NAMES.join(', ')}`;
-  for (const k of ['tokens', 'firstTokenMs', 'interTokenMs', 'jitterMs']) if (!num(k)) return `${path}.${k} must be a number >= 0`;
+  for (const k of ['tokens', 'firstTokenMs', 'interTokenMs', 'jitterMs', 'promptTokenMs', 'errorAfterTokens'])
+    if (!num(k)) return `${path}.${k} must be a number >= 0`;
   if (s.tokens !== undefined && !(Number.isInteger(s.tokens) && (s.tokens as number) <= MAX_TOKENS))
     return `${path}.tokens must be an integer <= ${MAX_TOKENS}`;
   const pb = s.partBytes as Record<string, unknown> | undefined;

@@ -349,7 +349,7 @@ describe('usage errors exit 2 with one line', () => {
     [['--endpoint-name', 'a', '--concurrency', '0'], /--concurrency must be a whole number from 1 to 1024/],
     [['--endpoint-name', 'a', '--concurrency'], /^sm-invoke: option --concurrency needs a value$/],
     [['--endpoint-name', 'a', '--custom-attributes', 'x'.repeat(1025)], /--custom-attributes must be at most 1024/],
-    [['--endpoint-name', 'a', '--output', 'xml'], /--output must be "result" or "body"/],
+    [['--endpoint-name', 'a', '--output', 'xml'], /--output must be one of "result", "body", "openai-batch", "bedrock-batch", got "xml"/],
     [['--endpoint-name', 'a', '--endpoint-url', 'ftp://x'], /--endpoint-url must use http or https/],
     [['--endpoint-name', 'a', 'out1', 'out2'], /at most one outfile/],
     [[], /--endpoint-name is required/],

@@ -120,6 +120,7 @@ describe('--stats-json', () => {
     'failuresByCode',
     'firstFailedLines',
     'meanBatchSize',
+    'llm',
     'stoppedBy',
     'fatal',
     'failedBefore',
