@@ -525,15 +525,16 @@ describe('credentials that expire mid-run', () => {
   test('a credential_process issuing short-lived keys: the run continues on refreshed keys, no failures', async () => {
     const dir = tempDir();
     const script = join(dir, 'issue-keys.mjs');
-    // Each call issues a new key from the emulator. The emulator rejects it after 1 s; the process
-    // says it expires in 5 min + 2 s, so the SDK chain keeps it for 2 s (it refreshes 5 min ahead).
-    // From 1 s on the service calls it expired while the client still trusts it: the
-    // ExpiredTokenException path, which forces a refresh.
+    // Each call issues a new key from the emulator. The emulator rejects it after 2.5 s; the process
+    // says it expires in 5 min + 5 s, so the SDK chain keeps it for 5 s (it refreshes 5 min ahead).
+    // From 2.5 s on the service calls it expired while the client still trusts it: the
+    // ExpiredTokenException path, which forces a refresh. (2.5 s, not less: on a loaded machine the
+    // process's own start and the first requests signed with a new key take most of a second.)
     writeFileSync(
       script,
       [
         `const r = await fetch(${JSON.stringify(`${emu.url}/_emulator/credentials`)}, {`,
-        `  method: 'POST', body: JSON.stringify({ ttlMs: 1000, expirationMs: 302000 }) });`,
+        `  method: 'POST', body: JSON.stringify({ ttlMs: 2500, expirationMs: 305000 }) });`,
         'if (!r.ok) { console.error(await r.text()); process.exit(1); }',
         'process.stdout.write(await r.text());',
       ].join('\n'),
@@ -544,14 +545,14 @@ describe('credentials that expire mid-run', () => {
     const keysBefore = emu.config.credentials.length;
     const tag = 'rotating';
     const from = emu.log.length;
-    // About 3.5 s of work: 20 ms per request, 4 at a time.
+    // About 5 s of work: 20 ms per request, 4 at a time (two keys at least).
     const r = await runCli([...url(), '--endpoint-name', 'demo', '--envelope', '--concurrency', '4'], {
-      input: Array.from({ length: 700 }, (_, i) => JSON.stringify({ body: { t: tag, i: i + 1, __emulator: { latencyMs: 20 } } })).join('\n') + '\n',
+      input: Array.from({ length: 1000 }, (_, i) => JSON.stringify({ body: { t: tag, i: i + 1, __emulator: { latencyMs: 20 } } })).join('\n') + '\n',
       env,
     });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
-    assert.equal(r.lines.length, 700);
+    assert.equal(r.lines.length, 1000);
     assertInOrderPrefix(r.lines);
     assert.ok(
       r.lines.every((l) => l.ok && l.attempts <= 2),
@@ -562,9 +563,9 @@ describe('credentials that expire mid-run', () => {
     const expired = log.filter((e) => e.errorCode === 'ExpiredTokenException').length;
     const issued = emu.config.credentials.length - keysBefore;
     console.log(
-      `# rotating credentials: ${JSON.stringify({ records: 700, requests: log.length, keysIssued: issued, keysUsed: keys.size, expiredTokenAnswers: expired })}`,
+      `# rotating credentials: ${JSON.stringify({ records: 1000, requests: log.length, keysIssued: issued, keysUsed: keys.size, expiredTokenAnswers: expired })}`,
     );
-    assert.ok(keys.size >= 3, `${keys.size} keys used`);
+    assert.ok(keys.size >= 2, `${keys.size} keys used`);
     assert.ok(expired >= 1, 'the ExpiredTokenException path was taken');
     assert.ok(expired <= issued * 4, `${expired} expired answers for ${issued} keys: at most one per in-flight request per key`);
     assert.ok(log.every((e) => e.status === 200 || e.errorCode === 'ExpiredTokenException'));
