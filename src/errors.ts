@@ -31,4 +31,6 @@ export interface RecordError {
   originalMessage?: string;
   logStreamArn?: string;
   requestId?: string;
+  /** --async: the S3 object the error is about (a failure object, an output not written in time). */
+  location?: string;
 }

@@ -10,6 +10,7 @@ import type { RetrySettings } from '../aws/retry-config.js';
 import type { BatchOptions } from '../core/batch.js';
 import { BATCH_FLAG_SPEC, batchOptions, joinInputOption } from './batch-args.js';
 import { suggestOption } from './suggest.js';
+import { ASYNC_FLAG_SPEC, asyncOptions, type AsyncCliOptions } from './async-args.js';
 
 export type { OutputMode };
 
@@ -67,6 +68,8 @@ export interface Options {
   batch: BatchOptions | undefined;
   /** --join-input: each result carries its record's input. */
   joinInput: boolean;
+  /** --async and its options (async-args.ts); undefined: InvokeEndpoint. */
+  async: AsyncCliOptions | undefined;
 }
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: Options };
@@ -113,6 +116,7 @@ export const FLAG_SPEC = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   ...BATCH_FLAG_SPEC,
+  ...ASYNC_FLAG_SPEC,
 } as const;
 
 export function parseArgs(argv: readonly string[]): Command {
@@ -156,10 +160,13 @@ export function parseArgs(argv: readonly string[]): Command {
     return v[on] === true ? true : v[off] === true ? false : undefined;
   };
 
+  const batch = batchOptions(v, { output, body });
+  const joinInput = joinInputOption(v, { output, body });
+  const async = asyncOptions(v, { defaults, body, dryRun, joinInput, batch: batch !== undefined });
   return {
     kind: 'run',
     options: {
-      defaults,
+      defaults: async ? { ...defaults, ...async.fields } : defaults,
       given: new Set(Object.keys(v).filter((k) => v[k] !== undefined)),
       region: str(v.region),
       profile: str(v.profile),
@@ -190,8 +197,9 @@ export function parseArgs(argv: readonly string[]): Command {
       caBundle: caBundleOption(str(v['ca-bundle'])),
       shard: shardOption(str(v.shard), body),
       noVerifySsl: v['no-verify-ssl'] === true,
-      batch: batchOptions(v, { output, body }),
-      joinInput: joinInputOption(v, { output, body }),
+      batch,
+      joinInput,
+      async,
     },
   };
 }

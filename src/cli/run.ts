@@ -23,6 +23,7 @@ import { singleCall, singleFatal, type SingleCall } from './single.js';
 import { shardDone, shardSetup } from './shard-run.js';
 import type { LineCount } from './shard-file.js';
 import { Stderr } from './stderr.js';
+import { ASYNC_FIELD_BY_KEY, finishAsync, setupAsync, type AsyncRun } from './async-run.js';
 
 /** Everything a run set up, for reporting its end. */
 interface Run {
@@ -38,6 +39,8 @@ interface Run {
   adaptive: AdaptiveConcurrency | undefined;
   /** --shard: the input's lines, counted as read. */
   lineCount?: LineCount | undefined;
+  /** --async: the journal and the S3 client. */
+  async?: AsyncRun | undefined;
 }
 
 export async function run(given: Options, io: Io): Promise<number> {
@@ -48,6 +51,7 @@ export async function run(given: Options, io: Io): Promise<number> {
   const aws = await setupAws(given, io, stderr);
   const opts = aws.options;
   const lineCount = shardSetup(opts, checks.outPath);
+  const asyncRun = await setupAsync(opts, io, checks.outPath, aws, stderr);
   const output = await OutputTarget.open(opts, io, checks.outPath, isSingle, stderr);
   const stops = new Stops(io, () => {
     // A second signal: leave now, with what is already complete.
@@ -67,6 +71,7 @@ export async function run(given: Options, io: Io): Promise<number> {
     summary: newSummary(io.now()),
     adaptive: undefined,
     lineCount,
+    async: asyncRun,
   };
   try {
     await invokeAll(r);
@@ -114,7 +119,14 @@ async function invokeAll(r: Run): Promise<void> {
     await runPipeline({
       lines,
       ...(r.single ? { records: r.single.records, onResult: (x) => r.single!.onResult(x) } : {}),
-      decode: { envelope: opts.envelope, defaults: opts.defaults, maxLineBytes: opts.maxLineBytes, joinInput: opts.joinInput, shard: opts.shard },
+      decode: {
+        envelope: opts.envelope,
+        defaults: opts.defaults,
+        maxLineBytes: opts.maxLineBytes,
+        joinInput: opts.joinInput,
+        shard: opts.shard,
+        ...(r.async ? { extraFields: ASYNC_FIELD_BY_KEY } : {}),
+      },
       concurrency: opts.concurrency,
       target: parseTarget(r.aws.target.url),
       sign: r.aws.sign,
@@ -140,6 +152,7 @@ async function invokeAll(r: Run): Promise<void> {
       maxBufferBytes: opts.maxBufferBytes,
       batch: opts.batch,
       joinInput: opts.joinInput,
+      async: r.async?.setup,
       ...(opts.debug ? { onAttempt: (a) => stderr.write(formatAttempt(a)) } : {}),
       ...(output.resume ? { resume: output.resume } : {}),
     });
@@ -213,6 +226,7 @@ function report(r: Run): number {
   const final = statsSnapshot(r);
   if (opts.stats ?? (stderr.tty && r.single === undefined)) r.io.stderr.write(formatStats(final) + '\n');
   sayEndSummary(r, final);
+  if (r.async) finishAsync(r.async, summary, output.outPath, stderr);
   const code = endMessages(r);
   if (!writeStatsJson(r, final, code) && output.writeError === undefined && summary.fatal === undefined && r.stops.exitCode === undefined) return EXIT_FATAL;
   return code;

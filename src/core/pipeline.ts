@@ -11,6 +11,8 @@ import type { Sign } from '../aws/sign.js';
 import type { HttpRequestSpec, Send } from '../wire.js';
 import { Batch, batchBody, packRecords, type BatchOptions, type Timer } from './batch.js';
 import { createBatchInvoker } from './batch-invoke.js';
+import { buildAsyncRequest } from './async/request.js';
+import { createAsyncUnit, type AsyncSetup } from './async/setup.js';
 import { ABORTED, createInvoker, type Aborted, type Admission, type AttemptInfo } from './invoke.js';
 import { orderedMap } from './ordered-map.js';
 import type { DecodeOptions, DecodedRecord, GoodRecord } from './records.js';
@@ -79,6 +81,8 @@ export interface PipelineInit {
   batchTimer?: Timer;
   /** --join-input: each result carries its record's input. */
   joinInput?: boolean;
+  /** --async: InvokeEndpointAsync per record, answers collected from S3 (core/async/). */
+  async?: AsyncSetup | undefined;
 }
 
 /** Memory for records in flight and results waiting behind a slow one: 32 MiB. */
@@ -157,7 +161,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   const now = init.now ?? Date.now;
   const summary: Summary = init.summary ?? newSummary(now());
   const stop = stopping(init, summary);
-  const invoke = createInvoker({
+  const invokerDeps = {
     target: init.target,
     sign: init.sign,
     send: init.send,
@@ -184,7 +188,15 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       stop.reading.abort();
       stop.cancel.abort();
     },
-  });
+  };
+  const invoke = createInvoker(invokerDeps);
+  const asyncUnit = init.async
+    ? createAsyncUnit(init.async, {
+        ...invokerDeps,
+        concurrency: init.concurrency,
+        makeInvoker: (hooks) => createInvoker({ ...invokerDeps, ...hooks, build: buildAsyncRequest, noAmbiguousRetry: true }),
+      })
+    : undefined;
   const invokeBatch = init.batch ? createBatchInvoker({ invoke, opts: init.batch, summary }) : undefined;
   const join = init.joinInput === true;
   /** A batch to its records' results: one request (or halves of it, split on a record's error). */
@@ -209,6 +221,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       return join && rec.body !== undefined ? joinInput({ body: rec.body, input: rec.input }, r) : r;
     }
     noteEndpoint(summary, rec.fields.endpointName || init.decode.defaults.endpointName);
+    if (asyncUnit) return asyncUnit.invoke(rec);
     if (init.dryRun) {
       summary.ok++;
       const r: Result = { line: rec.line, ok: true, inferenceId: rec.fields.inferenceId, request: describeRequest(buildRequest(rec, init.target)) };
@@ -225,6 +238,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       if (outcome === ABORTED) break; // stop at the first record that has no real answer
       for (const one of Array.isArray(outcome) ? outcome : [outcome]) {
         if (!(await emit(init, one, summary, stop.cancel.signal))) break out;
+        if (asyncUnit && !(one instanceof Kept)) asyncUnit.taken(one);
         if (one instanceof Kept || one.ok || init.maxErrors === 0) continue;
         if (summary.failed >= init.maxErrors && !stop.reading.signal.aborted) {
           summary.stoppedBy = 'max-errors';
@@ -242,10 +256,13 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
 function mapOptions(init: PipelineInit) {
   let told = false;
   const maxBytes = init.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
+  // --async: a pending record is its locations (its body is let go of once submitted).
+  const pending = init.async?.opts.maxPending;
   return {
-    concurrency: init.concurrency,
+    concurrency: pending ?? init.concurrency,
+    ...(pending !== undefined ? { window: pending } : {}),
     maxBytes,
-    itemBytes: recordBytes,
+    itemBytes: pending !== undefined ? () => PER_ITEM_BYTES : recordBytes,
     resultBytes: outcomeBytes,
     onBytesBound: (running: number) => {
       if (told || running * 4 >= init.concurrency) return;

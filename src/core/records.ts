@@ -2,7 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import { MAX_BODY_BYTES } from '../constants.js';
 import type { RecordError } from '../errors.js';
-import { FIELDS, FIELD_BY_KEY, checkField, preview, type FieldKey, type FieldValues } from './fields.js';
+import { FIELDS, FIELD_BY_KEY, checkField, preview, type FieldKey, type FieldRule, type FieldValues } from './fields.js';
 import { scanObject, type JsonKind, type JsonMember } from './json-exact.js';
 import { OVERFLOW_MARK } from './lines.js';
 import type { Shard } from './shard.js';
@@ -41,6 +41,8 @@ export interface DecodeOptions {
   joinInput?: boolean;
   /** --shard I/N: lines of other shards are not records of this run (shard.ts). */
   shard?: Shard | undefined;
+  /** Envelope keys of another operation's members (--async: core/async/fields.ts), beside FIELDS. */
+  extraFields?: ReadonlyMap<string, FieldRule> | undefined;
 }
 
 const BOM = '\u00ef\u00bb\u00bf'; // EF BB BF as latin1
@@ -67,7 +69,7 @@ export function decodeLine(raw: string, line: number, opts: DecodeOptions): Deco
     return bad(line, 'LineTooLong', `line is longer than the limit of ${opts.maxLineBytes} bytes (--max-line-bytes); it was skipped`);
   }
   if (BLANK.test(text)) return undefined;
-  return opts.envelope ? decodeEnvelope(text, line, opts.defaults, opts.joinInput === true) : decodeBody(text, line, opts.defaults);
+  return opts.envelope ? decodeEnvelope(text, line, opts.defaults, opts.joinInput === true, opts.extraFields) : decodeBody(text, line, opts.defaults);
 }
 
 function decodeBody(text: string, line: number, defaults: FieldValues): DecodedRecord {
@@ -75,7 +77,8 @@ function decodeBody(text: string, line: number, defaults: FieldValues): DecodedR
   return { line, fields: defaults, body: Buffer.from(text, 'latin1') };
 }
 
-function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joinInput: boolean): DecodedRecord {
+// long function: one pass over the members, then the body; splitting it would pass a dozen locals around
+function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joinInput: boolean, extra?: ReadonlyMap<string, FieldRule>): DecodedRecord {
   let text = latin1;
   if (NON_ASCII.test(latin1)) {
     const bytes = Buffer.from(latin1, 'latin1');
@@ -101,7 +104,7 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joi
     else if (key === 'bodyBase64') bodyBase64 = m;
     else if (key === 'meta') meta = m.raw;
     else {
-      const rule = FIELD_BY_KEY.get(key);
+      const rule = FIELD_BY_KEY.get(key) ?? extra?.get(key);
       if (!rule) {
         problem ??= {
           field: key.length > 60 ? `${key.slice(0, 60)}…` : key,
@@ -111,6 +114,10 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joi
       }
       if (m.kind === 'null' || m.value === '') {
         delete fields[rule.key as FieldKey]; // null or "" clears a flag's default for this record
+      } else if (rule.integer !== undefined && m.kind === 'number') {
+        const why = checkField(rule, m.raw);
+        if (why) problem ??= { field: key, message: `${key} ${why}` };
+        else fields[rule.key] = m.raw;
       } else if (m.kind !== 'string') {
         problem ??= { field: key, message: `${key} must be a string, got ${KIND_NAMES[m.kind]}` };
       } else {
@@ -131,7 +138,8 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joi
   if (problem) return fail(problem.field, problem.message);
 
   if (body !== undefined && bodyBase64 !== undefined) return fail('body', 'give either body or bodyBase64, not both');
-  if (body === undefined && bodyBase64 === undefined) return fail('body', 'missing body: give body (a JSON value or a string) or bodyBase64 (binary, base64)');
+  if (body === undefined && bodyBase64 === undefined && fields.inputLocation === undefined)
+    return fail('body', 'missing body: give body (a JSON value or a string) or bodyBase64 (binary, base64)');
   let bytes: Buffer;
   if (bodyBase64 !== undefined) {
     const b64 = bodyBase64.value;
@@ -142,6 +150,8 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joi
       );
     }
     bytes = Buffer.from(b64, 'base64');
+  } else if (body === undefined) {
+    bytes = Buffer.alloc(0); // --async: the input is the object at inputLocation
   } else {
     // A string body is its text; any other JSON value is sent as written (compacted).
     bytes = Buffer.from(body!.kind === 'string' ? body!.value! : body!.raw, 'utf8');
@@ -157,7 +167,7 @@ function decodeEnvelope(latin1: string, line: number, defaults: FieldValues, joi
   }
   const rec: GoodRecord = { line, fields, body: bytes };
   if (meta !== undefined) rec.meta = meta;
-  if (joinInput) rec.input = bodyBase64 !== undefined ? { base64: bodyBase64.value! } : { json: body!.raw };
+  if (joinInput && (body !== undefined || bodyBase64 !== undefined)) rec.input = bodyBase64 !== undefined ? { base64: bodyBase64.value! } : { json: body!.raw };
   return rec;
 }
 
