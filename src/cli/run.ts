@@ -216,6 +216,7 @@ function statsSnapshot({ summary, io, adaptive, opts }: Run): StatsSnapshot {
   };
   if (adaptive) snap.concurrency = adaptive.limit;
   if (opts.batch) snap.meanBatchSize = meanBatchSize(summary);
+  if (summary.async) snap.async = { ...summary.async };
   return snap;
 }
 

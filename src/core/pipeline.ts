@@ -194,6 +194,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
     ? createAsyncUnit(init.async, {
         ...invokerDeps,
         concurrency: init.concurrency,
+        stopSubmitting: stop.reading.signal,
         makeInvoker: (hooks) => createInvoker({ ...invokerDeps, ...hooks, build: buildAsyncRequest, noAmbiguousRetry: true }),
       })
     : undefined;

@@ -119,6 +119,7 @@ describe('--stats-json', () => {
     'failuresByCode',
     'firstFailedLines',
     'meanBatchSize',
+    'async',
     'stoppedBy',
     'fatal',
   ];

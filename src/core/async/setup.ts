@@ -23,6 +23,8 @@ export interface PipelineSide {
   cancel: AbortSignal;
   warn: (line: string) => void;
   onFatal: (err: FatalError) => void;
+  /** Aborted when the run stops taking records (a signal, --max-errors): nothing more is submitted. */
+  stopSubmitting: AbortSignal;
   /** Submissions in flight at most (--concurrency). */
   concurrency: number;
 }

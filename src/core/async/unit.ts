@@ -53,6 +53,8 @@ export interface AsyncDeps {
   random: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   cancel: AbortSignal;
+  /** Aborted when the run stops taking records: a record not yet submitted is not. */
+  stopSubmitting: AbortSignal;
   warn: (line: string) => void;
   onFatal: (err: FatalError) => void;
 }
@@ -115,15 +117,16 @@ export function createAsyncUnit(deps: AsyncDeps): AsyncUnit {
   const submit = async (rec: GoodRecord, plan: InputPlan, uploadAgain: string | undefined): Promise<Submitted | Result | Aborted> => {
     let release: () => void;
     try {
-      release = await submitSlots.acquire(cancel);
+      release = await submitSlots.acquire(deps.stopSubmitting);
     } catch {
       return ABORTED;
     }
+    const stopped = (): boolean => cancel.aborted || deps.stopSubmitting.aborted;
     try {
       let input: string | undefined = uploadAgain;
       if (plan.kind === 'upload') {
         input ??= `${opts.inputPrefix}${journal.run}/${rec.line}`;
-        if (cancel.aborted || !journalled(() => journal.write({ line: rec.line, state: 'uploading', input: input! }))) return ABORTED;
+        if (stopped() || !journalled(() => journal.write({ line: rec.line, state: 'uploading', input: input! }))) return ABORTED;
         try {
           await store.put(input, rec.body, rec.fields.contentType, cancel);
         } catch (err) {
@@ -131,8 +134,7 @@ export function createAsyncUnit(deps: AsyncDeps): AsyncUnit {
         }
         counts.uploaded++;
       }
-      if (cancel.aborted || !journalled(() => journal.write({ line: rec.line, state: 'submitting', ...(input !== undefined ? { input } : {}) })))
-        return ABORTED;
+      if (stopped() || !journalled(() => journal.write({ line: rec.line, state: 'submitting', ...(input !== undefined ? { input } : {}) }))) return ABORTED;
       const location = input ?? rec.fields.inputLocation;
       const sent: GoodRecord = location === undefined ? rec : { ...rec, body: EMPTY, fields: { ...rec.fields, inputLocation: location } };
       const r = await invoke(sent);
