@@ -103,7 +103,7 @@ export function statsJsonDocument(x: StatsJsonFacts): Record<string, unknown> {
     firstFailedLines: summary.firstFailedLines.slice(0, STATS_FAILED_LINES),
     // null unless records were batched (--batch-size above 1).
     meanBatchSize: final.meanBatchSize !== undefined ? round1(final.meanBatchSize) : null,
-    // null unless --async: { submitted, uploaded, collected, failed, timedOut, pending, resumed }.
+    // null unless --async: { submitted, uploaded, collected, failed, timedOut, pending, resumed, s3Requests }.
     async: final.async ?? null,
     stoppedBy: x.stoppedBy,
     fatal: x.fatal,

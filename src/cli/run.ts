@@ -196,7 +196,8 @@ function stdinFileSize(io: Io): number | undefined {
   }
 }
 
-function statsSnapshot({ summary, io, adaptive, opts }: Run): StatsSnapshot {
+function statsSnapshot(r: Run): StatsSnapshot {
+  const { summary, io, adaptive, opts } = r;
   const wallMs = Math.max(1, io.now() - summary.startedAt);
   const done = summary.ok + summary.failed;
   const l = summary.latency;
@@ -216,7 +217,10 @@ function statsSnapshot({ summary, io, adaptive, opts }: Run): StatsSnapshot {
   };
   if (adaptive) snap.concurrency = adaptive.limit;
   if (opts.batch) snap.meanBatchSize = meanBatchSize(summary);
-  if (summary.async) snap.async = { ...summary.async };
+  if (summary.async) {
+    const c = r.async?.store.counts;
+    snap.async = { ...summary.async, s3Requests: c ? c.put + c.head + c.get + c.delete : 0 };
+  }
   return snap;
 }
 

@@ -60,7 +60,7 @@ export interface StatsSnapshot {
   /** Many records per request: records per request sent (split halves count as requests). */
   meanBatchSize?: number;
   /** --async: submitted, collected, failed, timed out, still pending (summary.ts AsyncCounts). */
-  async?: { submitted: number; uploaded: number; collected: number; failed: number; timedOut: number; pending: number; resumed: number };
+  async?: { submitted: number; uploaded: number; collected: number; failed: number; timedOut: number; pending: number; resumed: number; s3Requests: number };
   latencyMs: { p50?: number; p90?: number; p99?: number; max?: number };
 }
 
@@ -79,7 +79,7 @@ export function formatStats(s: StatsSnapshot): string {
 
 function formatAsync(a: NonNullable<StatsSnapshot['async']>): string {
   const earlier = a.resumed > 0 ? `, ${a.resumed} submitted by an earlier run` : '';
-  return `async: ${a.submitted} submitted (${a.uploaded} inputs uploaded${earlier}), ${a.collected} collected, ${a.failed} failed, ${a.timedOut} timed out, ${a.pending} pending`;
+  return `async: ${a.submitted} submitted (${a.uploaded} inputs uploaded${earlier}), ${a.collected} collected, ${a.failed} failed, ${a.timedOut} timed out, ${a.pending} pending; ${a.s3Requests} S3 requests`;
 }
 
 /** Records per request of a batched run, to two decimals (0 before the first request). */

@@ -223,13 +223,20 @@ export class AsyncService {
       return this.#fail(job, `Invocation timed out: the model did not answer within ${job.invocationTimeoutMs / 1000} s (InvocationTimeoutSeconds).`);
     }
     await this.#sleep(ms);
+    // The worker takes the next job now; the answer is uploaded meanwhile (the queue's rate is the
+    // model's: K / the job's time, whatever the S3 server's speed).
     if (directive?.fault === 'model-error') {
       const status = directive.originalStatusCode ?? 500;
-      return this.#fail(job, `Received server error (${status}) from model with message "${directive.originalMessage ?? 'model failure'}".`, 'ModelError');
+      void this.#fail(job, `Received server error (${status}) from model with message "${directive.originalMessage ?? 'model failure'}".`, 'ModelError').catch(
+        () => undefined,
+      );
+      return;
     }
     const out = runModel(model, { variant: job.variant.name, body, headers: asyncHeaders(job.headers) });
-    await this.#put(job.output, out.body, out.contentType);
-    this.#stats.completed++;
+    void this.#put(job.output, out.body, out.contentType).then(
+      () => this.#stats.completed++,
+      () => undefined,
+    );
   }
 
   async #fail(job: Job, message: string, code = 'ClientError'): Promise<void> {

@@ -193,7 +193,7 @@ export function createAsyncUnit(deps: AsyncDeps): AsyncUnit {
     try {
       let found: Found | Aborted;
       try {
-        found = await poll(entry);
+        found = await poll(entry, mySeq);
       } catch (err) {
         return s3Fatal(err);
       }
