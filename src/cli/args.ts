@@ -162,7 +162,7 @@ export function parseArgs(argv: readonly string[]): Command {
 
   const batch = batchOptions(v, { output, body });
   const joinInput = joinInputOption(v, { output, body });
-  const async = asyncOptions(v, { defaults, body, dryRun, joinInput, batch: batch !== undefined });
+  const async = asyncOptions(v, { defaults, body, dryRun, joinInput, batch: batch !== undefined, resumeFailed });
   return {
     kind: 'run',
     options: {

@@ -41,7 +41,7 @@ const FIELD_FLAGS = ASYNC_FIELDS.filter((f) => f.key !== 'inputLocation');
 /** The --async options; undefined without --async (then none of them may be given). */
 export function asyncOptions(
   v: Values,
-  m: { defaults: FieldValues; body: string | undefined; dryRun: boolean; joinInput: boolean; batch: boolean },
+  m: { defaults: FieldValues; body: string | undefined; dryRun: boolean; joinInput: boolean; batch: boolean; resumeFailed: boolean },
 ): AsyncCliOptions | undefined {
   const given = Object.keys(ASYNC_FLAG_SPEC).filter((k) => k !== 'async' && v[k] !== undefined);
   if (v.async !== true) {
@@ -92,6 +92,7 @@ export function asyncOptions(
     poll: { minMs: Math.round(pollMin * 1000), maxMs: Math.max(DEFAULT_POLL.maxMs, Math.round(pollMin * 1000)) },
     timeoutMs: v['async-timeout'] === undefined ? undefined : Math.round(seconds('--async-timeout', str(v['async-timeout']), 0, 0.01, 86_400 * 7) * 1000),
     cleanup,
+    resendUnconfirmed: m.resumeFailed,
     s3EndpointUrl: urlOption(str(v['s3-endpoint-url'])),
     s3PathStyle: v['s3-path-style'] === true,
     fields,

@@ -5,7 +5,7 @@
 // to a full disk, S3 down, and many records in flat memory.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -355,6 +355,60 @@ describe('--async: crash safety', () => {
     } finally {
       spawnSync('umount', [dir]);
     }
+  });
+});
+
+describe('--async: configuration and scale', () => {
+  test("path-style addressing from the profile's s3 section, as the AWS CLI reads it", async () => {
+    const dir = tempDir();
+    const config = join(dir, 'config');
+    writeFileSync(config, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
+    const r = await runCli(['--endpoint-url', emu.url, '--endpoint-name', 'demo', '--async', '--async-poll', '0.05', '--debug', join(dir, 'o.ndjson')], {
+      input: records(2, 'profile'),
+      env: env({ AWS_CONFIG_FILE: config }),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /S3 requests go to http:\/\/127\.0\.0\.1:\d+ \(from AWS_ENDPOINT_URL_S3\); addressing path-style \(profile "default" \(s3 addressing_style = path\)\)/,
+    );
+  });
+
+  test('10,000 records in flat memory (RSS sampled as the results grow)', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'out.ndjson');
+    const n = 10_000;
+    const before = submitted();
+    const child = spawn(process.execPath, [BUNDLE, ...asyncArgs(), '--async-max-pending', '500', '--concurrency', '16', out], {
+      env: env(),
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.stdin.end(records(n, 'many'));
+    const rss: { bytes: number; mb: number }[] = [];
+    const sample = setInterval(() => {
+      try {
+        const mb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+        rss.push({ bytes: existsSync(out) ? statSync(out).size : 0, mb });
+      } catch {
+        // exited
+      }
+    }, 100);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearInterval(sample);
+    assert.equal(code, 0, stderr);
+    assert.equal(submitted() - before, n);
+    const lines = readLines(out);
+    assert.equal(lines.length, n);
+    assert.ok(lines.every((l, i) => l.line === i + 1 && l.ok));
+    const total = statSync(out).size;
+    const at = (frac: number): number => Math.max(...rss.filter((x) => x.bytes <= total * frac).map((x) => x.mb));
+    const early = at(0.25);
+    const late = Math.max(...rss.map((x) => x.mb));
+    assert.ok(late <= early * 1.25 + 10, `RSS ${early.toFixed(0)} MB at a quarter of the results, ${late.toFixed(0)} MB at most overall`);
   });
 });
 

@@ -31,6 +31,8 @@ export interface AsyncOptions {
   timeoutMs: number | undefined;
   /** --async-cleanup: delete the uploaded inputs, or those and the objects read. */
   cleanup: 'none' | 'inputs' | 'all';
+  /** --resume-failed: a record an earlier run was submitting when it stopped is sent again (deliberately). */
+  resendUnconfirmed: boolean;
 }
 
 export type Invoke = (rec: GoodRecord) => Promise<Result | Aborted>;
@@ -292,7 +294,7 @@ export function createAsyncUnit(deps: AsyncDeps): AsyncUnit {
       counts.resumed++;
       return { line: rec.line, inferenceId: rec.fields.inferenceId, meta: rec.meta, attempts: 0, entry: prior };
     }
-    if (prior?.state === 'submitting') {
+    if (prior?.state === 'submitting' && !opts.resendUnconfirmed) {
       return failed(
         rec,
         {
