@@ -12,12 +12,12 @@
 //   node scripts/bench-async.mjs [--quick] [--json FILE]        (npm run build first)
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchEnv, startEmulatorProcess } from './lib/emulator.mjs';
+import { startS3rver } from './lib/s3rver.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BINARY = join(root, 'dist', 'sm-invoke');
@@ -41,18 +41,9 @@ process.on('exit', () => {
 });
 const KEYS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
-const require = createRequire(import.meta.url);
-const S3rver = require('s3rver');
 mkdirSync(join(work, 's3'));
-const s3 = new S3rver({
-  port: 0,
-  address: '127.0.0.1',
-  silent: true,
-  directory: join(work, 's3'),
-  configureBuckets: [{ name: 'inputs' }, { name: 'outputs' }],
-});
-const { port } = await s3.run();
-const s3url = `http://127.0.0.1:${port}`;
+const s3 = await startS3rver({ directory: join(work, 's3'), buckets: ['inputs', 'outputs'] });
+const s3url = s3.url;
 
 const env = { ...benchEnv(join(work)), ...KEYS, AWS_ENDPOINT_URL_S3: s3url, NODE_NO_WARNINGS: '1' };
 const emu = await startEmulatorProcess(

@@ -23,6 +23,8 @@ export interface ObjectStore {
   /** undefined: there is no such object (404). */
   head(uri: string, signal?: AbortSignal): Promise<ObjectHead | undefined>;
   get(uri: string, signal?: AbortSignal): Promise<ObjectBody>;
+  /** GET, undefined when there is no such object (a poll that reads at once what it finds). */
+  read(uri: string, signal?: AbortSignal): Promise<ObjectBody | undefined>;
   delete(uri: string, signal?: AbortSignal): Promise<void>;
   /** S3 requests made, by operation (the benchmark's requests per record). */
   readonly counts: { put: number; head: number; get: number; delete: number };
@@ -122,6 +124,18 @@ export async function createS3Store(opts: S3StoreOptions): Promise<ObjectStore> 
         const g = await client.send(new s3.GetObjectCommand(at(uri)), { abortSignal: signal });
         const body = g.Body === undefined ? Buffer.alloc(0) : Buffer.from(await g.Body.transformToByteArray());
         return { body, size: body.length, contentType: g.ContentType };
+      }),
+    read: (uri, signal) =>
+      call('GetObject', uri, async () => {
+        counts.get++;
+        try {
+          const g = await client.send(new s3.GetObjectCommand(at(uri)), { abortSignal: signal });
+          const body = g.Body === undefined ? Buffer.alloc(0) : Buffer.from(await g.Body.transformToByteArray());
+          return { body, size: body.length, contentType: g.ContentType };
+        } catch (err) {
+          if (statusOf(err) === 404) return undefined;
+          throw err;
+        }
       }),
     delete: (uri, signal) =>
       call('DeleteObject', uri, async () => {

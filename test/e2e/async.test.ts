@@ -65,8 +65,8 @@ describe('--async: the call and its answers', () => {
     const doc = JSON.parse(readFileSync(stats, 'utf8'));
     const { s3Requests, ...counts } = doc.async;
     assert.deepEqual(counts, { submitted: 30, uploaded: 0, collected: 30, failed: 0, timedOut: 0, pending: 0, resumed: 0 });
-    // At least a HEAD and a GET per record; the first poll waits for the typical answer time.
-    assert.ok(s3Requests >= 60, `${s3Requests} S3 requests`);
+    // At least one read per record (a record whose turn has come polls with GET: one request).
+    assert.ok(s3Requests >= 30, `${s3Requests} S3 requests`);
     assert.equal(doc.ok, 30);
   });
 

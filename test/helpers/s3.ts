@@ -1,10 +1,10 @@
 // A real S3-compatible server on 127.0.0.1 for the --async tests: s3rver (npm, a devDependency),
 // started in-process on an ephemeral port over a temporary directory, with the buckets the tests
-// use. It checks SigV4 with its one key pair, S3RVER / S3RVER: the tests give the tool (and the
+// use (scripts/lib/s3rver.mjs, shared with the benchmark: its PUTs made atomic, as S3's are). It checks SigV4 with its one key pair, S3RVER / S3RVER: the tests give the tool (and the
 // emulator) that key. Plus a client-s3 client to look at what is in it.
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { tempDir } from './cli.js';
+import { ROOT, tempDir } from './cli.js';
 
 export const S3_KEY = 'S3RVER';
 export const S3_SECRET = 'S3RVER';
@@ -29,16 +29,11 @@ const split = (uri: string): { Bucket: string; Key: string } => {
 
 export async function startS3(): Promise<S3Server> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const S3rver = createRequire(import.meta.url)('s3rver') as new (o: object) => { run(): Promise<{ port: number }>; close(): Promise<void> };
-  const server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory: tempDir('s3rver-'),
-    configureBuckets: BUCKETS.map((name) => ({ name })),
-  });
-  const { port } = await server.run();
-  const url = `http://127.0.0.1:${port}`;
+  const lib = (await import(join(ROOT, 'scripts', 'lib', 's3rver.mjs'))) as {
+    startS3rver(o: { directory: string; buckets: string[] }): Promise<{ url: string; port: number; close(): Promise<void> }>;
+  };
+  const server = await lib.startS3rver({ directory: tempDir('s3rver-'), buckets: BUCKETS });
+  const { url, port } = server;
   const client = new S3Client({ region: 'us-east-1', endpoint: url, forcePathStyle: true, credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET } });
   return {
     url,

@@ -8,7 +8,7 @@
 // on the last one (a job fails far less often than it succeeds). A bounded number of HEADs are in
 // flight. docs/async.md §3.
 import type { RecordError } from '../../errors.js';
-import { S3Failure, type ObjectHead, type ObjectStore } from '../../aws/s3.js';
+import { S3Failure, type ObjectBody, type ObjectHead, type ObjectStore } from '../../aws/s3.js';
 import { ABORTED, type Aborted } from '../invoke.js';
 import { DynamicSemaphore } from '../limiter.js';
 import type { SubmittedEntry } from './journal.js';
@@ -22,7 +22,8 @@ export interface PollSettings {
 
 export const DEFAULT_POLL: PollSettings = { minMs: 1_000, maxMs: 30_000 };
 
-export type Found = { kind: 'output' | 'failure'; uri: string; head: ObjectHead } | { kind: 'timeout' };
+/** What a poll found; `object`: the output, already read (the record's turn had come). */
+export type Found = { kind: 'output' | 'failure'; uri: string; head: ObjectHead; object?: ObjectBody } | { kind: 'timeout' };
 
 export interface PollDeps {
   store: ObjectStore;
@@ -33,6 +34,8 @@ export interface PollDeps {
   cancel: AbortSignal;
   /** HEADs in flight at most. */
   slots: number;
+  /** Whether this record's answer may be read now (its turn, unit.ts): then the poll is a GET. */
+  mayRead: (seq: number) => boolean;
 }
 
 /** Polls in the window before a record leaves it. */
@@ -71,9 +74,29 @@ export function pollFor(deps: PollDeps): (entry: SubmittedEntry, seq: number) =>
     }
   };
 
+  /** A GET that reads the output if it is there: one request instead of a HEAD and a GET. */
+  const read = async (uri: string): Promise<ObjectBody | undefined | 'head'> => {
+    const release = await slots.acquire(cancel);
+    try {
+      return await store.read(uri, cancel);
+    } catch (err) {
+      // Too large for a result line, or S3 unwell: the HEAD path says which.
+      if (err instanceof S3Failure && (err.code === 'ResponseTooLarge' || (err.status !== undefined && err.status >= 500))) return 'head';
+      throw err;
+    } finally {
+      release();
+    }
+  };
+
   /** One poll: the output, and (every fourth poll, and the last) the failure object. */
-  const once = async (entry: SubmittedEntry, n: number, final: boolean): Promise<Found | undefined> => {
-    const out = await head(entry.output);
+  const once = async (entry: SubmittedEntry, n: number, final: boolean, seq: number): Promise<Found | undefined> => {
+    let out: ObjectHead | undefined | 'retry' | 'head' = 'head';
+    if (deps.mayRead(seq)) {
+      const obj = await read(entry.output);
+      if (obj !== undefined && obj !== 'head') return { kind: 'output', uri: entry.output, head: obj, object: obj };
+      out = obj;
+    }
+    if (out === 'head') out = await head(entry.output);
     if (out !== undefined && out !== 'retry') return { kind: 'output', uri: entry.output, head: out };
     if (entry.failure !== undefined && (n % 4 === 3 || final)) {
       const f = await head(entry.failure);
@@ -95,7 +118,7 @@ export function pollFor(deps: PollDeps): (entry: SubmittedEntry, seq: number) =>
           if (wanted > 0) await deps.sleep(Math.min(jitter(wanted), entry.deadline - now), cancel);
         }
         if (cancel.aborted) return ABORTED;
-        const f = await once(entry, n, deps.now() >= entry.deadline);
+        const f = await once(entry, n, deps.now() >= entry.deadline, seq);
         if (f !== undefined) {
           if (f.kind !== 'timeout') found();
           return f;

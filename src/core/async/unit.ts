@@ -87,7 +87,16 @@ export function createAsyncUnit(deps: AsyncDeps): AsyncUnit {
   const turns = new Turns(Math.max(8, deps.concurrency));
   const produced = new WeakSet<Result>();
   const pendingOutputs = new Set<string>();
-  const poll = pollFor({ store, settings: opts.poll, now: deps.now, random: deps.random, sleep: deps.sleep, cancel, slots: Math.max(16, deps.concurrency) });
+  const poll = pollFor({
+    store,
+    settings: opts.poll,
+    now: deps.now,
+    random: deps.random,
+    sleep: deps.sleep,
+    cancel,
+    slots: Math.max(16, deps.concurrency),
+    mayRead: (s) => turns.allowed(s),
+  });
   let seq = 0;
   let cleanupWarned = false;
 
@@ -149,6 +158,8 @@ export function createAsyncUnit(deps: AsyncDeps): AsyncUnit {
 
   /** The 202: its locations journalled before anything else happens. */
   const accepted = (rec: GoodRecord, r: Result, res: HttpResponse | undefined, input: string | undefined): Submitted | Result | Aborted => {
+    // The invoker counted the 202 as a record answered; it is when its output is read.
+    summary.ok--;
     const output = header(res, H_OUTPUT_LOCATION);
     if (output === undefined) {
       return failed(
@@ -170,8 +181,6 @@ export function createAsyncUnit(deps: AsyncDeps): AsyncUnit {
       deadline: at + (opts.timeoutMs ?? deadlineOf(rec.fields)),
     };
     if (!journalled(() => journal.write(entry))) return ABORTED;
-    // The invoker counted the 202 as a record answered; it is when its output is read.
-    summary.ok--;
     counts.submitted++;
     counts.pending++;
     return { line: rec.line, inferenceId: rec.fields.inferenceId, meta: rec.meta, attempts: r.attempts ?? 1, entry };
@@ -230,9 +239,9 @@ export function createAsyncUnit(deps: AsyncDeps): AsyncUnit {
         location: entry.output,
       });
     }
-    let obj;
+    let obj = found.object;
     try {
-      obj = await store.get(found.uri, cancel);
+      obj ??= await store.get(found.uri, cancel);
     } catch (err) {
       if (cancel.aborted) return ABORTED;
       return s3Fatal(err);
@@ -335,8 +344,12 @@ class Turns {
   readonly #waiting = new Map<number, () => void>();
   constructor(readonly ahead: number) {}
 
+  allowed(seq: number): boolean {
+    return seq < this.#taken + this.ahead;
+  }
+
   wait(seq: number, signal: AbortSignal): Promise<boolean> {
-    if (seq < this.#taken + this.ahead) return Promise.resolve(true);
+    if (this.allowed(seq)) return Promise.resolve(true);
     if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const onAbort = (): void => {
