@@ -7,7 +7,8 @@
 // failure object, `fault: "stall"` never finishes (nothing is written). Front-end faults
 // (throttle, not-ready, internal, unavailable, dependency, reset) answer the submission itself.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Agent, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AsyncConfig, EndpointConfig, FaultOptions, FaultType, LatencySpec, ModelName, VariantConfig } from './config.js';
 import { type ApiError, validationError } from './errors.js';
@@ -313,6 +314,8 @@ async function newS3Client(cfg: AsyncConfig, region: string): Promise<S3Client> 
     region: cfg.s3Region ?? region,
     endpoint: cfg.s3EndpointUrl,
     forcePathStyle: true,
+    // Answers of many workers upload at once: more sockets than the SDK's default 50 (no queueing warning).
+    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 512 }), httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 512 }) },
     credentials: { accessKeyId: cfg.s3AccessKeyId ?? 'S3RVER', secretAccessKey: cfg.s3SecretAccessKey ?? 'S3RVER' },
   });
 }
