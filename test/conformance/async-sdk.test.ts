@@ -87,3 +87,23 @@ test("validation: the SDK raises ValidationError with the service's message", as
   );
   await assert.rejects(sm.send(new InvokeEndpointAsyncCommand({ EndpointName: 'demo', Body: Buffer.alloc(128_001, 97) })), /less than or equal to 128000/);
 });
+
+test('an emulator without an async output path refuses InvokeEndpointAsync with a ValidationError', async () => {
+  const plain = await startEmulator({ credentials: [{ accessKeyId: S3_KEY, secretAccessKey: S3_SECRET }], endpoints: { demo: {} } });
+  const client = new SageMakerRuntimeClient({
+    region: 'us-east-1',
+    endpoint: plain.url,
+    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET },
+    maxAttempts: 1,
+  });
+  try {
+    await assert.rejects(client.send(new InvokeEndpointAsyncCommand({ EndpointName: 'demo', Body: Buffer.from('x') })), (err: Error) => {
+      assert.equal(err.name, 'ValidationError');
+      assert.match(err.message, /Endpoint demo is not configured for asynchronous inference/);
+      return true;
+    });
+  } finally {
+    client.destroy();
+    await plain.close();
+  }
+});
