@@ -36,4 +36,6 @@ export interface RecordError {
   /** A streamed answer that failed: the PayloadParts and their bytes received before it did. */
   parts?: number;
   bytes?: number;
+  /** --async: the S3 object the error is about (a failure object, an output not written in time). */
+  location?: string;
 }

@@ -12,6 +12,7 @@ import { BATCH_FLAG_SPEC, batchOptions, joinInputOption } from './batch-args.js'
 import { LLM_FLAG_SPEC, OUTPUT_MODES, defaultOutput, llmOptions, type LlmOptions } from './llm-args.js';
 import { STREAM_FLAG_SPEC, streamOptions, type StreamOptions } from './stream-args.js';
 import { suggestOption } from './suggest.js';
+import { ASYNC_FLAG_SPEC, asyncOptions, type AsyncCliOptions } from './async-args.js';
 
 export type { OutputMode };
 
@@ -75,6 +76,8 @@ export interface Options extends StreamOptions, LlmOptions {
   batch: BatchOptions | undefined;
   /** --join-input: each result carries its record's input. */
   joinInput: boolean;
+  /** --async and its options (async-args.ts); undefined: InvokeEndpoint. */
+  async: AsyncCliOptions | undefined;
 }
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: Options };
@@ -126,7 +129,18 @@ export const FLAG_SPEC = {
   ...BATCH_FLAG_SPEC,
   ...STREAM_FLAG_SPEC,
   ...LLM_FLAG_SPEC,
+  ...ASYNC_FLAG_SPEC,
 } as const;
+
+/** --async's answers come from S3: the other operations' and the answer readers' flags do not apply. */
+function refuseWithAsync<T>(v: Record<string, string | boolean | undefined>, async: T | undefined): T | undefined {
+  for (const flag of ['stream', 'prompt', 'llm', 'input-format']) {
+    if (async !== undefined && v[flag] !== undefined) {
+      throw new UsageError(`--async and --${flag} do not go together: --async sends InvokeEndpointAsync and reads each answer from S3 as it is`);
+    }
+  }
+  return async;
+}
 
 /** The run's modes (resume, dry run, --body, --force), checked against each other. */
 function modeFlags(
@@ -182,12 +196,14 @@ export function parseArgs(argv: readonly string[]): Command {
 
   const maxBufferBytes = intOption('--max-buffer-mib', str(v['max-buffer-mib']), DEFAULT_MAX_BUFFER_MIB, 1, 1 << 20) * 1024 * 1024;
   const batch = batchOptions(v, { output, body });
+  const joinInput = joinInputOption(v, { output, body });
+  const async = refuseWithAsync(v, asyncOptions(v, { defaults, body, dryRun, joinInput, batch: batch !== undefined, resumeFailed }));
   return {
     kind: 'run',
     options: {
       ...streamOptions(v, { envelope, defaults, batch: batch !== undefined, maxBufferBytes }),
       ...llmOptions(v, { output, envelope, body, batch: batch !== undefined, defaults }),
-      defaults,
+      defaults: async ? { ...defaults, ...async.fields } : defaults,
       given: new Set(Object.keys(v).filter((k) => v[k] !== undefined)),
       region: str(v.region),
       profile: str(v.profile),
@@ -222,7 +238,8 @@ export function parseArgs(argv: readonly string[]): Command {
       shard: shardOption(str(v.shard), body),
       noVerifySsl: v['no-verify-ssl'] === true,
       batch,
-      joinInput: joinInputOption(v, { output, body }),
+      joinInput,
+      async,
     },
   };
 }

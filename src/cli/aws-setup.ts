@@ -20,6 +20,8 @@ export interface AwsSetup {
   sign: Sign;
   /** Forces new credentials (the service said they expired). */
   refreshCredentials: () => Promise<void>;
+  /** The credential chain itself (--async's S3 client signs with it); undefined in a dry run. */
+  credentials: Provider | undefined;
 }
 
 export async function setupAws(opts: Options, io: Io, stderr: Stderr): Promise<AwsSetup> {
@@ -50,6 +52,7 @@ export async function setupAws(opts: Options, io: Io, stderr: Stderr): Promise<A
     refreshCredentials: async () => {
       await provider?.({ forceRefresh: true });
     },
+    credentials: provider,
   };
 }
 

@@ -109,6 +109,8 @@ export function statsJsonDocument(x: StatsJsonFacts): Record<string, unknown> {
     meanBatchSize: final.meanBatchSize !== undefined ? round1(final.meanBatchSize) : null,
     // null unless answers were read (--llm).
     llm: x.llm ?? null,
+    // null unless --async: { submitted, uploaded, collected, failed, timedOut, pending, resumed, s3Requests }.
+    async: final.async ?? null,
     stoppedBy: x.stoppedBy,
     fatal: x.fatal,
   };

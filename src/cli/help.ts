@@ -156,6 +156,33 @@ LLM jobs (docs/llm.md):
                           in input order
   --stats adds time to first token, inter-token and end-to-end latency p50/p90/p99, token totals
   and output tokens/s; --stats-json adds them as "llm".
+Asynchronous endpoints (InvokeEndpointAsync; docs/async.md):
+  --async                 submit each record to POST /endpoints/NAME/async-invocations, then
+                          collect its answer from S3: the output object is the result's body,
+                          the failure object its error; results in input order as always.
+                          A journal next to the outfile (OUTFILE.async-journal; an outfile or
+                          stdout redirected to a file is needed) records each submission first:
+                          --resume collects what a stopped run submitted, never submitting twice;
+                          the journal is removed when the run completes
+  --async-input S3URI     upload inputs to s3://bucket/prefix/ (a key per run and line)
+  --async-input-mode inline|s3|auto   inline: the body in the request (<= 128,000 bytes);
+                          s3: always upload; auto (default): inline when it fits
+  --async-max-pending N   records submitted and not yet collected, at most (default 1000)
+  --async-timeout S       give up collecting a record after S seconds (AsyncTimeout); default
+                          its RequestTTLSeconds + InvocationTimeoutSeconds (21600 + 900)
+  --async-poll S          shortest poll interval (default 1; polls back off to 30 s)
+  --async-cleanup inputs|all   delete the uploaded inputs once collected (all: also the output
+                          and failure objects read)
+  --request-ttl-seconds N        60-21600 (default: the service's 21600)
+  --invocation-timeout-seconds N 1-3600 (default: the service's 900)
+  --s3-output-path-extension P   appended to the endpoint's S3 output path
+  --filename NAME         output object name; must contain {line} (each record's line number)
+  --s3-endpoint-url URL   S3 endpoint (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the
+                          profile's services s3 endpoint_url or endpoint_url, else AWS's)
+  --s3-path-style         path-style S3 addressing (also: the profile's s3 addressing_style = path)
+  Envelope keys with --async: inputLocation (an existing S3 object, nothing uploaded; no body),
+  requestTTLSeconds, invocationTimeoutSeconds (numbers), s3OutputPathExtension, filename.
+  Progress and --stats count submitted, collected, failed, timed out and pending records.
 
 Results (--output result):
   {"line":1,"ok":true,"status":200,"contentType":"application/json",

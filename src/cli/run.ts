@@ -26,6 +26,7 @@ import { singleCall, singleFatal, type SingleCall } from './single.js';
 import { shardDone, shardSetup } from './shard-run.js';
 import type { LineCount } from './shard-file.js';
 import { Stderr } from './stderr.js';
+import { ASYNC_FIELD_BY_KEY, finishAsync, setupAsync, type AsyncRun } from './async-run.js';
 
 /** Everything a run set up, for reporting its end. */
 interface Run {
@@ -45,6 +46,8 @@ interface Run {
   lineCount?: LineCount | undefined;
   /** --input FILE (a regular file): its size, for --progress. */
   inputBytes?: number | undefined;
+  /** --async: the journal and the S3 client. */
+  async?: AsyncRun | undefined;
 }
 
 export async function run(given: Options, processIo: Io): Promise<number> {
@@ -56,6 +59,7 @@ export async function run(given: Options, processIo: Io): Promise<number> {
   const aws = await setupAws(given, io, stderr);
   const opts = aws.options;
   const lineCount = shardSetup(opts, checks.outPath);
+  const asyncRun = await setupAsync(opts, io, checks.outPath, aws, stderr);
   const output = await OutputTarget.open(opts, io, checks.outPath, isSingle, stderr);
   const stops = new Stops(io, () => {
     // A second signal: leave now, with what is already complete.
@@ -76,6 +80,7 @@ export async function run(given: Options, processIo: Io): Promise<number> {
     adaptive: undefined,
     lineCount,
     inputBytes: input?.stat.isFile() ? input.stat.size : undefined,
+    async: asyncRun,
   };
   try {
     await invokeAll(r);
@@ -136,6 +141,7 @@ async function invokeAll(r: Run): Promise<void> {
         shard: opts.shard,
         stream: opts.stream,
         ...llmDecode(opts),
+        ...(r.async ? { extraFields: ASYNC_FIELD_BY_KEY } : {}),
       },
       llm: llmJob(r),
       stream: { send: transport.sendStream, settings: opts.streamSettings, observe: r.single?.observe },
@@ -165,6 +171,7 @@ async function invokeAll(r: Run): Promise<void> {
       maxBufferBytes: opts.maxBufferBytes,
       batch: opts.batch,
       joinInput: opts.joinInput,
+      async: r.async?.setup,
       ...(opts.debug ? { onAttempt: (a) => stderr.write(formatAttempt(a)) } : {}),
       ...(output.resume ? { resume: output.resume } : {}),
       ...(output.digests ? { seen: output.digests.seen } : {}),
@@ -209,7 +216,8 @@ function stdinFileSize(io: Io): number | undefined {
   }
 }
 
-function statsSnapshot({ summary, io, adaptive, opts }: Run): StatsSnapshot {
+function statsSnapshot(r: Run): StatsSnapshot {
+  const { summary, io, adaptive, opts } = r;
   const wallMs = Math.max(1, io.now() - summary.startedAt);
   const done = summary.ok + summary.failed;
   const l = summary.latency;
@@ -229,6 +237,10 @@ function statsSnapshot({ summary, io, adaptive, opts }: Run): StatsSnapshot {
   };
   if (adaptive) snap.concurrency = adaptive.limit;
   if (opts.batch) snap.meanBatchSize = meanBatchSize(summary);
+  if (summary.async) {
+    const c = r.async?.store.counts;
+    snap.async = { ...summary.async, s3Requests: c ? c.put + c.head + c.get + c.delete : 0 };
+  }
   return snap;
 }
 
@@ -240,6 +252,7 @@ function report(r: Run): number {
   if (opts.stats ?? (stderr.tty && r.single === undefined && !opts.quiet))
     r.io.stderr.write([formatStats(final), ...llmStatsLines(r, final.wallMs)].join('\n') + '\n');
   sayEndSummary(r, final);
+  if (r.async) finishAsync(r.async, summary, output.outPath, stderr);
   const code = endMessages(r);
   if (!writeStatsJson(r, final, code) && output.writeError === undefined && summary.fatal === undefined && r.stops.exitCode === undefined) return EXIT_FATAL;
   return code;

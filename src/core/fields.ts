@@ -15,6 +15,8 @@ export interface FieldRule {
   readonly pattern: RegExp;
   /** Human text of the pattern for error messages. */
   readonly allowed: string;
+  /** A whole number in this range (InvokeEndpointAsync's seconds): a JSON number or its digits. */
+  readonly integer?: readonly [number, number];
 }
 
 export type FieldKey =
@@ -29,7 +31,13 @@ export type FieldKey =
   | 'enableExplanations'
   | 'inferenceComponentName'
   | 'sessionId'
-  | 'prefixAwareId';
+  | 'prefixAwareId'
+  // InvokeEndpointAsync only (core/async/fields.ts).
+  | 'inputLocation'
+  | 'requestTTLSeconds'
+  | 'invocationTimeoutSeconds'
+  | 's3OutputPathExtension'
+  | 'filename';
 
 /** Values for one record: each member is a valid string or absent. */
 export type FieldValues = Partial<Record<FieldKey, string>>;
@@ -134,6 +142,9 @@ export function checkField(rule: FieldRule, value: string): string | undefined {
   if (value.length < rule.min) return `must be at least ${rule.min} characters`;
   if (value.length > rule.max) return `must be at most ${rule.max} characters, got ${value.length}`;
   if (!rule.pattern.test(value)) return `must be ${rule.allowed}, got ${preview(value)}`;
+  if (rule.integer !== undefined && !(Number(value) >= rule.integer[0] && Number(value) <= rule.integer[1])) {
+    return `must be a whole number from ${rule.integer[0]} to ${rule.integer[1]}, got ${value}`;
+  }
   return undefined;
 }
 

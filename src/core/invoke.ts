@@ -85,6 +85,15 @@ export interface InvokerDeps {
   cancel: AbortSignal;
   /** Called with an error that would fail every record: the run stops. */
   onFatal: (err: FatalError) => void;
+  /** Another operation's request for a record (--async: core/async/request.ts); default InvokeEndpoint's. */
+  build?: ((rec: GoodRecord, target: Target) => HttpRequestSpec) | undefined;
+  /** Sees each 2xx answer before its result is made (--async reads the locations from its headers). */
+  onAnswer?: ((rec: GoodRecord, res: HttpResponse) => void) | undefined;
+  /**
+   * A network error after the request may have reached the service is not retried (--async: a
+   * second submission would be a second job); errors before it was sent (CONNECT_ERRORS) still are.
+   */
+  noAmbiguousRetry?: boolean | undefined;
 }
 
 /** One attempt's slot: its release, and the adaptive controller's epoch when it was given. */
@@ -247,7 +256,7 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
   return async function invoke(rec: GoodRecord): Promise<Result | Aborted> {
     const deadError = dead.check(rec.fields.endpointName!);
     if (deadError !== undefined) return failed(rec, deadError, 0, undefined);
-    const request = buildRequest(rec, deps.target);
+    const request = (deps.build ?? buildRequest)(rec, deps.target);
     const token = { value: deps.quota.initial };
     const budget = new ThrottleBudget(admission.adaptive !== undefined, deps.now);
     let refreshed = false;
@@ -269,6 +278,7 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
       try {
         const res = await send(signed, slot, rec, attempt);
         if (res.status >= 200 && res.status < 300) {
+          deps.onAnswer?.(rec, res);
           const r = succeeded(rec, res, attempt, deps.now() - started, slot, token.value);
           deps.onAttempt?.({ line: rec.line, attempt, request: signed, status: res.status, latencyMs: r.latencyMs!, decision: 'done' });
           return r;
@@ -283,7 +293,8 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
         if (err instanceof StreamFailure) f = { error: err.error, kind: streamFailureKind(err, deps.retryModelErrors) };
         else {
           const code = err instanceof TransportError ? err.code : 'NetworkError';
-          f = { error: { code, message: (err as Error).message }, kind: classifyTransportError(code) };
+          const kind = deps.noAmbiguousRetry && !CONNECT_ERRORS.has(code) ? 'final' : classifyTransportError(code);
+          f = { error: { code, message: (err as Error).message }, kind };
         }
       }
       if (f.kind === 'throttling') summary.throttles++;

@@ -11,6 +11,8 @@ import type { Sign } from '../aws/sign.js';
 import type { HttpRequestSpec, Send, SendStream } from '../wire.js';
 import { Batch, batchBody, packRecords, type BatchOptions, type Timer } from './batch.js';
 import { createBatchInvoker } from './batch-invoke.js';
+import { buildAsyncRequest } from './async/request.js';
+import { createAsyncUnit, type AsyncSetup } from './async/setup.js';
 import { ABORTED, createInvoker, type Aborted, type Admission, type AttemptInfo } from './invoke.js';
 import { orderedMap } from './ordered-map.js';
 import { createStreamSend, type ObserverFor, type StreamMemory, type StreamSettings } from './stream-invoke.js';
@@ -88,6 +90,8 @@ export interface PipelineInit {
   stream?: { send: SendStream; settings: StreamSettings; observe?: ObserverFor | undefined } | undefined;
   /** --llm: each answer read in its schema (llm/job.ts); streamed parts go through its observer. */
   llm?: LlmJob | undefined;
+  /** --async: InvokeEndpointAsync per record, answers collected from S3 (core/async/). */
+  async?: AsyncSetup | undefined;
 }
 
 /** Memory for records in flight and results waiting behind a slow one: 32 MiB. */
@@ -167,7 +171,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   const summary: Summary = init.summary ?? newSummary(now());
   const stop = stopping(init, summary);
   const memory: StreamMemory = { live: 0 };
-  const invoke = createInvoker({
+  const invokerDeps = {
     streamSend: init.stream
       ? createStreamSend({ sendStream: init.stream.send, settings: init.stream.settings, memory, observe: init.stream.observe ?? llmObserver(init.llm) })
       : undefined,
@@ -197,7 +201,16 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       stop.reading.abort();
       stop.cancel.abort();
     },
-  });
+  };
+  const invoke = createInvoker(invokerDeps);
+  const asyncUnit = init.async
+    ? createAsyncUnit(init.async, {
+        ...invokerDeps,
+        concurrency: init.concurrency,
+        stopSubmitting: stop.reading.signal,
+        makeInvoker: (hooks) => createInvoker({ ...invokerDeps, ...hooks, build: buildAsyncRequest, noAmbiguousRetry: true }),
+      })
+    : undefined;
   const invokeBatch = init.batch ? createBatchInvoker({ invoke, opts: init.batch, summary }) : undefined;
   const join = init.joinInput === true;
   /** A record's result as written: its batch-file id and input, the --llm reading, --join-input. */
@@ -230,6 +243,14 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       return join && rec.body !== undefined ? joinInput({ body: rec.body, input: rec.input }, r) : r;
     }
     noteEndpoint(summary, rec.fields.endpointName || init.decode.defaults.endpointName);
+    if (asyncUnit) {
+      if (rec.stream !== true) return asyncUnit.invoke(rec);
+      // (An envelope's "stream": true: a response stream is not an async answer; never sent.)
+      const r: Result = { line: rec.line, ok: false, error: { code: 'InvalidRecord', field: 'stream', message: STREAM_NOT_ASYNC }, attempts: 0 };
+      if (rec.fields.inferenceId !== undefined) r.inferenceId = rec.fields.inferenceId;
+      if (rec.meta !== undefined) r.meta = rec.meta;
+      return r;
+    }
     if (init.dryRun) {
       summary.ok++;
       const r: Result = { line: rec.line, ok: true, inferenceId: rec.fields.inferenceId, request: describeRequest(buildRequest(rec, init.target)) };
@@ -247,6 +268,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
       if (outcome === ABORTED) break; // stop at the first record that has no real answer
       for (const one of Array.isArray(outcome) ? outcome : [outcome]) {
         if (!(await emit(init, one, summary, stop.cancel.signal))) break out;
+        if (asyncUnit && !(one instanceof Kept)) asyncUnit.taken(one);
         if (one instanceof Kept || one.ok || init.maxErrors === 0) continue;
         if (summary.failed >= init.maxErrors && !stop.reading.signal.aborted) {
           summary.stoppedBy = 'max-errors';
@@ -260,14 +282,20 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   return summary;
 }
 
+const STREAM_NOT_ASYNC =
+  '"stream": true does not go with --async: InvokeEndpointAsync answers through S3, not as a response stream (give "stream": false, or run it without --async)';
+
 /** The ordered map's bounds: --concurrency items at once, --max-buffer-mib bytes of them. */
 function mapOptions(init: PipelineInit, memory: StreamMemory) {
   let told = false;
   const maxBytes = init.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
+  // --async: a pending record is its locations (its body is let go of once submitted).
+  const pending = init.async?.opts.maxPending;
   return {
-    concurrency: init.concurrency,
+    concurrency: pending ?? init.concurrency,
+    ...(pending !== undefined ? { window: pending } : {}),
     maxBytes,
-    itemBytes: recordBytes,
+    itemBytes: pending !== undefined ? () => PER_ITEM_BYTES : recordBytes,
     resultBytes: outcomeBytes,
     extraBytes: () => memory.live,
     onBytesBound: (running: number) => {

@@ -2,7 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import { MAX_BODY_BYTES } from '../constants.js';
 import type { RecordError } from '../errors.js';
-import { FIELDS, FIELD_BY_KEY, checkField, preview, type FieldKey, type FieldValues } from './fields.js';
+import { FIELDS, FIELD_BY_KEY, checkField, preview, type FieldKey, type FieldRule, type FieldValues } from './fields.js';
 import { scanObject, type JsonKind, type JsonMember } from './json-exact.js';
 import { OVERFLOW_MARK } from './lines.js';
 import type { Shard } from './shard.js';
@@ -53,6 +53,8 @@ export interface DecodeOptions {
   custom?: ((latin1: string, line: number) => DecodedRecord) | undefined;
   /** --prompt with --envelope: the envelope's `prompt` becomes the body (llm/prompt.ts). */
   prompt?: ((prompt: string, stream: boolean) => Buffer) | undefined;
+  /** Envelope keys of another operation's members (--async: core/async/fields.ts), beside FIELDS. */
+  extraFields?: ReadonlyMap<string, FieldRule> | undefined;
 }
 
 const BOM = '\u00ef\u00bb\u00bf'; // EF BB BF as latin1
@@ -80,7 +82,7 @@ export function decodeLine(raw: string, line: number, opts: DecodeOptions): Deco
   }
   if (BLANK.test(text)) return undefined;
   const rec = opts.envelope
-    ? decodeEnvelope(text, line, opts.defaults, opts.joinInput === true, opts.stream === true, opts.prompt)
+    ? decodeEnvelope(text, line, opts.defaults, opts.joinInput === true, opts.stream === true, opts.prompt, opts.extraFields)
     : opts.custom
       ? opts.custom(text, line)
       : decodeBody(text, line, opts.defaults);
@@ -101,6 +103,7 @@ function decodeEnvelope(
   joinInput: boolean,
   streamDefault: boolean,
   promptBody?: (prompt: string, stream: boolean) => Buffer,
+  extra?: ReadonlyMap<string, FieldRule>,
 ): DecodedRecord {
   let text = latin1;
   if (NON_ASCII.test(latin1)) {
@@ -135,7 +138,7 @@ function decodeEnvelope(
     } else if (key === 'bodyBase64') bodyBase64 = m;
     else if (key === 'meta') meta = m.raw;
     else {
-      const rule = FIELD_BY_KEY.get(key);
+      const rule = FIELD_BY_KEY.get(key) ?? extra?.get(key);
       if (!rule) {
         problem ??= {
           field: key.length > 60 ? `${key.slice(0, 60)}…` : key,
@@ -145,6 +148,10 @@ function decodeEnvelope(
       }
       if (m.kind === 'null' || m.value === '') {
         delete fields[rule.key as FieldKey]; // null or "" clears a flag's default for this record
+      } else if (rule.integer !== undefined && m.kind === 'number') {
+        const why = checkField(rule, m.raw);
+        if (why) problem ??= { field: key, message: `${key} ${why}` };
+        else fields[rule.key] = m.raw;
       } else if (m.kind !== 'string') {
         problem ??= { field: key, message: `${key} must be a string, got ${KIND_NAMES[m.kind]}` };
       } else {
@@ -176,7 +183,8 @@ function decodeEnvelope(
     body = { key: 'body', kind: 'object', raw: promptBody(prompt.value!, stream).toString('utf8') };
   }
   if (body !== undefined && bodyBase64 !== undefined) return fail('body', 'give either body or bodyBase64, not both');
-  if (body === undefined && bodyBase64 === undefined) return fail('body', 'missing body: give body (a JSON value or a string) or bodyBase64 (binary, base64)');
+  if (body === undefined && bodyBase64 === undefined && fields.inputLocation === undefined)
+    return fail('body', 'missing body: give body (a JSON value or a string) or bodyBase64 (binary, base64)');
   let bytes: Buffer;
   if (bodyBase64 !== undefined) {
     const b64 = bodyBase64.value;
@@ -187,6 +195,8 @@ function decodeEnvelope(
       );
     }
     bytes = Buffer.from(b64, 'base64');
+  } else if (body === undefined) {
+    bytes = Buffer.alloc(0); // --async: the input is the object at inputLocation
   } else {
     // A string body is its text; any other JSON value is sent as written (compacted).
     bytes = Buffer.from(body!.kind === 'string' ? body!.value! : body!.raw, 'utf8');
@@ -203,7 +213,7 @@ function decodeEnvelope(
   const rec: GoodRecord = { line, fields, body: bytes };
   if (stream) rec.stream = true;
   if (meta !== undefined) rec.meta = meta;
-  if (joinInput) rec.input = bodyBase64 !== undefined ? { base64: bodyBase64.value! } : { json: body!.raw };
+  if (joinInput && (body !== undefined || bodyBase64 !== undefined)) rec.input = bodyBase64 !== undefined ? { base64: bodyBase64.value! } : { json: body!.raw };
   return rec;
 }
 

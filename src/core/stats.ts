@@ -59,6 +59,8 @@ export interface StatsSnapshot {
   concurrency?: number;
   /** Many records per request: records per request sent (split halves count as requests). */
   meanBatchSize?: number;
+  /** --async: submitted, collected, failed, timed out, still pending (summary.ts AsyncCounts). */
+  async?: { submitted: number; uploaded: number; collected: number; failed: number; timedOut: number; pending: number; resumed: number; s3Requests: number };
   latencyMs: { p50?: number; p90?: number; p99?: number; max?: number };
 }
 
@@ -71,7 +73,13 @@ export function formatStats(s: StatsSnapshot): string {
     `time: ${(s.wallMs / 1000).toFixed(2)}s, ${s.recordsPerSecond.toFixed(1)} records/s${s.concurrency !== undefined ? `, concurrency ${s.concurrency}` : ''}`,
     `latency: p50 ${ms(l.p50)}, p90 ${ms(l.p90)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`,
     ...(s.meanBatchSize !== undefined ? [`batches: ${s.meanBatchSize} records per request on average`] : []),
+    ...(s.async !== undefined ? [formatAsync(s.async)] : []),
   ].join('\n');
+}
+
+function formatAsync(a: NonNullable<StatsSnapshot['async']>): string {
+  const earlier = a.resumed > 0 ? `, ${a.resumed} submitted by an earlier run` : '';
+  return `async: ${a.submitted} submitted (${a.uploaded} inputs uploaded${earlier}), ${a.collected} collected, ${a.failed} failed, ${a.timedOut} timed out, ${a.pending} pending; ${a.s3Requests} S3 requests`;
 }
 
 /** Records per request of a batched run, to two decimals (0 before the first request). */
@@ -94,6 +102,10 @@ export function formatProgress({ snapshot: s, bytesRead, totalBytes }: ProgressI
   const rate = s.recordsPerSecond.toFixed(0);
   const long = [`${s.ok + s.failed} done`, `${s.failed} failed`, `${s.retries} retried`, `${s.inFlight} in flight`, `${rate}/s`];
   const short = [`${s.ok + s.failed} done`, `${s.failed} fail`, `${s.retries} retry`, `${s.inFlight} busy`, `${rate}/s`];
+  if (s.async !== undefined) {
+    long.splice(3, 1, `${s.async.submitted} submitted`, `${s.async.pending} pending`, `${s.async.timedOut} timed out`);
+    short.splice(3, 1, `${s.async.submitted} sub`, `${s.async.pending} pend`, `${s.async.timedOut} tmo`);
+  }
   if (s.concurrency !== undefined) {
     long.push(`concurrency ${s.concurrency}`);
     short.push(`c=${s.concurrency}`);

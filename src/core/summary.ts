@@ -30,9 +30,32 @@ export interface Summary {
   firstFailedLines: number[];
   /** The endpoint names records were sent to (the first MAX_ENDPOINT_NAMES). */
   endpointNames: Set<string>;
+  /** --async: submissions and collections (core/async/unit.ts). */
+  async?: AsyncCounts;
   /** Why the run ended early, if it did. */
   stoppedBy?: 'fatal' | 'max-errors' | 'stop';
   fatal?: FatalError;
+}
+
+export interface AsyncCounts {
+  /** Accepted by the service (202), this run. */
+  submitted: number;
+  /** Inputs uploaded to S3. */
+  uploaded: number;
+  /** Output objects read (the record succeeded). */
+  collected: number;
+  /** Failure objects read (the record failed). */
+  failed: number;
+  /** No output or failure object in time (AsyncTimeout). */
+  timedOut: number;
+  /** Submitted (this run or an earlier one) and not yet collected. */
+  pending: number;
+  /** Submitted by an earlier run and collected by this one (--resume). */
+  resumed: number;
+}
+
+export function newAsyncCounts(): AsyncCounts {
+  return { submitted: 0, uploaded: 0, collected: 0, failed: 0, timedOut: 0, pending: 0, resumed: 0 };
 }
 
 export function newSummary(startedAt: number): Summary {

@@ -20,6 +20,10 @@ options:
   --seed N                 PRNG seed for routing, latency ranges, random faults
   --tls-cert FILE          serve HTTPS with this PEM certificate (chain allowed; with --tls-key)
   --tls-key FILE           the certificate's PEM private key
+  --async-output S3URI     serve InvokeEndpointAsync: write outputs under s3://bucket/prefix
+  --async-failure S3URI    ... and failures under this one (default: <output>-failures)
+  --s3-endpoint-url URL    the S3-compatible server outputs go to (path-style)
+  --async-workers K        async jobs running at once per endpoint (default 8)
   --quiet                  do not log requests to stderr
   -h, --help               show this help
 
@@ -84,6 +88,10 @@ async function buildConfig(argv: string[]): Promise<Built | 'help'> {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         quiet: { type: 'boolean' },
+        'async-output': { type: 'string' },
+        'async-failure': { type: 'string' },
+        's3-endpoint-url': { type: 'string' },
+        'async-workers': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -124,9 +132,32 @@ async function buildConfig(argv: string[]): Promise<Built | 'help'> {
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key must be given together');
   }
+  asyncFlags(config, v);
   const built: Built = { config, quiet: v.quiet === true };
   if (v['tls-cert'] !== undefined) built.tls = { cert: await readPem('tls-cert', v['tls-cert']), key: await readPem('tls-key', v['tls-key']!) };
   return built;
+}
+
+/** --async-output and its companions: the config's `async` (see src/emulator/README.md). */
+function asyncFlags(config: EmulatorConfigInput, v: Record<string, string | boolean | string[] | undefined>): void {
+  const out = v['async-output'] as string | undefined;
+  const given = ['async-failure', 's3-endpoint-url', 'async-workers'].filter((k) => v[k] !== undefined);
+  if (out === undefined) {
+    if (given.length > 0 && config.async === undefined) throw new UsageError(`--${given[0]} goes with --async-output`);
+    if (given.length === 0) return;
+  }
+  const prev = config.async;
+  const s3 = (v['s3-endpoint-url'] as string | undefined) ?? prev?.s3EndpointUrl;
+  if (s3 === undefined) throw new UsageError('--async-output needs --s3-endpoint-url (the S3-compatible server to write to)');
+  const outputPath = out ?? prev!.outputPath;
+  const workers = intFlag('async-workers', v['async-workers'] as string | undefined, 1, 100_000);
+  config.async = {
+    ...prev,
+    outputPath,
+    failurePath: (v['async-failure'] as string | undefined) ?? prev?.failurePath ?? `${outputPath.replace(/\/$/, '')}-failures`,
+    s3EndpointUrl: s3,
+    ...(workers !== undefined ? { workers } : {}),
+  };
 }
 
 const describe = (e: RequestLogEntry): string =>

@@ -80,6 +80,21 @@ export interface CredentialConfig {
   denied?: boolean;
 }
 
+/** InvokeEndpointAsync (async.ts): where outputs and failures go, and the S3-compatible server. */
+export interface AsyncConfig {
+  /** `s3://bucket/prefix`: output objects (`<inference id>.out`, or the request's Filename). */
+  outputPath: string;
+  /** `s3://bucket/prefix`: failure objects (`<inference id>-error.out`). */
+  failurePath: string;
+  /** The S3-compatible server (path-style addressing). */
+  s3EndpointUrl: string;
+  s3Region?: string;
+  s3AccessKeyId?: string;
+  s3SecretAccessKey?: string;
+  /** Jobs running at once per endpoint (its instances); default 8. */
+  workers?: number;
+}
+
 export interface EmulatorConfig {
   host: string;
   port: number;
@@ -100,6 +115,8 @@ export interface EmulatorConfig {
   sessionTtlSeconds: number;
   /** Most log entries kept (oldest half dropped when full; also past 256 MiB of bodies); 0 disables the log. */
   logLimit: number;
+  /** InvokeEndpointAsync; absent: async requests are refused (ValidationError). */
+  async?: AsyncConfig | undefined;
 }
 
 /** What callers pass: everything optional; `null` deletes an endpoint when merging. */
@@ -255,6 +272,19 @@ export function checkConfig(c: EmulatorConfig): void {
   check(Number.isFinite(c.clockOffsetMs), 'clockOffsetMs', 'a number', c.clockOffsetMs);
   check(isNum(c.sessionTtlSeconds, 1), 'sessionTtlSeconds', 'a number >= 1', c.sessionTtlSeconds);
   check(Number.isInteger(c.logLimit) && isNum(c.logLimit), 'logLimit', 'an integer >= 0', c.logLimit);
+  if (c.async !== undefined) checkAsync(c.async);
+}
+
+function checkAsync(a: AsyncConfig): void {
+  check(isObj(a), 'async', 'an object', a);
+  const s3 = /^s3:\/\/[^/]+(\/.*)?$/;
+  check(typeof a.outputPath === 'string' && s3.test(a.outputPath), 'async.outputPath', 'an s3://bucket/prefix URI', a.outputPath);
+  check(typeof a.failurePath === 'string' && s3.test(a.failurePath), 'async.failurePath', 'an s3://bucket/prefix URI', a.failurePath);
+  check(typeof a.s3EndpointUrl === 'string' && /^https?:\/\/[^/]/.test(a.s3EndpointUrl), 'async.s3EndpointUrl', 'an http(s) URL', a.s3EndpointUrl);
+  check(a.workers === undefined || (Number.isInteger(a.workers) && isNum(a.workers, 1)), 'async.workers', 'an integer >= 1', a.workers);
+  for (const k of ['s3Region', 's3AccessKeyId', 's3SecretAccessKey'] as const) {
+    check(a[k] === undefined || typeof a[k] === 'string', `async.${k}`, 'a string', k === 's3SecretAccessKey' ? '<redacted>' : a[k]);
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Serv
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { handleAdmin } from './admin.js';
+import { ASYNC_INVOCATIONS, type AsyncContext, AsyncService, type AsyncStats } from './async.js';
 import {
   defaultConfig,
   type EmulatorConfig,
@@ -70,6 +71,8 @@ export interface EndpointStats {
 export interface EmulatorStats extends EndpointStats {
   byStatus: Record<string, number>;
   endpoints: Record<string, EndpointStats>;
+  /** InvokeEndpointAsync: submissions, jobs queued and running, outputs and failures written. */
+  async: AsyncStats;
 }
 
 export interface EmulatorOptions {
@@ -136,6 +139,10 @@ class EmulatorServer implements Emulator {
   readonly #endpointStats = new Map<string, EndpointStats>();
   #epoch: number;
   readonly #scheduleEpochs = new Map<string, number>();
+  readonly #async = new AsyncService(
+    () => this.#asyncContext(),
+    () => this.#clock(),
+  );
 
   constructor(config: EmulatorConfig, options: EmulatorOptions) {
     this.#config = config;
@@ -199,6 +206,7 @@ class EmulatorServer implements Emulator {
   }
 
   close(): Promise<void> {
+    this.#async.close();
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -247,6 +255,27 @@ class EmulatorServer implements Emulator {
       maxInFlight: this.#maxInFlight,
       byStatus: { ...this.#byStatus },
       endpoints,
+      async: this.#async.stats(),
+    };
+  }
+
+  #asyncContext(): AsyncContext {
+    const cfg = this.#config;
+    return {
+      config: cfg.async,
+      region: cfg.region,
+      accountId: cfg.accountId,
+      endpoints: cfg.endpoints,
+      defaultModel: cfg.model,
+      fault: (d, ep, attempt) => this.#fault(d, ep, attempt),
+      latency: (model, ep, variant, directed, body) => this.#latency(model, ep, variant, directed, body, false),
+      variant: (ep) =>
+        ep.variants[
+          pickWeighted(
+            ep.variants.map((v) => v.weight ?? 1),
+            this.#random,
+          )
+        ]!,
     };
   }
 
@@ -537,7 +566,16 @@ class EmulatorServer implements Emulator {
     });
   }
 
-  // long function: the service's order of checks, step by step (numbered), reads best as one function
+  /** InvokeEndpointAsync, after authentication (async.ts). */
+  #handleAsync(req: IncomingMessage, res: ServerResponse, entry: RequestLogEntry, body: Buffer, base: OutgoingHttpHeaders, reply: (e: ApiError) => void): void {
+    const note = (status: number, fault?: FaultType): void => {
+      if (status !== 0) entry.status = status;
+      if (fault) entry.fault = fault;
+    };
+    this.#async.handle({ req, res, endpointName: entry.endpoint!, headers: entry.headers, body, attempt: entry.attempt, base, reply, note });
+  }
+
+  // long function: the order of checks (auth, validation, routing, capacity, faults, latency, answer) reads top to bottom
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     if (url.startsWith('/_emulator/')) {
@@ -573,6 +611,8 @@ class EmulatorServer implements Emulator {
     // 1. Authentication (SigV4) and authorization.
     const denied = this.#authenticate(req, url, received.sha256, arrived, entry, endpointName);
     if (denied) return reply(denied);
+    // InvokeEndpointAsync goes its own way after authentication (its own checks, a queue).
+    if (ASYNC_INVOCATIONS.test(url.split('?')[0]!)) return this.#handleAsync(req, res, entry, received.body, base, reply);
 
     // 2. Input validation, then the endpoint and its routing targets.
     const streamed = isStreamPath(url);
@@ -644,7 +684,7 @@ function isStreamPath(url: string): boolean {
 function endpointOf(method: string | undefined, url: string): string | undefined {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
-  const match = method === 'POST' ? INVOCATIONS.exec(path) : null;
+  const match = method === 'POST' ? (INVOCATIONS.exec(path) ?? ASYNC_INVOCATIONS.exec(path)) : null;
   if (!match) return undefined;
   try {
     return decodeURIComponent(match[1]!);

@@ -5,7 +5,7 @@
 // Several violations are joined with "; " under "N validation errors detected".
 // Sensitive members (customAttributes, body) are reported without their value.
 
-interface Rule {
+export interface Rule {
   member: string;
   /** Lower-case wire header, or '' for non-header members. */
   header: string;
@@ -84,7 +84,7 @@ const STREAM_RULES: readonly Rule[] = HEADER_RULES.filter((r) => r.member !== 't
   return r;
 });
 
-function violations(rule: Rule, value: string, out: string[]): void {
+export function violations(rule: Rule, value: string, out: string[]): void {
   const at = rule.sensitive ? `Value at '${rule.member}'` : `Value '${value}' at '${rule.member}'`;
   const constraint = (c: string): void => {
     out.push(`${at} failed to satisfy constraint: Member must ${c}`);

@@ -121,6 +121,7 @@ describe('--stats-json', () => {
     'firstFailedLines',
     'meanBatchSize',
     'llm',
+    'async',
     'stoppedBy',
     'fatal',
     'failedBefore',
