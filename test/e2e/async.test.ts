@@ -176,6 +176,7 @@ describe('--async: validation', () => {
       JSON.stringify({ body: 'variant', targetVariant: 'v1' }),
       JSON.stringify({ body: 'both', inputLocation: 's3://inputs/given/x.json' }),
       JSON.stringify({ body: 'ok-6' }),
+      JSON.stringify({ body: 'streamed', stream: true }),
     ].join('\n');
     const before = submitted();
     const r = await runCli([...asyncArgs(), '--envelope', '--async-input-mode', 'inline', out], { input, env: env() });
@@ -191,8 +192,10 @@ describe('--async: validation', () => {
         [4, false, 'InvalidRecord', 'targetVariant'],
         [5, false, 'InvalidRecord', 'inputLocation'],
         [6, true, undefined, undefined],
+        [7, false, 'InvalidRecord', 'stream'],
       ],
     );
+    assert.match(lines[6]!.error.message, /"stream": true does not go with --async/);
     assert.match(lines[1]!.error.message, /128,000 bytes inline \(--async-input-mode inline\)/);
     assert.match(lines[2]!.error.message, /requestTTLSeconds must be a whole number from 60 to 21600, got 30/);
   });
@@ -207,6 +210,7 @@ describe('--async: validation', () => {
       [['--target-variant', 'v1'], /--target-variant is not a member of InvokeEndpointAsync/],
       [['--inference-id', 'same'], /--inference-id with --async would give every record the same output object/],
       [['--async-cleanup', 'yes'], /--async-cleanup must be inputs .* or all/],
+      [['--stream'], /--async and --stream do not go together/],
     ];
     const before = submitted();
     for (const [extra, why] of cases) {

@@ -156,3 +156,10 @@ test('--ca-bundle FILE and --no-verify-ssl (the AWS CLI names); parsing reads no
   assert.equal(d.noVerifySsl, false);
   usage(['--endpoint-name', 'ep', '--ca-bundle='], /--ca-bundle needs a file name/);
 });
+
+test('--async takes none of the other operations or answer readers', () => {
+  for (const extra of [['--stream'], ['--prompt', '--llm', 'tgi'], ['--llm', 'openai'], ['--input-format', 'openai-batch']]) {
+    usage(['--endpoint-name', 'ep', '--async', ...extra, 'out.ndjson'], /^--async and --(stream|prompt|llm|input-format) do not go together/);
+  }
+  assert.notEqual(run(['--endpoint-name', 'ep', '--async', 'out.ndjson']).async, undefined);
+});
