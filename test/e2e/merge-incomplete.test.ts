@@ -5,14 +5,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { BINARY, scrubbedEnv, tempDir } from '../helpers/cli.js';
 
 let emu: Emulator;
-after(() => emu.close());
+after(() => {
+  emu.close();
+  if (shared !== undefined) rmSync(dirname(shared), { recursive: true, force: true });
+});
 
 interface Run {
   code: number | null;
@@ -20,9 +23,25 @@ interface Run {
   stderr: string;
 }
 
+/**
+ * The binary where another user can run it: the checkout may sit in a directory only its owner
+ * enters (a clone into `mktemp -d`), so a copy goes into a directory of its own, open to all.
+ */
+let shared: string | undefined;
+function binaryFor(): string {
+  if (shared === undefined) {
+    const dir = tempDir('sm-invoke-merge-bin-');
+    chmodSync(dir, 0o755);
+    shared = join(dir, 'sm-invoke');
+    copyFileSync(BINARY, shared);
+    chmodSync(shared, 0o755);
+  }
+  return shared;
+}
+
 async function sm(args: string[], opts: { stdin?: string; cwd?: string; user?: string } = {}): Promise<Run> {
   const fd = opts.stdin !== undefined ? openSync(opts.stdin, 'r') : 'ignore';
-  const [cmd, argv] = opts.user ? ['su', [opts.user, '-s', '/bin/sh', '-c', `"$0" "$@"`, BINARY, ...args]] : [BINARY, args];
+  const [cmd, argv] = opts.user ? ['su', [opts.user, '-s', '/bin/sh', '-c', `"$0" "$@"`, binaryFor(), ...args]] : [BINARY, args];
   const child = spawn(cmd, argv as string[], { env: scrubbedEnv(), stdio: [fd, 'pipe', 'pipe'], cwd: opts.cwd });
   if (typeof fd === 'number') closeSync(fd);
   const out: Buffer[] = [];
