@@ -3,13 +3,11 @@
 // replace it; --input FILE names the input, with the same same-file protections as stdin and a
 // percentage in --progress.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { BINARY, scrubbedEnv, tempDir } from '../helpers/cli.js';
+import { fileLines, runBinary, taggedRecords, tempDir, writeIn } from '../helpers/cli.js';
 
 let emu: Emulator;
 before(async () => {
@@ -17,38 +15,13 @@ before(async () => {
 });
 after(() => emu.close());
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** The binary with stdin from a file (a path), a pipe (a string), or nothing at all (an empty pipe). */
-async function run(args: string[], stdin: { file?: string; text?: string } = {}): Promise<Run> {
-  const fd = stdin.file !== undefined ? openSync(stdin.file, 'r') : 'pipe';
-  const child = spawn(BINARY, ['--endpoint-url', emu.url, '--endpoint-name', 'demo', ...args], { env: scrubbedEnv(), stdio: [fd, 'pipe', 'pipe'] });
-  if (typeof fd === 'number') closeSync(fd);
-  else {
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.end(stdin.text ?? '');
-  }
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout!.on('data', (c: Buffer) => out.push(c));
-  child.stderr!.on('data', (c: Buffer) => err.push(c));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
+const run = (args: string[], stdin: { file?: string; text?: string } = {}) => runBinary(['--endpoint-url', emu.url, '--endpoint-name', 'demo', ...args], stdin);
 
-const records = (n: number, tag: string): string => Array.from({ length: n }, (_, i) => JSON.stringify({ t: tag, i: i + 1 })).join('\n') + '\n';
+const records = taggedRecords;
 const sent = (tag: string): number => emu.log.filter((e) => e.body.toString().includes(`"t":"${tag}"`)).length;
-const lines = (p: string): string[] => readFileSync(p, 'utf8').split('\n').filter(Boolean);
-
-function file(dir: string, name: string, content: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-}
+const lines = fileLines;
+const file = writeIn;
 
 describe('the input named where the outfile goes', () => {
   test('is refused without offering --force; the message shows < FILE and --input FILE; --force does not replace it either', async () => {

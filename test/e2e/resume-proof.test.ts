@@ -2,13 +2,11 @@
 // file beside it), or refuses with exit 2 and the outfile untouched: another input of the same
 // length, a longer one, another --output format, a damaged outfile, an outfile without digests.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { BINARY, scrubbedEnv, tempDir } from '../helpers/cli.js';
+import { fileLines, runBinary, taggedRecords, tempDir, writeIn } from '../helpers/cli.js';
 
 let emu: Emulator;
 before(async () => {
@@ -16,33 +14,12 @@ before(async () => {
 });
 after(() => emu.close());
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const run = (args: string[], stdinPath: string) => runBinary(['--endpoint-url', emu.url, '--endpoint-name', 'demo', ...args], { file: stdinPath });
 
-async function run(args: string[], stdinPath: string): Promise<Run> {
-  const fd = openSync(stdinPath, 'r');
-  const child = spawn(BINARY, ['--endpoint-url', emu.url, '--endpoint-name', 'demo', ...args], { env: scrubbedEnv(), stdio: [fd, 'pipe', 'pipe'] });
-  closeSync(fd);
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout!.on('data', (c: Buffer) => out.push(c));
-  child.stderr!.on('data', (c: Buffer) => err.push(c));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
-
-const records = (n: number, tag: string): string => Array.from({ length: n }, (_, i) => JSON.stringify({ t: tag, i: i + 1 })).join('\n') + '\n';
+const records = taggedRecords;
 const sent = (tag: string): number => emu.log.filter((e) => e.body.toString().includes(`"t":"${tag}"`)).length;
-const lines = (p: string): string[] => readFileSync(p, 'utf8').split('\n').filter(Boolean);
-
-function file(dir: string, name: string, content: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-}
+const lines = fileLines;
+const file = writeIn;
 
 /** A finished run over `input`, then the outfile cut back to its first `keep` lines, as a kill leaves it. */
 async function interrupted(dir: string, input: string, keep: number, extra: string[] = []): Promise<string> {

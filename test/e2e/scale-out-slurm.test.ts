@@ -4,7 +4,6 @@
 // file equals one unsharded run's, line for line (but for each answer's attempts and latency); then
 // again with one task cancelled and another requeued while running: both resume, still equal.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -13,6 +12,7 @@ import { BINARY, ROOT, runCli, scrubbedEnv, tempDir } from '../helpers/cli.js';
 import { waitFor } from '../helpers/daemons.js';
 import { awsWithS3Endpoint, startLocalS3, type LocalS3 } from '../helpers/s3-local.js';
 import { startSlurm, type Slurm } from '../helpers/slurm.js';
+import { bash, stableLines, type ShellRun } from '../helpers/shell.js';
 
 const SBATCH = join(ROOT, 'docs', 'scale-out', 'slurm.sbatch');
 const SCRIPTS = join(ROOT, 'docs', 'scale-out');
@@ -32,23 +32,11 @@ function input(): string {
 }
 
 /** A result line without what differs from run to run. */
-const stable = (text: string): string[] =>
-  text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.replace(/,"attempts":\d+/, '').replace(/,"latencyMs":\d+/, ''));
+const stable = stableLines;
 
 /** bash -c SCRIPT with the jobs' environment, asynchronously (the emulator and S3 run in this process). */
-function sh(script: string, cwd: string, extra: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+function sh(script: string, cwd: string, extra: Record<string, string> = {}): Promise<ShellRun> {
+  return bash(script, cwd, { ...env, ...extra });
 }
 
 async function aws(args: string, cwd = dir, more: () => string = () => ''): Promise<string> {

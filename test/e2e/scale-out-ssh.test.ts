@@ -3,7 +3,6 @@
 // shard.sh {} N ::: ... && merge.sh N` line with 2 shards per host, the input streamed from S3
 // (s3rver) into each shard, the outfiles uploaded and merged: equal to one unsharded run.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +10,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { BINARY, ROOT, runCli, scrubbedEnv, tempDir } from '../helpers/cli.js';
 import { awsWithS3Endpoint, startLocalS3, type LocalS3 } from '../helpers/s3-local.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { bash, stableLines, type ShellRun } from '../helpers/shell.js';
 
 let emu: Emulator;
 let s3: LocalS3;
@@ -25,22 +25,10 @@ function input(): string {
   return lines.join('\n') + '\n';
 }
 
-const stable = (text: string): string[] =>
-  text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.replace(/,"attempts":\d+/, '').replace(/,"latencyMs":\d+/, ''));
+const stable = stableLines;
 
-function sh(script: string, cwd: string, extra: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+function sh(script: string, cwd: string, extra: Record<string, string> = {}): Promise<ShellRun> {
+  return bash(script, cwd, { ...env, ...extra });
 }
 
 before(async () => {

@@ -9,6 +9,7 @@ import { after, before, describe, test, beforeEach } from 'node:test';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { BINARY, runCli, scrubbedEnv, tempDir } from '../helpers/cli.js';
 import { requireTools } from '../helpers/tools.js';
+import { bash, type ShellRun } from '../helpers/shell.js';
 
 // GNU parallel is installed by scripts/setup-tests.sh: its absence is a failure, never a skip.
 const hasParallel = spawnSync('sh', ['-c', 'command -v parallel'], { stdio: 'ignore' }).status === 0;
@@ -43,16 +44,8 @@ const stable = (text: string): string[] =>
     .map((l) => l.replace(/,"attempts":\d+/, '').replace(/,"latencyMs":\d+/, ''));
 
 /** bash -c SCRIPT, asynchronously (the emulator runs in this process). */
-function sh(script: string, cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd, env: { ...env, SMI: BINARY, URL: emu.url }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+function sh(script: string, cwd: string): Promise<ShellRun> {
+  return bash(script, cwd, { ...env, SMI: BINARY, URL: emu.url });
 }
 
 describe('--shard I/N under GNU parallel, joined by merge', () => {

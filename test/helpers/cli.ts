@@ -1,6 +1,7 @@
 // Runs the bundled CLI (dist/sm-invoke.cjs) as a child process with a scrubbed environment.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,4 +94,41 @@ export function splitSummary(stderr: string): { summary: string | undefined; res
 /** Joins JSON values into NDJSON text. */
 export function ndjson(values: unknown[]): string {
   return values.map((v) => JSON.stringify(v)).join('\n') + '\n';
+}
+
+/**
+ * The built binary with stdin from a file (opened as the child's fd 0, as a shell's `< FILE` does:
+ * what the same-file checks see), a pipe with the given text, or an empty pipe.
+ */
+export async function runBinary(
+  args: string[],
+  stdin: { file?: string; text?: string } = {},
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const fd = stdin.file !== undefined ? openSync(stdin.file, 'r') : 'pipe';
+  const child = spawn(BINARY, args, { env: opts.env ?? scrubbedEnv(), cwd: opts.cwd, stdio: [fd, 'pipe', 'pipe'] });
+  if (typeof fd === 'number') closeSync(fd);
+  else {
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(stdin.text ?? '');
+  }
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', (c: Buffer) => out.push(c));
+  child.stderr!.on('data', (c: Buffer) => err.push(c));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}
+
+/** n records `{"t":tag,"i":1..n}`, one a line: `tag` finds them in the emulator's log. */
+export const taggedRecords = (n: number, tag: string): string => Array.from({ length: n }, (_, i) => JSON.stringify({ t: tag, i: i + 1 })).join('\n') + '\n';
+
+/** A file's non-empty lines. */
+export const fileLines = (p: string): string[] => readFileSync(p, 'utf8').split('\n').filter(Boolean);
+
+/** Writes dir/name and returns its path. */
+export function writeIn(dir: string, name: string, content: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, content);
+  return p;
 }
