@@ -204,7 +204,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     if (this.settled) return true;
     const body = this.#body;
-    if (body !== undefined && this.#size + chunk.length <= body.length) {
+    if (body !== undefined) {
+      // (llhttp frames the body by its Content-Length: more never comes.)
+      if (this.#size + chunk.length > body.length) {
+        this.fail(new TransportError('response body longer than its Content-Length', 'HPE_PARSE_ERROR'));
+        return false;
+      }
       chunk.copy(body, this.#size);
       this.#size += chunk.length;
       return true;
@@ -229,12 +234,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onComplete(_trailers: string[] | null): void {
     if (this.settled) return;
     const chunks = this.#chunks;
-    const body =
-      this.#body !== undefined && chunks.length === 0
-        ? this.#body.subarray(0, this.#size)
-        : chunks.length === 1 && this.#body === undefined
-          ? chunks[0]!
-          : Buffer.concat(this.#body === undefined ? chunks : [this.#body, ...chunks], this.#size);
+    const body = this.#body !== undefined ? this.#body.subarray(0, this.#size) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size);
     this.#chunks = [];
     this.#body = undefined;
     settle(this);
