@@ -61,6 +61,25 @@ export interface SendOptions {
   timeoutMs: number;
   /** TCP (and TLS, and the proxy's tunnel) connect; 0 = none. */
   connectTimeoutMs: number;
+  /** The run's memory for answers (core/answer-budget.ts): an answer is read only while it has room. */
+  budget?: BodyBudget | undefined;
+  /** The record (its input line) the request is for, as `budget` knows it. */
+  line?: number | undefined;
+}
+
+/**
+ * Memory shared by the answers being received and the results waiting to be written. The
+ * transport counts an answer's bytes as it reads them (all of them at its head when it gives a
+ * Content-Length) and stops reading while there is no room; the oldest record's answer (the one
+ * the ordered output waits for) always has room, so a full budget never stalls the run.
+ */
+export interface BodyBudget {
+  /** Is there room for `n` more bytes of the answer to the record at `line`? */
+  room(line: number, n: number): boolean;
+  /** Counts `n` bytes (negative: gives them back). */
+  add(n: number): void;
+  /** Calls `resume` once, later, when there may be room again. */
+  wait(resume: () => void): void;
 }
 
 /** Sends one request and resolves with the whole answer, or rejects with a TransportError. */

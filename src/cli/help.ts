@@ -72,8 +72,9 @@ Run options:
   --retry-model-errors    also retry ModelError (424) answers (default: never)
   --max-errors N          stop after N failed records (default 0 = never)
   --max-line-bytes N      longest input line (default 9437184); a longer one is an error result
-  --max-buffer-mib N      memory for records in flight and results waiting behind a slower
-                          earlier record (default 32); fewer records go out at once when full
+  --max-buffer-mib N      memory for records in flight, answers being read and results waiting
+                          behind a slower earlier record (default 32); when full, fewer records
+                          go out at once and answers wait in their connections
   --dry-run               validate every record and print the request it would send (no
                           credentials, no network); invalid records get their usual errors
   --resume                outfile exists from an interrupted run: keep its complete lines, skip

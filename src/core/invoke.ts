@@ -10,7 +10,7 @@ import type { RetryKind, RetryQuota } from '../aws/retry-quota.js';
 import type { StandardRetryToken } from '@smithy/types';
 import { classifyServiceError, classifyTransportError, parseServiceError, type FailureKind } from '../aws/service-error.js';
 import type { Sign } from '../aws/sign.js';
-import { StreamFailure, TransportError, type HttpResponse, type Send } from '../wire.js';
+import { StreamFailure, TransportError, type BodyBudget, type HttpResponse, type Send } from '../wire.js';
 import {
   H_CLOSED_SESSION_ID,
   H_CONTENT_TYPE,
@@ -60,6 +60,8 @@ export interface InvokerDeps {
   target: Target;
   sign: Sign;
   send: Send;
+  /** Room for answers as they are read (answer-budget.ts); absent: answers are read at once. */
+  budget?: BodyBudget | undefined;
   /** Records with `stream` (--stream): InvokeEndpointWithResponseStream's exchange (stream-invoke.ts). */
   streamSend?: StreamSend | undefined;
   now: () => number;
@@ -146,7 +148,7 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
   const send = async (signed: HttpRequestSpec, slot: Slot, rec: GoodRecord, attempt: number): Promise<HttpResponse> => {
     summary.inFlight++;
     try {
-      const options = { signal: cancel, timeoutMs: deps.timeoutMs, connectTimeoutMs: deps.connectTimeoutMs };
+      const options = { signal: cancel, timeoutMs: deps.timeoutMs, connectTimeoutMs: deps.connectTimeoutMs, budget: deps.budget, line: rec.line };
       if (rec.stream === true) {
         if (!deps.streamSend) throw new TransportError('this run has no streaming exchange for a streamed record', 'StreamUnsupported');
         return await deps.streamSend(signed, options, rec, attempt);

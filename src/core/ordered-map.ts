@@ -23,6 +23,10 @@ export interface OrderedMapOptions<T = unknown, R = unknown> {
   resultBytes?: (result: R) => number;
   /** Bytes held outside the items' own sizes, counted toward maxBytes (streams being received). */
   extraBytes?: () => number;
+  /** Kept up to date with the bytes of results waiting and inputs running, when given (answer-budget.ts reads it). */
+  meter?: { bytes: number };
+  /** Called after the oldest item is let go of (its result taken by the consumer). */
+  onConsumed?: () => void;
   /** Called each time the bytes bound (not concurrency) holds an item back, with the items running. */
   onBytesBound?: (running: number) => void;
 }
@@ -55,13 +59,13 @@ export async function* orderedMap<T, R>(
   // The bytes bound: an item pulled but not yet affordable waits here.
   let held: { item: T } | undefined;
   /** Settled results not yet consumed, plus the inputs of running items. */
-  let pendingBytes = 0;
+  const meter = options.meter ?? { bytes: 0 };
   let resultsSeen = 0;
   let resultBytesSeen = 0;
   /** The mean result so far; before the first, an item's own size stands for its result's. */
   const meanResult = (size: number): number => (resultsSeen === 0 ? size : resultBytesSeen / resultsSeen);
   const affordable = (size: number): boolean =>
-    maxBytes === undefined || slots.length === 0 || pendingBytes + (options.extraBytes?.() ?? 0) + size + (running + 1) * meanResult(size) <= maxBytes;
+    maxBytes === undefined || slots.length === 0 || meter.bytes + (options.extraBytes?.() ?? 0) + size + (running + 1) * meanResult(size) <= maxBytes;
 
   const notify = (): void => {
     const w = wake;
@@ -73,7 +77,7 @@ export async function* orderedMap<T, R>(
     const slot: Slot<R> = { bytes: inBytes };
     slots.push(slot);
     running++;
-    pendingBytes += inBytes;
+    meter.bytes += inBytes;
     let p: Promise<R>;
     try {
       p = Promise.resolve(fn(item));
@@ -87,7 +91,7 @@ export async function* orderedMap<T, R>(
       if (maxBytes !== undefined) {
         // The input is let go of; the result is held until consumed.
         const out = settled.ok ? resultBytes!(settled.value) : 0;
-        pendingBytes += out - slot.bytes;
+        meter.bytes += out - slot.bytes;
         slot.bytes = out;
         resultsSeen++;
         resultBytesSeen += out;
@@ -141,7 +145,8 @@ export async function* orderedMap<T, R>(
       const head = slots[0];
       if (head?.settled) {
         slots.shift();
-        pendingBytes -= head.bytes;
+        meter.bytes -= head.bytes;
+        options.onConsumed?.();
         pump();
         if (head.settled.ok) yield head.settled.value;
         else throw head.settled.error;

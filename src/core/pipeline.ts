@@ -13,6 +13,7 @@ import { Batch, batchBody, packRecords, type BatchOptions, type Timer } from './
 import { createBatchInvoker } from './batch-invoke.js';
 import { buildAsyncRequest } from './async/request.js';
 import { createAsyncUnit, type AsyncSetup } from './async/setup.js';
+import { AnswerBudget } from './answer-budget.js';
 import { ABORTED, createInvoker, type Aborted, type Admission, type AttemptInfo } from './invoke.js';
 import { orderedMap } from './ordered-map.js';
 import { createStreamSend, type ObserverFor, type StreamMemory, type StreamSettings } from './stream-invoke.js';
@@ -171,7 +172,10 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   const summary: Summary = init.summary ?? newSummary(now());
   const stop = stopping(init, summary);
   const memory: StreamMemory = { live: 0 };
+  const meter = { bytes: 0 };
+  const budget = new AnswerBudget(init.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES, memory, () => meter.bytes);
   const invokerDeps = {
+    budget,
     streamSend: init.stream
       ? createStreamSend({ sendStream: init.stream.send, settings: init.stream.settings, memory, observe: init.stream.observe ?? llmObserver(init.llm) })
       : undefined,
@@ -233,8 +237,15 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   };
   /** One item of the source to its outcome: a kept line, a bad record's error, a dry run's request, or an invocation. */
   const process = (rec: Unit): Outcome | Promise<Outcome> => {
-    if (rec instanceof Kept) return rec;
-    if (rec instanceof Batch) return processBatch(rec);
+    if (rec instanceof Kept) {
+      budget.started(Number.NaN, Number.NaN);
+      return rec;
+    }
+    if (rec instanceof Batch) {
+      budget.started(rec.records[0]!.line, rec.records[rec.records.length - 1]!.line);
+      return processBatch(rec);
+    }
+    budget.started(rec.line, rec.line);
     if (rec.error) {
       const r: Result = { line: rec.line, ok: false, error: rec.error, attempts: 0 };
       if (rec.inferenceId !== undefined) r.inferenceId = rec.inferenceId;
@@ -264,7 +275,7 @@ export async function runPipeline(init: PipelineInit): Promise<Summary> {
   try {
     const records = init.records ?? decodeLines(init.lines, init.decode, stop.reading.signal, summary, init.resume, init.seen);
     const source: AsyncIterable<Unit> = init.batch ? packRecords(records, init.batch, init.batchTimer) : records;
-    out: for await (const outcome of orderedMap(source, process, mapOptions(init, memory))) {
+    out: for await (const outcome of orderedMap(source, process, mapOptions(init, memory, meter, budget))) {
       if (outcome === ABORTED) break; // stop at the first record that has no real answer
       for (const one of Array.isArray(outcome) ? outcome : [outcome]) {
         if (!(await emit(init, one, summary, stop.cancel.signal))) break out;
@@ -286,7 +297,7 @@ const STREAM_NOT_ASYNC =
   '"stream": true does not go with --async: InvokeEndpointAsync answers through S3, not as a response stream (give "stream": false, or run it without --async)';
 
 /** The ordered map's bounds: --concurrency items at once, --max-buffer-mib bytes of them. */
-function mapOptions(init: PipelineInit, memory: StreamMemory) {
+function mapOptions(init: PipelineInit, memory: StreamMemory, meter: { bytes: number }, budget: AnswerBudget) {
   let told = false;
   const maxBytes = init.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
   // --async: a pending record is its locations (its body is let go of once submitted).
@@ -298,6 +309,8 @@ function mapOptions(init: PipelineInit, memory: StreamMemory) {
     itemBytes: pending !== undefined ? () => PER_ITEM_BYTES : recordBytes,
     resultBytes: outcomeBytes,
     extraBytes: () => memory.live,
+    meter,
+    onConsumed: () => budget.consumed(),
     onBytesBound: (running: number) => {
       if (told || running * 4 >= init.concurrency) return;
       told = true;

@@ -26,7 +26,7 @@ import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
 import apiConnect from 'undici/lib/api/api-connect.js';
 import { MAX_BODY_BYTES } from '../constants.js';
 import { proxyFor, redactSecrets, type ProxyRoute, type ProxySettings } from './proxy.js';
-import { TransportError, type HttpRequestSpec, type HttpResponse, type Send, type SendOptions, type SendStream } from '../wire.js';
+import { TransportError, type BodyBudget, type HttpRequestSpec, type HttpResponse, type Send, type SendOptions, type SendStream } from '../wire.js';
 import { streamExchange } from './stream-transport.js';
 
 export { TransportError, type HttpResponse, type Send, type SendOptions };
@@ -74,6 +74,12 @@ export const MAX_HEAD_BYTES = 16 * 1024;
  */
 const FREE_SOCKET_TIMEOUT_MS = 15_000;
 const KEEP_ALIVE_THRESHOLD_MS = 1_000;
+/**
+ * An answer with a Content-Length of at least this many bytes is copied into one buffer of that
+ * size as it arrives: one copy of a large answer, not its chunks and then their join (a smaller
+ * answer usually comes in one chunk, which is kept as it is).
+ */
+const ONE_BUFFER_BYTES = 64 * 1024;
 
 /** Node keeps the first of these when a response repeats them (IncomingMessage._addHeaderLine). */
 const SINGLE_HEADERS = new Set([
@@ -122,15 +128,34 @@ class Exchange implements Dispatcher.DispatchHandler {
   #headers: IncomingHttpHeaders | undefined;
   #chunks: Buffer[] = [];
   #size = 0;
+  /** The answer's own buffer, when its Content-Length is ONE_BUFFER_BYTES or more. */
+  #body: Buffer | undefined;
+  /** Bytes counted in the budget; a Content-Length waiting for room; each chunk counted (no Content-Length). */
+  #counted = 0;
+  #want: number | undefined;
+  #perChunk = false;
+  #resume: (() => void) | undefined;
   settled = false;
   timer: NodeJS.Timeout | undefined;
+  timeoutMs = 0;
+  #deadline = 0;
+  /** The attempt's time left while reading waits for room (that wait is not the endpoint's). */
+  #left = 0;
 
   constructor(
     readonly signal: AbortSignal | undefined,
     readonly route: ProxyRoute | undefined,
     readonly resolve: (res: HttpResponse) => void,
     readonly reject: (err: Error) => void,
+    readonly budget: BodyBudget | undefined,
+    readonly line: number,
   ) {}
+
+  /** The whole-attempt timer, `ms` from now. */
+  arm(ms: number): void {
+    this.#deadline = performance.now() + ms;
+    this.timer = setTimeout(() => this.fail(new TransportError(`no complete response within ${this.timeoutMs} ms`, 'TimeoutError')), ms);
+  }
 
   onConnect(abort: (err?: Error) => void): void {
     if (this.#reason !== undefined)
@@ -138,7 +163,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     else this.#abort = abort;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, _statusText: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, _statusText: string): boolean {
     // Settled already: either fail() aborted the request (nothing more comes), or undici's forwarding
     // proxy wrapper reported a 407 through onError and lets the answer run on: read it to its end
     // (returning false would pause the connection for good).
@@ -153,42 +178,122 @@ class Exchange implements Dispatcher.DispatchHandler {
     const headers = toHeaders(rawHeaders);
     this.#headers = headers;
     const cl = headers['content-length'];
-    if (cl !== undefined && Number(cl) > MAX_RESPONSE_BYTES) {
+    const length = cl === undefined ? -1 : Number(cl);
+    if (length > MAX_RESPONSE_BYTES) {
       this.fail(tooLarge());
       return false;
     }
+    if (this.budget === undefined) {
+      if (length >= ONE_BUFFER_BYTES) this.#body = Buffer.allocUnsafe(length);
+      return true;
+    }
+    this.#resume = resume;
+    if (length < 0) {
+      this.#perChunk = true;
+      return true;
+    }
+    if (!this.budget.room(this.line, length)) {
+      this.#want = length;
+      this.#pause();
+      return false;
+    }
+    this.#take(length);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     if (this.settled) return true;
+    const body = this.#body;
+    if (body !== undefined) {
+      // (llhttp frames the body by its Content-Length: more never comes.)
+      if (this.#size + chunk.length > body.length) {
+        this.fail(new TransportError('response body longer than its Content-Length', 'HPE_PARSE_ERROR'));
+        return false;
+      }
+      chunk.copy(body, this.#size);
+      this.#size += chunk.length;
+      return true;
+    }
     this.#size += chunk.length;
     if (this.#size > MAX_RESPONSE_BYTES) {
       this.fail(tooLarge());
       return false;
     }
     this.#chunks.push(chunk);
+    if (this.#perChunk) {
+      this.#counted += chunk.length;
+      this.budget!.add(chunk.length);
+      if (!this.budget!.room(this.line, 0)) {
+        this.#pause();
+        return false;
+      }
+    }
     return true;
   }
 
   onComplete(_trailers: string[] | null): void {
     if (this.settled) return;
     const chunks = this.#chunks;
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size);
+    const body = this.#body !== undefined ? this.#body.subarray(0, this.#size) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size);
     this.#chunks = [];
+    this.#body = undefined;
     settle(this);
     const res: HttpResponse = { status: this.#status, headers: this.#headers ?? (Object.create(null) as IncomingHttpHeaders), body };
     // With one request per connection undici frees the connection in a setImmediate() queued after this
     // callback returns (it waits a loop turn in case the server closes it after all). Resolving after
     // that lets a request sent straight after this answer reuse the connection; resolving now would
     // make the pool open another one (two connections for strictly sequential requests).
-    queueMicrotask(() => setImmediate(this.resolve, res));
+    // The budget gets the answer's bytes back then: from there on its result counts in the ordered map.
+    queueMicrotask(() => setImmediate(deliver, this, res));
   }
 
   onError(err: Error): void {
     if (this.settled) return;
     settle(this);
+    this.giveBack();
     this.reject(toTransportError(err, this.route));
+  }
+
+  /** Counts `n` bytes of the answer in the budget, and gives it its buffer. */
+  #take(n: number): void {
+    this.#counted += n;
+    this.budget!.add(n);
+    if (n >= ONE_BUFFER_BYTES) this.#body = Buffer.allocUnsafe(n);
+  }
+
+  /** Reading stopped for room: the attempt's timer stops too, and the budget says when to try again. */
+  #pause(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.#left = Math.max(1, this.#deadline - performance.now());
+    }
+    this.budget!.wait(() => this.#retry());
+  }
+
+  #retry(): void {
+    if (this.settled) return;
+    const want = this.#want;
+    if (!this.budget!.room(this.line, want ?? 0)) {
+      this.budget!.wait(() => this.#retry());
+      return;
+    }
+    if (want !== undefined) {
+      this.#want = undefined;
+      this.#take(want);
+    }
+    if (this.#left > 0) {
+      this.arm(this.#left);
+      this.#left = 0;
+    }
+    this.#resume!();
+  }
+
+  /** The answer's bytes go back to the budget (it is settled: delivered, failed or dropped). */
+  giveBack(): void {
+    if (this.#counted === 0) return;
+    this.budget!.add(-this.#counted);
+    this.#counted = 0;
   }
 
   /** Settles with `err` now, and closes the connection the request is on (or will be on). */
@@ -197,10 +302,17 @@ class Exchange implements Dispatcher.DispatchHandler {
     settle(this);
     this.#reason = err;
     this.#chunks = [];
+    this.#body = undefined;
+    this.giveBack();
     // Aborting a request that is on a connection destroys that connection: a half-read answer is never reused.
     this.#abort?.(err);
     this.reject(err);
   }
+}
+
+function deliver(ex: Exchange, res: HttpResponse): void {
+  ex.giveBack();
+  ex.resolve(res);
 }
 
 export function tooLarge(): TransportError {
@@ -373,12 +485,10 @@ export function createTransport(maxSockets: number, options: TransportOptions = 
         return;
       }
       const route = routeFor(req, sendOptions.connectTimeoutMs);
-      const ex = new Exchange(signal, route.proxy, resolve, reject);
+      const ex = new Exchange(signal, route.proxy, resolve, reject, sendOptions.budget, sendOptions.line ?? Number.NaN);
       if (sendOptions.timeoutMs > 0) {
-        ex.timer = setTimeout(
-          () => ex.fail(new TransportError(`no complete response within ${sendOptions.timeoutMs} ms`, 'TimeoutError')),
-          sendOptions.timeoutMs,
-        );
+        ex.timeoutMs = sendOptions.timeoutMs;
+        ex.arm(sendOptions.timeoutMs);
       }
       if (signal) watch(ex, signal);
       route.dispatcher.dispatch(
