@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FatalError, RecordError } from '../errors.js';
 import { backoffDelay, retryAfterMs, retryDelay } from '../aws/retry.js';
 import type { RetryKind, RetryQuota } from '../aws/retry-quota.js';
+import { randomUUID } from 'node:crypto';
 import type { StandardRetryToken } from '@smithy/types';
 import { classifyServiceError, classifyTransportError, parseServiceError, type FailureKind } from '../aws/service-error.js';
 import type { Sign } from '../aws/sign.js';
@@ -258,7 +259,10 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
   return async function invoke(rec: GoodRecord): Promise<Result | Aborted> {
     const deadError = dead.check(rec.fields.endpointName!);
     if (deadError !== undefined) return failed(rec, deadError, 0, undefined);
-    const request = (deps.build ?? buildRequest)(rec, deps.target);
+    const built = (deps.build ?? buildRequest)(rec, deps.target);
+    // As the SDKs do: one id for the call, the attempt on each request (servers and the emulator
+    // count a call's attempts by them).
+    const call = randomUUID();
     const token = { value: deps.quota.initial };
     const budget = new ThrottleBudget(admission.adaptive !== undefined, deps.now);
     let refreshed = false;
@@ -270,6 +274,10 @@ export function createInvoker(deps: InvokerDeps): (rec: GoodRecord) => Promise<R
       const offsetUsed = skew.offsetMs;
       let signed: HttpRequestSpec;
       try {
+        const request = {
+          ...built,
+          headers: { ...built.headers, 'amz-sdk-invocation-id': call, 'amz-sdk-request': `attempt=${attempt}; max=${deps.maxAttempts}` },
+        };
         signed = await deps.sign(request, skew.signingDate());
       } catch (err) {
         slot.release?.();

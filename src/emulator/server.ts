@@ -47,8 +47,14 @@ export interface RequestLogEntry {
   body: Buffer;
   bodyBytes: number;
   requestId: string;
-  /** How many requests with this endpoint + body have arrived, this one included. */
+  /**
+   * This call's attempt: the requests of one client call so far, this one included, when the client
+   * names its call (`amz-sdk-invocation-id`, as the SDKs, the AWS CLI and sm-invoke send it: so a
+   * second run starts at 1 again); else, as `delivery`.
+   */
   attempt: number;
+  /** How many requests with this endpoint + body have arrived, this one included, across runs: what a fault's `times` counts. */
+  delivery: number;
   endpoint?: string;
   variant?: string;
   accessKeyId?: string;
@@ -500,6 +506,7 @@ class EmulatorServer implements Emulator {
       bodyBytes: 0,
       requestId,
       attempt: 0,
+      delivery: 0,
       status: 0,
     };
     const track: { endpointStats: EndpointStats | undefined; logged: boolean } = { endpointStats: undefined, logged: false };
@@ -551,7 +558,7 @@ class EmulatorServer implements Emulator {
     // (An LLM model's endpoint streams in its own shape unless its stream spec names another.)
     const own = a.variant.model ?? a.ep.model ?? this.#config.model;
     const spec = { model: isLlmModel(own) ? own : ('echo' as const), ...a.ep.stream, ...sd.spec };
-    const fault = pickStreamFault(sd.fault, entry.attempt, a.ep.streamFaults, this.#random);
+    const fault = pickStreamFault(sd.fault, entry.delivery, a.ep.streamFaults, this.#random);
     const random = this.#random;
     await serveStream(req, res, {
       spec,
@@ -572,7 +579,7 @@ class EmulatorServer implements Emulator {
       if (status !== 0) entry.status = status;
       if (fault) entry.fault = fault;
     };
-    this.#async.handle({ req, res, endpointName: entry.endpoint!, headers: entry.headers, body, attempt: entry.attempt, base, reply, note });
+    this.#async.handle({ req, res, endpointName: entry.endpoint!, headers: entry.headers, body, attempt: entry.delivery, base, reply, note });
   }
 
   // long function: the order of checks (auth, validation, routing, capacity, faults, latency, answer) reads top to bottom
@@ -605,7 +612,9 @@ class EmulatorServer implements Emulator {
 
     const endpointName = endpointOf(req.method, url);
     if (endpointName !== undefined) entry.endpoint = endpointName;
-    entry.attempt = this.#attempt(`${endpointName ?? url.split('?')[0]}\n${received.sha256}`);
+    entry.delivery = this.#attempt(`${endpointName ?? url.split('?')[0]}\n${received.sha256}`);
+    const call = entry.headers['amz-sdk-invocation-id'];
+    entry.attempt = call !== undefined && call.length <= 64 ? this.#attempt(`call\n${call}`) : entry.delivery;
     if (endpointName === undefined) return reply(unknownOperation());
 
     // 1. Authentication (SigV4) and authorization.
@@ -642,7 +651,7 @@ class EmulatorServer implements Emulator {
     // 4. Faults: the body's directive first, else the random ones.
     const directive = parseDirective(received.body);
     if (typeof directive === 'string') return reply(validationError(`Invalid emulator directive: ${directive}`));
-    const { fault, faultOpts } = this.#fault(directive, ep, entry.attempt);
+    const { fault, faultOpts } = this.#fault(directive, ep, entry.delivery);
     if (fault) entry.fault = fault;
     const ctx = { region: cfg.region, account: cfg.accountId, endpoint: endpointName };
     if (fault && isFrontEndFault(fault)) return reply(faultError(fault, faultOpts, ctx)!);
