@@ -728,7 +728,7 @@ describe('--debug', () => {
     assert.ok(canon.includes('x-amz-security-token:<redacted>'));
     assert.ok(canon.some((l) => /^x-amz-date:\d{8}T\d{6}Z$/.test(l)));
     assert.ok(
-      canon.some((l) => /^content-length;content-type;host;.*x-amz-security-token$/.test(l)),
+      canon.some((l) => /^amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;host;.*x-amz-security-token$/.test(l)),
       'the signed header list',
     );
     const headers = JSON.parse(/^ {2}headers: (.*)$/m.exec(a1)![1]!) as Record<string, string>;
