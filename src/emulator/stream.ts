@@ -7,6 +7,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { crc32 } from 'node:zlib';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import type { MessageHeaders } from '@smithy/types';
+import { sleepUnlessClosed } from './http-util.js';
 import type { Random } from './prng.js';
 import { checkStreamSpec, planStream, type StreamSpec } from './stream-models.js';
 
@@ -124,16 +125,7 @@ function write(res: ServerResponse, bytes: Buffer): Promise<void> {
 
 function waitUntil(at: number, res: ServerResponse): Promise<void> {
   const ms = at - performance.now();
-  if (ms <= 0.5) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      res.off('close', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    res.once('close', done);
-  });
+  return ms <= 0.5 ? Promise.resolve() : sleepUnlessClosed(ms, res);
 }
 
 export interface StreamAnswer {
